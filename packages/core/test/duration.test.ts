@@ -1,0 +1,42 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from '../src/index.js';
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['2w', 1_209_600_000],
+    ['500ms', 500],
+    ['30', 30_000],
+    [0, 0],
+    [3600, 3_600_000],
+  ])('%s → %d ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
+
+  it.each([['-5s'], ['abc'], ['5y'], [''], [null], [{}], [-1], [Number.NaN], ['1e3'], ['9999999d']])(
+    'rejects %s',
+    (input) => expect(parseDuration(input)).toBeNull(),
+  );
+
+  it('round-trips formatted durations (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_DURATION_MS / 1000 }), (seconds) => {
+        const ms = seconds * 1000;
+        expect(parseDuration(formatDuration(ms))).toBe(ms);
+        expect(parseDuration(seconds)).toBe(ms);
+        expect(parseDuration(String(seconds))).toBe(ms);
+      }),
+    );
+  });
+
+  it('never throws on arbitrary input (property)', () => {
+    fc.assert(
+      fc.property(fc.anything(), (x) => {
+        const r = parseDuration(x);
+        expect(r === null || (Number.isInteger(r) && r >= 0)).toBe(true);
+      }),
+    );
+  });
+});

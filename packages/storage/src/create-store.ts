@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { appendAudit, appendChange } from './append.js';
+import type { DialectName } from './dialect.js';
+import type { Database } from './schema.js';
+import type { Store, Tx } from './store.js';
+
+/** Where the data lives: a PostgreSQL URL, or else an SQLite file in the data directory. */
+export interface StoreOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL pool size. */
+  poolSize?: number;
+}
+
+/** Arbitrary constant that names keyroll's mutation lock in `pg_advisory_xact_lock`. */
+const PG_MUTATION_LOCK = 7_070_001;
+/** Channel on which each committed change is announced. */
+export const PG_CHANGE_CHANNEL = 'keyroll_changes';
+
+/** Opens the database named by the options; does not migrate (see {@link migrateToLatest}). */
+export function createStore(options: StoreOptions): Store {
+  const url = options.databaseUrl;
+  if (url && /^postgres(ql)?:\/\//.test(url)) return postgresStore(url, options.poolSize ?? 10);
+  if (url && !url.startsWith('sqlite:')) throw new Error('KEYROLL_DATABASE_URL must start with postgres:// or sqlite:');
+  const file = url ? url.slice('sqlite:'.length) : join(options.dataDir, 'keyroll.db');
+  if (!url) mkdirSync(options.dataDir, { recursive: true });
+  return sqliteStore(file);
+}
+
+function sqliteStore(file: string): Store {
+  const database = new SQLite(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    // BEGIN IMMEDIATE takes the write lock up front, so that several processes on one file queue
+    // instead of failing on a read-to-write upgrade.
+    mutate: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(makeTx(conn, 'sqlite'));
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (e) {
+          await sql`rollback`.execute(conn);
+          throw e;
+        }
+      }),
+    close: () => db.destroy(),
+  };
+}
+
+function postgresStore(url: string, max: number): Store {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    // bigint columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
+    types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    // One cluster-wide lock per mutation: change-log sequence numbers then commit in order, so a
+    // follower reading "everything after seq N" never skips a row that commits late.
+    mutate: (fn) =>
+      db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${PG_MUTATION_LOCK})`.execute(trx);
+        return fn(makeTx(trx, 'postgres'));
+      }),
+    close: () => db.destroy(),
+  };
+}
+
+function makeTx(db: Kysely<Database>, dialect: DialectName): Tx {
+  return {
+    db,
+    dialect,
+    change: (c) => appendChange(db, dialect, c),
+    audit: (e) => appendAudit(db, e),
+  };
+}

@@ -1,0 +1,2 @@
+/** The databases keyroll runs on. */
+export type DialectName = 'sqlite' | 'postgres';

@@ -1,0 +1,13 @@
+import type { Kysely } from 'kysely';
+import * as foundation from './0001-foundation.js';
+import type { MigrationContext } from './context.js';
+
+/** A schema step; applied once, in name order. */
+export interface KeyrollMigration {
+  up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void>;
+}
+
+/** Every migration, by name. Add new ones at the end with the next number. */
+export const MIGRATIONS: Record<string, KeyrollMigration> = {
+  '0001-foundation': foundation,
+};

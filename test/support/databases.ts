@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
+import pg from 'pg';
+
+/** A database for one test file: a migrated store, its URL, and how to throw it away. */
+export interface TestDatabase {
+  store: Store;
+  /** Connection string another process (or a second node) can open. */
+  url: string;
+  dataDir: string;
+  drop(): Promise<void>;
+}
+
+/** One database the suites run against. */
+export interface TestDialect {
+  name: 'sqlite' | 'postgres';
+  available: boolean;
+  create(): Promise<TestDatabase>;
+}
+
+const PG_URL = process.env.KEYROLL_TEST_PG_URL;
+/** Redis for the suites that need it; unset skips them. */
+export const REDIS_URL = process.env.KEYROLL_TEST_REDIS_URL;
+const ONLY = process.env.KEYROLL_TEST_DIALECTS?.split(',');
+
+if (!PG_URL) console.warn('KEYROLL_TEST_PG_URL is not set: PostgreSQL suites are skipped');
+if (!REDIS_URL) console.warn('KEYROLL_TEST_REDIS_URL is not set: Redis suites are skipped');
+
+async function createSqlite(): Promise<TestDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyroll-test-'));
+  const url = `sqlite:${join(dataDir, 'keyroll.db')}`;
+  const store = createStore({ databaseUrl: url, dataDir });
+  await migrateToLatest(store.db, store.dialect);
+  return {
+    store,
+    url,
+    dataDir,
+    drop: async () => {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates a fresh PostgreSQL database next to the one in KEYROLL_TEST_PG_URL. */
+async function createPostgres(): Promise<TestDatabase> {
+  if (!PG_URL) throw new Error('KEYROLL_TEST_PG_URL is not set');
+  const name = `keyroll_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const parsed = new URL(PG_URL);
+  parsed.pathname = `/${name}`;
+  const url = parsed.toString();
+  const dataDir = mkdtempSync(join(tmpdir(), 'keyroll-test-'));
+  const store = createStore({ databaseUrl: url, dataDir, poolSize: 5 });
+  await migrateToLatest(store.db, store.dialect);
+  return {
+    store,
+    url,
+    dataDir,
+    drop: async () => {
+      await store.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The databases to run shared suites against, narrowed by KEYROLL_TEST_DIALECTS. */
+export const DIALECTS: TestDialect[] = [
+  { name: 'sqlite' as const, available: true, create: createSqlite },
+  { name: 'postgres' as const, available: Boolean(PG_URL), create: createPostgres },
+].filter((d) => !ONLY || ONLY.includes(d.name));
