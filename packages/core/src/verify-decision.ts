@@ -37,7 +37,7 @@ export interface VerifyRequirements {
 /** The decision on a found key, before rate limits. */
 export type KeyDecision =
   | { valid: true; code: 'VALID'; status: KeyStatus }
-  | { valid: false; code: VerifyCode; status: KeyStatus; missingScopes?: string[] };
+  | { valid: false; code: Exclude<VerifyCode, 'VALID'>; status: KeyStatus; missingScopes?: string[] };
 
 const STATUS_CODE: Record<KeyStatus, VerifyCode> = {
   active: 'VALID',

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where the CLI finds the server and the root key it authenticates with. */
+export interface AdminTarget {
+  url: string;
+  rootKey: string;
+}
+
+/** Resolves the server URL and root key from flags, the environment, or `<data dir>/root-key`. */
+export function resolveTarget(flags: { url?: string; rootKey?: string }): AdminTarget {
+  const url =
+    flags.url ??
+    process.env.KEYROLL_URL ??
+    `http://${process.env.KEYROLL_HOST ?? '127.0.0.1'}:${process.env.KEYROLL_PORT ?? '7070'}`;
+  const file = join(process.env.KEYROLL_DATA_DIR ?? './.keyroll', 'root-key');
+  const rootKey =
+    flags.rootKey ?? process.env.KEYROLL_ROOT_KEY ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+  if (!rootKey) throw new Error(`no root key: pass --root-key, set KEYROLL_ROOT_KEY, or run where ${file} exists`);
+  return { url: url.replace(/\/$/, ''), rootKey };
+}
+
+/** An API error as the CLI reports it. */
+export class AdminApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`${status} ${code}: ${detail}`);
+  }
+}
+
+/** Calls the admin API; throws {@link AdminApiError} with the problem's code on a non-2xx answer. */
+export async function callAdmin<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${target.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${target.rootKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const parsed = text ? JSON.parse(text) : undefined;
+  if (!res.ok) throw new AdminApiError(res.status, parsed?.code ?? 'UNKNOWN', parsed?.detail ?? text);
+  return parsed as T;
+}

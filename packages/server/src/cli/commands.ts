@@ -1,0 +1,113 @@
+import { Command, Option } from 'commander';
+import { type AdminTarget, callAdmin, resolveTarget } from './admin-client.js';
+import { serve } from './serve.js';
+
+type Row = Record<string, unknown>;
+
+function print(json: boolean, value: unknown, lines: () => string[]): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${lines().join('\n')}\n`);
+}
+
+function table(rows: Row[], columns: string[]): string[] {
+  if (rows.length === 0) return ['(none)'];
+  const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
+}
+
+/** The `keyroll` command line: `serve`, and the basics of `consumers` and `keys` against a running server. */
+export function buildCli(): Command {
+  const program = new Command('keyroll').description('API keys with zero-downtime rotation').showHelpAfterError();
+  const target = (cmd: Command): AdminTarget => resolveTarget(cmd.optsWithGlobals());
+  program
+    .option('--url <url>', 'server URL (default $KEYROLL_URL or http://127.0.0.1:7070)')
+    .option('--root-key <key>', 'root key (default $KEYROLL_ROOT_KEY or <data dir>/root-key)');
+
+  program.command('serve').description('run a keyroll node (configured by KEYROLL_* variables)').action(serve);
+
+  const consumers = program.command('consumers').description('manage consumers');
+  consumers
+    .command('create')
+    .requiredOption('--name <name>', 'display name')
+    .option('--external-id <id>', 'your own id for this consumer')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const c = await callAdmin<Row>(target(cmd), 'POST', '/v1/consumers', {
+        name: opts.name,
+        externalId: opts.externalId,
+      });
+      print(opts.json, c, () => [`created consumer ${c.id} (${c.name})`]);
+    });
+  consumers
+    .command('list')
+    .option('--limit <n>', 'page size', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const page = await callAdmin<{ data: Row[] }>(
+        target(cmd),
+        'GET',
+        `/v1/consumers?limit=${encodeURIComponent(opts.limit)}`,
+      );
+      print(opts.json, page, () => table(page.data, ['id', 'name', 'externalId', 'createdAt']));
+    });
+
+  const keys = program.command('keys').description('manage keys');
+  keys
+    .command('create')
+    .requiredOption('--consumer <id>', 'consumer id (root for a root key)')
+    .option('--name <name>', 'key name')
+    .option('--scopes <list>', 'comma-separated scopes', (v: string) => v.split(',').filter(Boolean))
+    .option('--expires-in <duration>', 'lifetime, e.g. 90d')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const k = await callAdmin<Row>(target(cmd), 'POST', '/v1/keys', {
+        consumerId: opts.consumer,
+        name: opts.name,
+        scopes: opts.scopes,
+        expiresIn: opts.expiresIn,
+      });
+      print(opts.json, k, () => [
+        `created key ${k.id} (version ${k.version}) for ${k.consumerId}`,
+        `secret (shown once): ${k.key}`,
+      ]);
+    });
+  keys
+    .command('list')
+    .option('--consumer <id>', 'only this consumer')
+    .addOption(
+      new Option('--status <status>', 'only this status').choices([
+        'active',
+        'deprecated',
+        'retired',
+        'revoked',
+        'expired',
+      ]),
+    )
+    .option('--limit <n>', 'page size', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const q = new URLSearchParams({ limit: opts.limit });
+      if (opts.consumer) q.set('consumerId', opts.consumer);
+      if (opts.status) q.set('status', opts.status);
+      const page = await callAdmin<{ data: Row[] }>(target(cmd), 'GET', `/v1/keys?${q}`);
+      print(opts.json, page, () =>
+        table(page.data, ['id', 'consumerId', 'name', 'hint', 'version', 'status', 'scopes']),
+      );
+    });
+  keys
+    .command('revoke <id>')
+    .option('--reason <reason>', 'why')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts, cmd: Command) => {
+      const k = await callAdmin<Row>(target(cmd), 'POST', `/v1/keys/${encodeURIComponent(id)}/revoke`, {
+        reason: opts.reason,
+      });
+      print(opts.json, k, () => [`revoked key ${k.id} (${k.revokeReason})`]);
+    });
+  return program;
+}

@@ -1,0 +1,40 @@
+import { loadConfig } from '../config.js';
+import { createKeyroll } from '../keyroll.js';
+
+/** Starts a keyroll node from the environment and serves until SIGINT/SIGTERM. */
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const kr = await createKeyroll(config, {
+    logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
+  });
+  const address = await kr.app.listen({ host: config.host, port: config.port });
+  const storage = kr.store.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
+  const lines = [
+    '',
+    `keyroll is listening on ${address} (storage: ${storage})`,
+    `  API docs:  ${address}/docs`,
+    `  health:    ${address}/healthz`,
+  ];
+  if (kr.bootstrap) {
+    lines.push(
+      '',
+      'First start: one root key was created. It is shown this once and written to',
+      `  ${kr.bootstrap.rootKeyFile} (mode 0600):`,
+      '',
+      `  ${kr.bootstrap.rootKey}`,
+      '',
+      `Try: curl -s -H "Authorization: Bearer $(cat ${kr.bootstrap.rootKeyFile})" ${address}/v1/consumers`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    kr.app.log.info({ signal }, 'shutting down');
+    await kr.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}

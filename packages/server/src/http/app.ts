@@ -1,0 +1,64 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AppDeps } from './deps.js';
+import { installErrorHandling } from './problem.js';
+import { auditRoutes } from './routes/audit.js';
+import { consumerRoutes } from './routes/consumers.js';
+import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { selfRoutes } from './routes/self.js';
+import { verifyRoutes } from './routes/verify.js';
+import { ConsumerSchema, KeySchema, Problem } from './schemas.js';
+
+/** Options of {@link buildApp} beyond its dependencies. */
+export interface BuildAppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Headers never to be logged: they carry keys. */
+const REDACTED_HEADERS = ['req.headers.authorization', 'req.headers["x-api-key"]'];
+
+/**
+ * Builds the keyroll HTTP API (admin, verification, self-service, operations, docs) without
+ * listening, so that tests can drive it in-process with `app.inject`.
+ */
+export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    logger: logger === true ? { redact: REDACTED_HEADERS } : logger,
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+  app.decorateRequest('actor', null);
+  app.decorateRequest('selfKey', null);
+  installErrorHandling(app);
+  app.addSchema(Problem);
+  app.addSchema(KeySchema);
+  app.addSchema(ConsumerSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'keyroll', version: '1', description: 'API keys with zero-downtime rotation.' },
+      components: {
+        securitySchemes: {
+          rootKey: { type: 'http', scheme: 'bearer' },
+          consumerKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        },
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { store: deps.store });
+  for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes]) {
+    await app.register(async (scope) => routes(scope, deps));
+  }
+  return app;
+}

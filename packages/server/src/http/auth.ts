@@ -1,0 +1,70 @@
+import { ApiError, missingScopes } from '@keyroll/core';
+import type { Verifier, VerifyResult } from '@keyroll/verifier';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Actor } from '../services/actor.js';
+import { ROOT_CONSUMER_ID } from '../services/consumer-service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, once a guard has authenticated the request. */
+    actor: Actor | null;
+    /** The verified key of a consumer calling its self-service routes. */
+    selfKey: Extract<VerifyResult, { valid: true }> | null;
+  }
+}
+
+/** Scopes of root keys. `*` grants all; `keys:*` all of `keys:…`. */
+export const ROOT_SCOPES = [
+  'consumers:read',
+  'consumers:write',
+  'keys:read',
+  'keys:write',
+  'keys:verify',
+  'audit:read',
+] as const;
+
+function bearer(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+function unauthorized(reply: FastifyReply, detail: string, verifyCode?: string): never {
+  reply.header('www-authenticate', `Bearer realm="keyroll"${verifyCode ? `, error="invalid_token"` : ''}`);
+  throw new ApiError('UNAUTHORIZED', detail, verifyCode ? { verifyCode } : undefined);
+}
+
+/** Guards an admin route: a valid root key (`Authorization: Bearer`) holding `scope`. */
+export function requireRoot(verifier: Verifier, scope: string): preHandlerAsyncHookHandler {
+  return async function rootGuard(request, reply) {
+    const key = bearer(request);
+    if (!key) unauthorized(reply, 'a root key is required in Authorization: Bearer');
+    const result = await verifier.verify(key, { ip: request.ip });
+    if (!result.valid) unauthorized(reply, `root key rejected: ${result.code}`, result.code);
+    if (result.consumerId !== ROOT_CONSUMER_ID) throw new ApiError('FORBIDDEN', 'this key is not a root key');
+    if (missingScopes(result.scopes, [scope]).length > 0) {
+      throw new ApiError('FORBIDDEN', `this root key lacks the scope ${scope}`, { requiredScope: scope });
+    }
+    request.actor = { kind: 'root', id: result.keyId, scopes: result.scopes };
+  };
+}
+
+/** Guards a self-service route: the consumer's own valid key in `x-api-key` (or Bearer). */
+export function requireConsumerKey(verifier: Verifier): preHandlerAsyncHookHandler {
+  return async function consumerGuard(request, reply) {
+    const header = request.headers['x-api-key'];
+    const key = (typeof header === 'string' ? header : undefined) ?? bearer(request);
+    if (!key) unauthorized(reply, 'a key is required in x-api-key');
+    const result = await verifier.verify(key, { ip: request.ip });
+    if (!result.valid) unauthorized(reply, `key rejected: ${result.code}`, result.code);
+    request.actor = { kind: 'consumer', id: result.keyId, scopes: result.scopes };
+    request.selfKey = result;
+  };
+}
+
+/** The actor of a request that passed a guard. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new Error('route reached without its guard');
+  return request.actor;
+}

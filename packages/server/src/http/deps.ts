@@ -1,0 +1,18 @@
+import type { Clock } from '@keyroll/core';
+import type { Store } from '@keyroll/storage';
+import type { Verifier } from '@keyroll/verifier';
+import type { Config } from '../config.js';
+import type { AuditService } from '../services/audit-service.js';
+import type { ConsumerService } from '../services/consumer-service.js';
+import type { KeyService } from '../services/key-service.js';
+
+/** Everything the HTTP layer is built from; wired once at start-up (or by a test). */
+export interface AppDeps {
+  config: Readonly<Config>;
+  store: Store;
+  clock: Clock;
+  verifier: Verifier;
+  consumers: ConsumerService;
+  keys: KeyService;
+  audit: AuditService;
+}

@@ -1,0 +1,55 @@
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { iso } from '../../services/records.js';
+import { requireRoot } from '../auth.js';
+import type { AppDeps } from '../deps.js';
+import { adminErrors, Metadata, Nullable, Scopes, VerifyCode } from '../schemas.js';
+
+const VerifyBody = Type.Object(
+  {
+    key: Type.String({ maxLength: 512, description: 'the key the client presented' }),
+    scopes: Type.Optional(Scopes),
+    cost: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1 })),
+    ip: Type.Optional(
+      Type.String({ maxLength: 64, description: "the client's address, checked against the key's allow-list" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const VerifyResponse = Type.Object({
+  valid: Type.Boolean(),
+  code: VerifyCode,
+  keyId: Type.Optional(Type.String()),
+  consumerId: Type.Optional(Type.String()),
+  scopes: Type.Optional(Type.Array(Type.String())),
+  metadata: Type.Optional(Metadata),
+  deprecated: Type.Optional(Type.Boolean()),
+  retiresAt: Type.Optional(Nullable(Type.String())),
+  expiresAt: Type.Optional(Nullable(Type.String())),
+  missingScopes: Type.Optional(Type.Array(Type.String())),
+  retryAfterMs: Type.Optional(Type.Integer()),
+});
+
+/** `POST /v1/keys/verify`: the provider asks whether a client's key may make a request. */
+export async function verifyRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.post(
+    '/v1/keys/verify',
+    {
+      preHandler: requireRoot(deps.verifier, 'keys:verify'),
+      schema: {
+        tags: ['verification'],
+        summary: 'Verify a key; a rejection is a 200 with valid: false and a code',
+        body: VerifyBody,
+        response: { 200: VerifyResponse, ...adminErrors },
+      },
+    },
+    async (req) => {
+      const { key, ...options } = req.body;
+      const result = await deps.verifier.verify(key, options);
+      if (!result.valid) return result;
+      return { ...result, retiresAt: iso(result.retiresAt), expiresAt: iso(result.expiresAt) };
+    },
+  );
+}

@@ -1,0 +1,118 @@
+import { KEY_STATUSES, VERIFY_CODES } from '@keyroll/core';
+import { type TSchema, Type } from '@sinclair/typebox';
+
+/** Nullable variant of a schema. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** RFC 9457 problem details with keyroll's stable `code`. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem', additionalProperties: true },
+);
+
+/** A duration: seconds, or a string such as `"90s"`, `"15m"`, `"24h"`, `"7d"`. */
+export const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number({ minimum: 0 })], {
+  description: 'seconds, or a string such as "90s", "15m", "24h", "7d"',
+});
+
+/** ISO 8601 date-time. */
+export const DateTime = Type.String({ format: 'date-time' });
+
+/** Free-form JSON object, at most 8 KiB serialized. */
+export const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'free-form JSON object (≤ 8 KiB)' });
+
+/** A rate limit: `limit` requests per `window`. */
+export const RateLimit = Type.Object(
+  { limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), window: Duration },
+  { additionalProperties: false },
+);
+
+/** A quota: `limit` requests (or credits) per UTC day or month. */
+export const Quota = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }),
+    period: Type.Union([Type.Literal('day'), Type.Literal('month')]),
+  },
+  { additionalProperties: false },
+);
+
+/** Scopes granted to a key: `read`, `keys:write`, `keys:*`, `*`. */
+export const Scopes = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 });
+
+/** An id in a path. */
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** Pagination query parameters. */
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 300 })),
+};
+
+/** A page of items. */
+export const PageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), nextCursor: Nullable(Type.String()) });
+
+const RateLimitOut = Nullable(Type.Object({ limit: Type.Integer(), window: Type.String() }));
+const QuotaOut = Nullable(Type.Object({ limit: Type.Integer(), period: Type.String() }));
+
+/** A consumer. */
+export const ConsumerSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    externalId: Nullable(Type.String()),
+    metadata: Metadata,
+    planId: Nullable(Type.String()),
+    rateLimit: RateLimitOut,
+    quota: QuotaOut,
+    createdAt: DateTime,
+    updatedAt: DateTime,
+  },
+  { $id: 'Consumer' },
+);
+
+/** A key, without its secret or hash. */
+export const KeySchema = Type.Object(
+  {
+    id: Type.String(),
+    consumerId: Type.String(),
+    name: Type.String(),
+    hint: Type.String({ description: 'display fragment: prefix and last 4 characters' }),
+    version: Type.Integer(),
+    predecessorId: Nullable(Type.String()),
+    status: Type.Union(KEY_STATUSES.map((s) => Type.Literal(s))),
+    scopes: Type.Array(Type.String()),
+    metadata: Metadata,
+    allowedIps: Nullable(Type.Array(Type.String())),
+    rateLimit: RateLimitOut,
+    quota: QuotaOut,
+    planId: Nullable(Type.String()),
+    createdAt: DateTime,
+    updatedAt: DateTime,
+    expiresAt: Nullable(DateTime),
+    retiresAt: Nullable(DateTime),
+    revokedAt: Nullable(DateTime),
+    revokeReason: Nullable(Type.String()),
+    lastUsedAt: Nullable(DateTime),
+  },
+  { $id: 'Key' },
+);
+
+/** The verification outcome codes. */
+export const VerifyCode = Type.Union(VERIFY_CODES.map((c) => Type.Literal(c)));
+
+/** Standard error responses of an authenticated admin route. */
+export const adminErrors = {
+  400: Type.Ref('Problem'),
+  401: Type.Ref('Problem'),
+  403: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+  409: Type.Ref('Problem'),
+};

@@ -1,0 +1,62 @@
+import { type Clock, systemClock } from '@keyroll/core';
+import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
+import { Verifier } from '@keyroll/verifier';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import { buildApp } from './http/app.js';
+import type { AppDeps } from './http/deps.js';
+import { AuditService } from './services/audit-service.js';
+import { type BootstrapResult, bootstrap } from './services/bootstrap.js';
+import { ConsumerService } from './services/consumer-service.js';
+import { KeyService } from './services/key-service.js';
+
+/** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
+export interface Keyroll extends AppDeps {
+  app: FastifyInstance;
+  /** The root key made on the first start of an empty store; `null` on later starts. */
+  bootstrap: BootstrapResult | null;
+  /** Stops serving and closes storage. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createKeyroll}. */
+export interface CreateKeyrollOptions {
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+  /** An already open store (tests share one); otherwise opened from the config. */
+  store?: Store;
+}
+
+/** Opens storage, migrates it, runs the first-start bootstrap and builds the app. */
+export async function createKeyroll(config: Readonly<Config>, options: CreateKeyrollOptions = {}): Promise<Keyroll> {
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrateToLatest(store.db, store.dialect);
+  const keys = new KeyService({
+    store,
+    clock,
+    maxActiveKeysPerConsumer: config.maxActiveKeysPerConsumer,
+    keyPrefix: config.keyPrefix,
+    rootKeyPrefix: config.rootKeyPrefix,
+  });
+  const deps: AppDeps = {
+    config,
+    store,
+    clock,
+    verifier: new Verifier({ store, clock }),
+    consumers: new ConsumerService({ store, clock }),
+    keys,
+    audit: new AuditService(store),
+  };
+  const boot = await bootstrap(store, keys, clock, config.dataDir);
+  const app = await buildApp(deps, { logger: options.logger });
+  return {
+    ...deps,
+    app,
+    bootstrap: boot,
+    close: async () => {
+      await app.close();
+      if (!options.store) await store.close();
+    },
+  };
+}

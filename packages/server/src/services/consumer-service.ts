@@ -1,0 +1,178 @@
+import { ApiError, type Clock, newId } from '@keyroll/core';
+import type { Store } from '@keyroll/storage';
+import type { QuotaSpec } from '@keyroll/verifier';
+import { type Actor, actorName } from './actor.js';
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { type ConsumerView, consumerView } from './records.js';
+import { metadataJson, parseRateLimit, type RateLimitInput } from './validate.js';
+
+/** The id of the built-in consumer whose keys are root keys. */
+export const ROOT_CONSUMER_ID = 'root';
+
+/** Fields of a new consumer. */
+export interface ConsumerInput {
+  name: string;
+  externalId?: string | null | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  rateLimit?: RateLimitInput | null | undefined;
+  quota?: QuotaSpec | null | undefined;
+}
+
+/** Fields a PATCH may change. */
+export type ConsumerPatch = Partial<ConsumerInput>;
+
+/** What a {@link ConsumerService} needs. */
+export interface ConsumerServiceOptions {
+  store: Store;
+  clock: Clock;
+}
+
+/** Consumers: create, read, change, delete (which revokes their keys). */
+export class ConsumerService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+
+  constructor(options: ConsumerServiceOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+  }
+
+  /** Creates a consumer; 409 when its external id is taken. */
+  async create(actor: Actor, input: ConsumerInput): Promise<ConsumerView> {
+    const now = this.#clock.now();
+    const row = {
+      id: newId('consumer', now),
+      name: input.name,
+      external_id: input.externalId ?? null,
+      metadata: metadataJson(input.metadata ?? {}),
+      plan_id: null,
+      rate_limit: input.rateLimit ? JSON.stringify(parseRateLimit(input.rateLimit)) : null,
+      quota: input.quota ? JSON.stringify(input.quota) : null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
+    await this.#store.mutate(async (tx) => {
+      await this.#assertExternalIdFree(tx.db, row.external_id, null);
+      await tx.db.insertInto('consumers').values(row).execute();
+      await tx.change({ at: now, kind: 'consumer.created', entityId: row.id });
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: 'consumer.created',
+        targetType: 'consumer',
+        targetId: row.id,
+        data: { name: row.name },
+      });
+    });
+    return consumerView(row);
+  }
+
+  /** Lists live consumers, oldest first. */
+  async list(page: PageRequest): Promise<Page<ConsumerView>> {
+    const size = pageSize(page);
+    const after = decodeCursor(page.cursor);
+    let q = this.#store.db.selectFrom('consumers').selectAll().where('deleted_at', 'is', null);
+    if (after !== undefined) q = q.where('id', '>', after);
+    const rows = await q
+      .orderBy('id')
+      .limit(size + 1)
+      .execute();
+    return toPage(rows, size, (r) => r.id, consumerView);
+  }
+
+  /** One live consumer; 404 when unknown or deleted. */
+  async get(id: string): Promise<ConsumerView> {
+    const row = await this.#store.db
+      .selectFrom('consumers')
+      .selectAll()
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
+    return consumerView(row);
+  }
+
+  /** Changes a consumer's name, external id, metadata or limits. */
+  async update(actor: Actor, id: string, patch: ConsumerPatch): Promise<ConsumerView> {
+    const now = this.#clock.now();
+    const set = {
+      updated_at: now,
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.externalId !== undefined && { external_id: patch.externalId }),
+      ...(patch.metadata !== undefined && { metadata: metadataJson(patch.metadata) }),
+      ...(patch.rateLimit !== undefined && {
+        rate_limit: patch.rateLimit ? JSON.stringify(parseRateLimit(patch.rateLimit)) : null,
+      }),
+      ...(patch.quota !== undefined && { quota: patch.quota ? JSON.stringify(patch.quota) : null }),
+    };
+    await this.#store.mutate(async (tx) => {
+      await this.#liveConsumer(tx.db, id);
+      if (patch.externalId) await this.#assertExternalIdFree(tx.db, patch.externalId, id);
+      await tx.db.updateTable('consumers').set(set).where('id', '=', id).execute();
+      await tx.change({ at: now, kind: 'consumer.updated', entityId: id });
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: 'consumer.updated',
+        targetType: 'consumer',
+        targetId: id,
+        data: { fields: Object.keys(patch) },
+      });
+    });
+    return this.get(id);
+  }
+
+  /** Deletes a consumer and revokes every key it still holds, in one transaction. */
+  async delete(actor: Actor, id: string): Promise<void> {
+    if (id === ROOT_CONSUMER_ID) throw new ApiError('CONFLICT', 'the root consumer cannot be deleted');
+    const now = this.#clock.now();
+    await this.#store.mutate(async (tx) => {
+      await this.#liveConsumer(tx.db, id);
+      const keys = await tx.db
+        .selectFrom('keys')
+        .select(['id', 'hash'])
+        .where('consumer_id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      await tx.db
+        .updateTable('keys')
+        .set({ revoked_at: now, revoke_reason: 'consumer_deleted', updated_at: now })
+        .where('consumer_id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+      for (const k of keys) await tx.change({ at: now, kind: 'key.revoked', entityId: k.id, keyHash: k.hash });
+      await tx.db.updateTable('consumers').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
+      await tx.change({ at: now, kind: 'consumer.deleted', entityId: id });
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: 'consumer.deleted',
+        targetType: 'consumer',
+        targetId: id,
+        data: { revokedKeys: keys.map((k) => k.id) },
+      });
+    });
+  }
+
+  async #liveConsumer(db: Store['db'], id: string): Promise<void> {
+    const row = await db
+      .selectFrom('consumers')
+      .select('id')
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
+  }
+
+  async #assertExternalIdFree(db: Store['db'], externalId: string | null, self: string | null): Promise<void> {
+    if (!externalId) return;
+    const taken = await db
+      .selectFrom('consumers')
+      .select('id')
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+    if (taken && taken.id !== self)
+      throw new ApiError('CONFLICT', `externalId ${externalId} is already used by ${taken.id}`);
+  }
+}

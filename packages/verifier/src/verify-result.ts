@@ -1,0 +1,34 @@
+import type { VerifyCode } from '@keyroll/core';
+
+/** The answer to "may this key make this request?"; a rejection is a result, not an exception. */
+export type VerifyResult =
+  | {
+      valid: true;
+      code: 'VALID';
+      keyId: string;
+      consumerId: string;
+      scopes: readonly string[];
+      metadata: Record<string, unknown>;
+      /** True while the key is in a rotation's grace window. */
+      deprecated: boolean;
+      retiresAt: number | null;
+      expiresAt: number | null;
+    }
+  | {
+      valid: false;
+      code: Exclude<VerifyCode, 'VALID'>;
+      keyId?: string;
+      consumerId?: string;
+      missingScopes?: string[];
+      retryAfterMs?: number;
+    };
+
+/** What a caller asks of a verification. */
+export interface VerifyOptions {
+  /** Scopes the request needs; all must be granted. */
+  scopes?: readonly string[] | undefined;
+  /** The client's address, checked against the key's allow-list. */
+  ip?: string | undefined;
+  /** Credits the request costs against limits and quota (default 1). */
+  cost?: number | undefined;
+}
