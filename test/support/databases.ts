@@ -67,7 +67,16 @@ async function createPostgres(): Promise<TestDatabase> {
       await store.close();
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
+      // The pool's sockets may still be closing: retry briefly instead of forcing them off.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await c.query(`drop database if exists ${name}`);
+          break;
+        } catch (e) {
+          if (attempt >= 50) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
       await c.end();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -16,6 +16,8 @@ export interface Config {
   keyPrefix: string;
   rootKeyPrefix: string;
   logLevel: string;
+  /** How often usage counts are written to storage, in ms. */
+  usageFlushMs: number;
   /** Where clients are told the API lives, for the start-up banner. */
   publicUrl: string | undefined;
 }
@@ -43,6 +45,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     keyPrefix: prefix(e, 'KEYROLL_KEY_PREFIX', 'kr_live'),
     rootKeyPrefix: prefix(e, 'KEYROLL_ROOT_KEY_PREFIX', 'kr_root'),
     logLevel: e.KEYROLL_LOG_LEVEL || 'info',
+    usageFlushMs: int(e, 'KEYROLL_USAGE_FLUSH_MS', 1000, 0, 60_000),
     publicUrl: e.KEYROLL_PUBLIC_URL || undefined,
   };
   return Object.freeze(config);

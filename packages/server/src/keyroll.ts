@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '@keyroll/core';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
-import { Verifier } from '@keyroll/verifier';
+import { StorageKeyLookup, UsageMeter, Verifier } from '@keyroll/verifier';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
@@ -39,11 +39,13 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     keyPrefix: config.keyPrefix,
     rootKeyPrefix: config.rootKeyPrefix,
   });
+  const usage = new UsageMeter({ store, flushIntervalMs: config.usageFlushMs });
   const deps: AppDeps = {
     config,
     store,
     clock,
-    verifier: new Verifier({ store, clock }),
+    usage,
+    verifier: new Verifier({ lookup: new StorageKeyLookup(store), clock, observers: [usage] }),
     consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService(store),
@@ -56,6 +58,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     bootstrap: boot,
     close: async () => {
       await app.close();
+      await usage.close();
       if (!options.store) await store.close();
     },
   };

@@ -62,10 +62,20 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/** Verification counts per key, minute bucket (epoch ms) and outcome code. */
+export interface UsageMinutesTable {
+  key_id: string;
+  consumer_id: string;
+  minute: number;
+  code: string;
+  count: number;
+}
+
 /** Every table keyroll keeps. */
 export interface Database {
   consumers: ConsumersTable;
   keys: KeysTable;
   changes: ChangesTable;
   audit_events: AuditEventsTable;
+  usage_minutes: UsageMinutesTable;
 }

@@ -1,34 +1,69 @@
+import { performance } from 'node:perf_hooks';
 import { type Clock, decideKey, hashKey, parseKey, systemClock } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
-import { type CachedKey, cachedKeyFromRow } from './key-record.js';
+import type { KeyLookup } from './key-lookup.js';
+import type { LimitChecker } from './limits.js';
+import type { VerificationObserver } from './observer.js';
 import type { VerifyOptions, VerifyResult } from './verify-result.js';
 
-/** What a {@link Verifier} needs. */
+/** What a {@link Verifier} is built from. */
 export interface VerifierOptions {
-  store: Store;
+  /** Where keys are found (a cache in front of storage, usually). */
+  lookup: KeyLookup;
   clock?: Clock;
+  /** Rate limits and quotas; none when absent. */
+  limits?: LimitChecker;
+  /** Told of every verification (usage metering, metrics, alerts). */
+  observers?: VerificationObserver[];
 }
 
 /**
  * Decides whether a presented key may make a request. Malformed keys are rejected by their
- * checksum before any lookup; deadlines are judged from timestamps at the moment of the request.
+ * checksum before any lookup; deadlines are judged from timestamps at the moment of the request,
+ * so a retirement needs no message to take effect.
  * @example
  * const result = await verifier.verify(req.headers['x-api-key'], { scopes: ['read'] });
  * if (!result.valid) reply.code(401).send({ code: result.code });
  */
 export class Verifier {
-  readonly #store: Store;
+  readonly #lookup: KeyLookup;
   readonly #clock: Clock;
+  readonly #limits: LimitChecker | undefined;
+  readonly #observers: VerificationObserver[];
 
   constructor(options: VerifierOptions) {
-    this.#store = options.store;
+    this.#lookup = options.lookup;
     this.#clock = options.clock ?? systemClock;
+    this.#limits = options.limits;
+    this.#observers = options.observers ?? [];
+  }
+
+  /** Adds an observer after construction (for components wired later). */
+  addObserver(observer: VerificationObserver): void {
+    this.#observers.push(observer);
   }
 
   /** Verifies `key` for a request with the given requirements. */
   async verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+    const started = performance.now();
+    const result = await this.#decide(key, options);
+    if (this.#observers.length > 0) {
+      const event = {
+        at: this.#clock.now(),
+        code: result.code,
+        keyId: result.keyId ?? null,
+        consumerId: result.consumerId ?? null,
+        ip: options.ip,
+        userAgent: options.userAgent,
+        durationMs: performance.now() - started,
+      };
+      for (const o of this.#observers) o.observe(event);
+    }
+    return result;
+  }
+
+  async #decide(key: string, options: VerifyOptions): Promise<VerifyResult> {
     if (!parseKey(key)) return { valid: false, code: 'MALFORMED' };
-    const found = await this.lookup(hashKey(key));
+    const found = await this.#lookup.get(hashKey(key));
     if (!found) return { valid: false, code: 'NOT_FOUND' };
     const now = this.#clock.now();
     const decision = decideKey(found, { scopes: options.scopes, ip: options.ip }, now);
@@ -41,6 +76,11 @@ export class Verifier {
         ...(decision.missingScopes ? { missingScopes: decision.missingScopes } : {}),
       };
     }
+    const limited = this.#limits ? await this.#limits.check(found, options.cost ?? 1, now) : undefined;
+    if (limited && !limited.allowed) {
+      const { allowed: _, ...rest } = limited;
+      return { valid: false, keyId: found.id, consumerId: found.consumerId, ...rest };
+    }
     return {
       valid: true,
       code: 'VALID',
@@ -51,12 +91,8 @@ export class Verifier {
       deprecated: decision.status === 'deprecated',
       retiresAt: found.retiresAt,
       expiresAt: found.expiresAt,
+      ...(limited?.ratelimit && { ratelimit: limited.ratelimit }),
+      ...(limited?.quota && { quota: limited.quota }),
     };
-  }
-
-  /** Finds a key by the SHA-256 of its secret. */
-  async lookup(hash: string): Promise<CachedKey | null> {
-    const row = await this.#store.db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
-    return row ? cachedKeyFromRow(row) : null;
   }
 }

@@ -1,4 +1,5 @@
 import type { VerifyCode } from '@keyroll/core';
+import type { QuotaState, RateLimitState } from './limits.js';
 
 /** The answer to "may this key make this request?"; a rejection is a result, not an exception. */
 export type VerifyResult =
@@ -13,6 +14,8 @@ export type VerifyResult =
       deprecated: boolean;
       retiresAt: number | null;
       expiresAt: number | null;
+      ratelimit?: RateLimitState;
+      quota?: QuotaState;
     }
   | {
       valid: false;
@@ -21,6 +24,8 @@ export type VerifyResult =
       consumerId?: string;
       missingScopes?: string[];
       retryAfterMs?: number;
+      ratelimit?: RateLimitState;
+      quota?: QuotaState;
     };
 
 /** What a caller asks of a verification. */
@@ -29,6 +34,8 @@ export interface VerifyOptions {
   scopes?: readonly string[] | undefined;
   /** The client's address, checked against the key's allow-list. */
   ip?: string | undefined;
+  /** The client's user agent, for usage analytics. */
+  userAgent?: string | undefined;
   /** Credits the request costs against limits and quota (default 1). */
   cost?: number | undefined;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import type { Verifier } from '@keyroll/verifier';
+import type { UsageMeter, Verifier } from '@keyroll/verifier';
 import type { Config } from '../config.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { ConsumerService } from '../services/consumer-service.js';
@@ -12,6 +12,7 @@ export interface AppDeps {
   store: Store;
   clock: Clock;
   verifier: Verifier;
+  usage: UsageMeter;
   consumers: ConsumerService;
   keys: KeyService;
   audit: AuditService;

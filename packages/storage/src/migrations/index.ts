@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import * as foundation from './0001-foundation.js';
+import * as usage from './0002-usage.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -10,4 +11,5 @@ export interface KeyrollMigration {
 /** Every migration, by name. Add new ones at the end with the next number. */
 export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0001-foundation': foundation,
+  '0002-usage': usage,
 };

@@ -1,0 +1,21 @@
+import type { Store } from '@keyroll/storage';
+import { type CachedKey, cachedKeyFromRow } from './key-record.js';
+
+/** Finds keys by the SHA-256 of their secret. Implementations may cache. */
+export interface KeyLookup {
+  get(hash: string): Promise<CachedKey | null>;
+}
+
+/** Reads every lookup from storage; the baseline that caches build on. */
+export class StorageKeyLookup implements KeyLookup {
+  readonly #store: Store;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  async get(hash: string): Promise<CachedKey | null> {
+    const row = await this.#store.db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row ? cachedKeyFromRow(row) : null;
+  }
+}

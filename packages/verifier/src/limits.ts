@@ -1,0 +1,33 @@
+import type { CachedKey } from './key-record.js';
+
+/** Rate-limit state reported with a verification (for `RateLimit-*` headers). */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+/** Quota state reported with a verification. */
+export interface QuotaState {
+  limit: number;
+  remaining: number;
+  /** Epoch ms at which the period resets. */
+  resetsAt: number;
+}
+
+/** The limit check of one request. */
+export type LimitOutcome =
+  | { allowed: true; ratelimit?: RateLimitState; quota?: QuotaState }
+  | {
+      allowed: false;
+      code: 'RATE_LIMITED' | 'QUOTA_EXCEEDED';
+      retryAfterMs: number;
+      ratelimit?: RateLimitState;
+      quota?: QuotaState;
+    };
+
+/** Applies rate limits and quotas to a request on a key that is otherwise valid. */
+export interface LimitChecker {
+  check(key: CachedKey, cost: number, now: number): Promise<LimitOutcome>;
+}

@@ -1,0 +1,104 @@
+import type { VerifyCode } from '@keyroll/core';
+import type { Store } from '@keyroll/storage';
+import { sql } from 'kysely';
+import type { VerificationEvent, VerificationObserver } from './observer.js';
+
+/** Length of a usage bucket. */
+export const USAGE_BUCKET_MS = 60_000;
+
+/** What a {@link UsageMeter} needs. */
+export interface UsageMeterOptions {
+  store: Store;
+  /** How often counts are written; at most this much usage is lost by a crash (default 1 s). */
+  flushIntervalMs?: number;
+}
+
+interface Bucket {
+  keyId: string;
+  consumerId: string;
+  minute: number;
+  code: VerifyCode;
+  count: number;
+}
+
+/**
+ * Counts verifications per key, minute and outcome in memory and writes them in batches; a clean
+ * shutdown ({@link UsageMeter.close}) flushes what is left, so counts are exact after a flush.
+ */
+export class UsageMeter implements VerificationObserver {
+  readonly #store: Store;
+  #buckets = new Map<string, Bucket>();
+  #lastUsed = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(options: UsageMeterOptions) {
+    this.#store = options.store;
+    const interval = options.flushIntervalMs ?? 1000;
+    if (interval > 0) {
+      this.#timer = setInterval(() => void this.flush().catch(() => undefined), interval);
+      this.#timer.unref();
+    }
+  }
+
+  observe(e: VerificationEvent): void {
+    if (e.keyId === null || e.consumerId === null) return;
+    const minute = e.at - (e.at % USAGE_BUCKET_MS);
+    const id = `${e.keyId}|${minute}|${e.code}`;
+    const bucket = this.#buckets.get(id);
+    if (bucket) bucket.count++;
+    else this.#buckets.set(id, { keyId: e.keyId, consumerId: e.consumerId, minute, code: e.code, count: 1 });
+    if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
+  }
+
+  /** Writes the counts gathered so far; concurrent calls run one after another. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flushNow());
+    return this.#flushing;
+  }
+
+  async #flushNow(): Promise<void> {
+    const buckets = [...this.#buckets.values()];
+    const lastUsed = [...this.#lastUsed.entries()];
+    if (buckets.length === 0 && lastUsed.length === 0) return;
+    this.#buckets = new Map();
+    this.#lastUsed = new Map();
+    try {
+      await this.#store.db.transaction().execute(async (trx) => {
+        for (const b of buckets) {
+          await trx
+            .insertInto('usage_minutes')
+            .values({ key_id: b.keyId, consumer_id: b.consumerId, minute: b.minute, code: b.code, count: b.count })
+            .onConflict((oc) =>
+              oc.columns(['key_id', 'minute', 'code']).doUpdateSet({ count: sql`usage_minutes.count + ${b.count}` }),
+            )
+            .execute();
+        }
+        for (const [keyId, at] of lastUsed) {
+          await trx
+            .updateTable('keys')
+            .set({ last_used_at: at })
+            .where('id', '=', keyId)
+            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+            .execute();
+        }
+      });
+    } catch (e) {
+      // Storage is away: keep the counts for the next flush rather than lose them.
+      for (const b of buckets) {
+        const id = `${b.keyId}|${b.minute}|${b.code}`;
+        const cur = this.#buckets.get(id);
+        if (cur) cur.count += b.count;
+        else this.#buckets.set(id, b);
+      }
+      for (const [k, at] of lastUsed) if ((this.#lastUsed.get(k) ?? 0) < at) this.#lastUsed.set(k, at);
+      throw e;
+    }
+  }
+
+  /** Stops the timer and flushes what is left. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.flush();
+  }
+}
