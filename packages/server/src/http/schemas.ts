@@ -1,8 +1,15 @@
 import { KEY_STATUSES, VERIFY_CODES } from '@keyroll/core';
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
-/** Nullable variant of a schema. */
-export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/**
+ * Nullable variant of a schema. A typed schema becomes `type: [t, 'null']` rather than an `anyOf`,
+ * because Ajv's type coercion (on for query strings) would otherwise turn a `null` body value into
+ * `[""]` or `""` in the first branch before the `null` branch is tried.
+ */
+export const Nullable = <T extends TSchema>(schema: T) =>
+  typeof schema.type === 'string'
+    ? Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type, 'null'] })
+    : Type.Union([Type.Null(), schema]);
 
 /** RFC 9457 problem details with keyroll's stable `code`. */
 export const Problem = Type.Object(

@@ -28,6 +28,11 @@ const KeyFields = {
   allowedIps: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 }))),
   rateLimit: Type.Optional(Nullable(RateLimit)),
   quota: Type.Optional(Nullable(Quota)),
+  planId: Type.Optional(
+    Nullable(
+      Type.String({ minLength: 1, maxLength: 64, description: 'the plan whose limits apply where the key sets none' }),
+    ),
+  ),
 };
 
 const CreateKeyBody = Type.Object(
@@ -130,7 +135,8 @@ export async function keyRoutes(fastify: FastifyInstance, deps: AppDeps): Promis
         tags,
         summary: 'Revoke a key now',
         params: IdParams,
-        body: Type.Optional(
+        // No body at all (a bare `curl -X POST`) is fine: Fastify validates a missing body as null.
+        body: Nullable(
           Type.Object(
             { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
             { additionalProperties: false },
