@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AppDeps } from './deps.js';
 import { installErrorHandling } from './problem.js';
+import { rejectNulCharacters } from './reject-nul.js';
 import { auditRoutes } from './routes/audit.js';
 import { consumerRoutes } from './routes/consumers.js';
 import { healthRoutes } from './routes/health.js';
@@ -34,6 +35,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.decorateRequest('actor', null);
   app.decorateRequest('selfKey', null);
   installErrorHandling(app);
+  rejectNulCharacters(app);
   app.addSchema(Problem);
   app.addSchema(KeySchema);
   app.addSchema(ConsumerSchema);
