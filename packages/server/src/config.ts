@@ -6,6 +6,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key keyroll writes (several deployments may share one Redis). */
+  redisPrefix: string;
   host: string;
   port: number;
   gatewayPort: number | undefined;
@@ -37,6 +39,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dataDir: e.KEYROLL_DATA_DIR || './.keyroll',
     databaseUrl: e.KEYROLL_DATABASE_URL || undefined,
     redisUrl: e.KEYROLL_REDIS_URL || undefined,
+    redisPrefix: e.KEYROLL_REDIS_PREFIX || 'keyroll:',
     host: e.KEYROLL_HOST || '127.0.0.1',
     port: int(e, 'KEYROLL_PORT', 7070, 0, 65535),
     gatewayPort: e.KEYROLL_GATEWAY_PORT ? int(e, 'KEYROLL_GATEWAY_PORT', 0, 0, 65535) : undefined,

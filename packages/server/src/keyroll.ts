@@ -1,7 +1,9 @@
 import { type Clock, systemClock } from '@keyroll/core';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
-import { StorageKeyLookup, UsageMeter, Verifier } from '@keyroll/verifier';
+import { CachingKeyLookup, StorageKeyLookup, UsageMeter, Verifier } from '@keyroll/verifier';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
+import { readYourWrites } from './cluster/read-your-writes.js';
 import type { Config } from './config.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
@@ -25,12 +27,17 @@ export interface CreateKeyrollOptions {
   logger?: FastifyServerOptions['logger'];
   /** An already open store (tests share one); otherwise opened from the config. */
   store?: Store;
+  /** Node id, heartbeat, liveness and change-feed timings (tests tune these). */
+  cluster?: ClusterOptions;
 }
 
 /** Opens storage, migrates it, runs the first-start bootstrap and builds the app. */
 export async function createKeyroll(config: Readonly<Config>, options: CreateKeyrollOptions = {}): Promise<Keyroll> {
   const clock = options.clock ?? systemClock;
-  const store = options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = readYourWrites(
+    options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }),
+    () => cluster.feed.catchUp(),
+  );
   await migrateToLatest(store.db, store.dialect);
   const keys = new KeyService({
     store,
@@ -40,17 +47,27 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     rootKeyPrefix: config.rootKeyPrefix,
   });
   const usage = new UsageMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store) });
+  const cluster = new ClusterNode({
+    store,
+    lookup,
+    databaseUrl: config.databaseUrl,
+    address: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    ...options.cluster,
+  });
   const deps: AppDeps = {
     config,
     store,
     clock,
     usage,
-    verifier: new Verifier({ lookup: new StorageKeyLookup(store), clock, observers: [usage] }),
+    verifier: new Verifier({ lookup, clock, observers: [usage] }),
     consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService(store),
+    cluster,
   };
   const boot = await bootstrap(store, keys, clock, config.dataDir);
+  await cluster.start();
   const app = await buildApp(deps, { logger: options.logger });
   return {
     ...deps,
@@ -58,6 +75,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     bootstrap: boot,
     close: async () => {
       await app.close();
+      await cluster.close();
       await usage.close();
       if (!options.store) await store.close();
     },

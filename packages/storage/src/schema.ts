@@ -71,6 +71,15 @@ export interface UsageMinutesTable {
   count: number;
 }
 
+/** The node registry: live nodes heartbeat here with the change-log sequence they have applied. */
+export interface ClusterNodesTable {
+  id: string;
+  address: string;
+  applied_seq: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 /** Every table keyroll keeps. */
 export interface Database {
   consumers: ConsumersTable;
@@ -78,4 +87,5 @@ export interface Database {
   changes: ChangesTable;
   audit_events: AuditEventsTable;
   usage_minutes: UsageMinutesTable;
+  cluster_nodes: ClusterNodesTable;
 }

@@ -1,4 +1,18 @@
+export { CachingKeyLookup, type CachingKeyLookupOptions } from './caching-key-lookup.js';
+export {
+  type ChangeFeed,
+  type ChangeFeedOptions,
+  type ChangeFeedStatus,
+  ChangeFollower,
+  type ChangeListener,
+  changeLogHead,
+  type ChangeRecord,
+} from './change-feed.js';
+export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
+export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
+export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
+export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { type CachedKey, cachedKeyFromRow, type QuotaSpec, type RateLimitSpec } from './key-record.js';
 export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';

@@ -1,8 +1,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { installPropagationWait } from '../cluster/propagation-wait.js';
 import type { AppDeps } from './deps.js';
 import { installErrorHandling } from './problem.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { rejectNulCharacters } from './reject-nul.js';
 import { auditRoutes } from './routes/audit.js';
 import { consumerRoutes } from './routes/consumers.js';
@@ -58,7 +60,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoutes, { store: deps.store });
+  installPropagationWait(app, deps.cluster);
+  await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster });
+  await app.register(async (scope) => clusterRoutes(scope, deps));
   for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }

@@ -21,6 +21,7 @@ export const ROOT_SCOPES = [
   'keys:write',
   'keys:verify',
   'audit:read',
+  'cluster:read',
 ] as const;
 
 function bearer(request: FastifyRequest): string | undefined {

@@ -1,6 +1,7 @@
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
 import type { UsageMeter, Verifier } from '@keyroll/verifier';
+import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Config } from '../config.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { ConsumerService } from '../services/consumer-service.js';
@@ -16,4 +17,6 @@ export interface AppDeps {
   consumers: ConsumerService;
   keys: KeyService;
   audit: AuditService;
+  /** This node's change feed, key cache and heartbeat. */
+  cluster: ClusterNode;
 }

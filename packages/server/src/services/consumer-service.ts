@@ -3,6 +3,7 @@ import type { Store } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { assertPlanExists } from './plan-service.js';
 import { type ConsumerView, consumerView } from './records.js';
 import { metadataJson, parseRateLimit, type RateLimitInput } from './validate.js';
 
@@ -16,6 +17,8 @@ export interface ConsumerInput {
   metadata?: Record<string, unknown> | undefined;
   rateLimit?: RateLimitInput | null | undefined;
   quota?: QuotaSpec | null | undefined;
+  /** The plan whose limits apply where the consumer sets none. */
+  planId?: string | null | undefined;
 }
 
 /** Fields a PATCH may change. */
@@ -45,7 +48,7 @@ export class ConsumerService {
       name: input.name,
       external_id: input.externalId ?? null,
       metadata: metadataJson(input.metadata ?? {}),
-      plan_id: null,
+      plan_id: input.planId ?? null,
       rate_limit: input.rateLimit ? JSON.stringify(parseRateLimit(input.rateLimit)) : null,
       quota: input.quota ? JSON.stringify(input.quota) : null,
       created_at: now,
@@ -54,6 +57,7 @@ export class ConsumerService {
     };
     await this.#store.mutate(async (tx) => {
       await this.#assertExternalIdFree(tx.db, row.external_id, null);
+      await assertPlanExists(tx.db, row.plan_id);
       await tx.db.insertInto('consumers').values(row).execute();
       await tx.change({ at: now, kind: 'consumer.created', entityId: row.id });
       await tx.audit({
@@ -105,10 +109,12 @@ export class ConsumerService {
         rate_limit: patch.rateLimit ? JSON.stringify(parseRateLimit(patch.rateLimit)) : null,
       }),
       ...(patch.quota !== undefined && { quota: patch.quota ? JSON.stringify(patch.quota) : null }),
+      ...(patch.planId !== undefined && { plan_id: patch.planId }),
     };
     await this.#store.mutate(async (tx) => {
       await this.#liveConsumer(tx.db, id);
       if (patch.externalId) await this.#assertExternalIdFree(tx.db, patch.externalId, id);
+      await assertPlanExists(tx.db, patch.planId);
       await tx.db.updateTable('consumers').set(set).where('id', '=', id).execute();
       await tx.change({ at: now, kind: 'consumer.updated', entityId: id });
       await tx.audit({

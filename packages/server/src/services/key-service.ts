@@ -6,6 +6,7 @@ import { type Actor, actorName } from './actor.js';
 import { ROOT_CONSUMER_ID } from './consumer-service.js';
 import { keyStatusIs } from './key-filters.js';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { assertPlanExists } from './plan-service.js';
 import { type KeyView, keyView } from './records.js';
 import {
   checkAllowedIps,
@@ -27,6 +28,8 @@ export interface KeyInput {
   allowedIps?: string[] | null | undefined;
   rateLimit?: RateLimitInput | null | undefined;
   quota?: QuotaSpec | null | undefined;
+  /** The plan whose limits apply where the key sets none. */
+  planId?: string | null | undefined;
 }
 
 /** Fields a PATCH may change. */
@@ -69,6 +72,7 @@ export class KeyService {
     this.#assertMayGrant(actor, input.consumerId, scopes);
     return this.#o.store.mutate(async (tx) => {
       await this.#liveConsumer(tx, input.consumerId);
+      await assertPlanExists(tx.db, input.planId);
       await this.assertBelowKeyLimit(tx, input.consumerId, now);
       const row = this.newKeyRow(input.consumerId, now, {
         name: input.name ?? 'default',
@@ -78,6 +82,7 @@ export class KeyService {
         rate_limit: input.rateLimit ? JSON.stringify(parseRateLimit(input.rateLimit)) : null,
         quota: input.quota ? JSON.stringify(input.quota) : null,
         expires_at: input.expiresAt ?? null,
+        plan_id: input.planId ?? null,
       });
       const issued = await this.insertKey(tx, row.row, actor, 'key.created');
       return { key: row.key, view: issued };
@@ -222,7 +227,9 @@ export class KeyService {
           rate_limit: patch.rateLimit ? JSON.stringify(parseRateLimit(patch.rateLimit)) : null,
         }),
         ...(patch.quota !== undefined && { quota: patch.quota ? JSON.stringify(patch.quota) : null }),
+        ...(patch.planId !== undefined && { plan_id: patch.planId }),
       };
+      await assertPlanExists(tx.db, patch.planId);
       await tx.db.updateTable('keys').set(set).where('id', '=', id).execute();
       await tx.change({ at: now, kind: 'key.updated', entityId: id, keyHash: current.hash });
       await tx.audit({

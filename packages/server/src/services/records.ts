@@ -54,7 +54,8 @@ function isoRequired(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function rateLimitView(json: string | null): RateLimitView | null {
+/** The API view of a stored rate limit (JSON of a `RateLimitSpec`). */
+export function rateLimitView(json: string | null): RateLimitView | null {
   if (!json) return null;
   const spec: RateLimitSpec = JSON.parse(json);
   return { limit: spec.limit, window: formatDuration(spec.windowMs) };

@@ -21,6 +21,15 @@ const ConsumerBody = Type.Object(
     metadata: Type.Optional(Metadata),
     rateLimit: Type.Optional(Nullable(RateLimit)),
     quota: Type.Optional(Nullable(Quota)),
+    planId: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          description: 'the plan whose limits apply where the consumer sets none',
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );

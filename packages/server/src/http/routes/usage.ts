@@ -1,0 +1,55 @@
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { VERIFY_CODES } from '@keyroll/core';
+import type { FastifyInstance } from 'fastify';
+import { MAX_USAGE_BUCKETS } from '../../services/usage-service.js';
+import { requireRoot } from '../auth.js';
+import type { AppDeps } from '../deps.js';
+import { adminErrors, DateTime, IdParams } from '../schemas.js';
+import { parseInstant } from '../time-input.js';
+
+const Granularity = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')]);
+
+const Codes = Type.Object(Object.fromEntries(VERIFY_CODES.map((c) => [c, Type.Optional(Type.Integer())])), {
+  additionalProperties: false,
+});
+
+const UsageSchema = Type.Object({
+  keyId: Type.String(),
+  granularity: Granularity,
+  from: DateTime,
+  to: DateTime,
+  total: Type.Integer(),
+  codes: Codes,
+  buckets: Type.Array(Type.Object({ start: DateTime, total: Type.Integer(), codes: Codes })),
+});
+
+/** `GET /v1/keys/:id/usage`: a key's verifications over time, by outcome code. */
+export async function usageRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
+    '/v1/keys/:id/usage',
+    {
+      preHandler: requireRoot(deps.verifier, 'analytics:read'),
+      schema: {
+        tags: ['analytics'],
+        summary: `A key's usage in minute, hour or day buckets (at most ${MAX_USAGE_BUCKETS}), by verify code`,
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; default: one span before to' })),
+            to: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601, exclusive; default: now' })),
+            granularity: Type.Optional(Granularity),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: UsageSchema, ...adminErrors },
+      },
+    },
+    async (req) =>
+      deps.usageQueries.keyUsage(req.params.id, {
+        from: parseInstant('from', req.query.from) ?? undefined,
+        to: parseInstant('to', req.query.to) ?? undefined,
+        granularity: req.query.granularity,
+      }),
+  );
+}

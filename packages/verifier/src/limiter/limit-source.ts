@@ -1,0 +1,106 @@
+import type { Store } from '@keyroll/storage';
+import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
+
+/** A rate limit and a quota, either of which may be unset. */
+export interface LimitSet {
+  rateLimit: RateLimitSpec | null;
+  quota: QuotaSpec | null;
+}
+
+/** A consumer's own limits and the plan it is on. */
+export interface ConsumerLimits extends LimitSet {
+  planId: string | null;
+}
+
+/** Where a limit checker finds consumers' and plans' limits (keys bring their own). */
+export interface LimitSource {
+  /** The consumer's limits; `null` when it does not exist. */
+  consumer(id: string): Promise<ConsumerLimits | null>;
+  /** The plan's limits; `null` when it does not exist. */
+  plan(id: string): Promise<LimitSet | null>;
+}
+
+/** What a {@link StorageLimitSource} needs. */
+export interface StorageLimitSourceOptions {
+  store: Store;
+  /** Most consumers and plans kept in memory, each (default 100,000). */
+  maxEntries?: number;
+}
+
+function parse<T>(json: string | null): T | null {
+  return json ? JSON.parse(json) : null;
+}
+
+/**
+ * Reads consumers' and plans' limits from storage and keeps them in memory until a change to that
+ * consumer or plan arrives through {@link StorageLimitSource.applyChange} (wired to the change feed).
+ */
+export class StorageLimitSource implements LimitSource {
+  readonly #store: Store;
+  readonly #max: number;
+  readonly #consumers = new Map<string, ConsumerLimits | null>();
+  readonly #plans = new Map<string, LimitSet | null>();
+  /** Bumped by every change, so a load that raced with a change is not cached. */
+  #generation = 0;
+
+  constructor(options: StorageLimitSourceOptions) {
+    this.#store = options.store;
+    this.#max = options.maxEntries ?? 100_000;
+  }
+
+  consumer(id: string): Promise<ConsumerLimits | null> {
+    return this.#cached(this.#consumers, id, async () => {
+      const row = await this.#store.db
+        .selectFrom('consumers')
+        .select(['rate_limit', 'quota', 'plan_id'])
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      return row ? { rateLimit: parse(row.rate_limit), quota: parse(row.quota), planId: row.plan_id } : null;
+    });
+  }
+
+  plan(id: string): Promise<LimitSet | null> {
+    return this.#cached(this.#plans, id, async () => {
+      const row = await this.#store.db
+        .selectFrom('plans')
+        .select(['rate_limit', 'quota'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row ? { rateLimit: parse(row.rate_limit), quota: parse(row.quota) } : null;
+    });
+  }
+
+  /** Forgets what a change-log entry (`consumer.*`, `plan.*`) made stale; other kinds are ignored. */
+  applyChange(change: { kind: string; entityId: string }): void {
+    if (change.kind.startsWith('consumer.')) this.#forget(this.#consumers, change.entityId);
+    else if (change.kind.startsWith('plan.')) this.#forget(this.#plans, change.entityId);
+  }
+
+  /** Forgets everything (after a gap in the change feed). */
+  clear(): void {
+    this.#generation++;
+    this.#consumers.clear();
+    this.#plans.clear();
+  }
+
+  #forget<T>(map: Map<string, T>, id: string): void {
+    this.#generation++;
+    map.delete(id);
+  }
+
+  async #cached<T>(map: Map<string, T | null>, id: string, load: () => Promise<T | null>): Promise<T | null> {
+    const hit = map.get(id);
+    if (hit !== undefined) return hit;
+    const generation = this.#generation;
+    const value = await load();
+    if (generation === this.#generation) {
+      if (map.size >= this.#max) {
+        const oldest = map.keys().next();
+        if (!oldest.done) map.delete(oldest.value);
+      }
+      map.set(id, value);
+    }
+    return value;
+  }
+}

@@ -1,0 +1,116 @@
+import type { CachedKey } from '../key-record.js';
+import type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from '../limits.js';
+import type { LimitSet, LimitSource } from './limit-source.js';
+import { quotaPeriod, rateWindow } from './limit-windows.js';
+import { hasRoom, type LimitCounter, type RateLimiter } from './rate-limiter.js';
+
+/** What a {@link PlanLimitChecker} needs. */
+export interface PlanLimitCheckerOptions {
+  /** Where counters live: memory (node-local) or Redis (cluster-wide). */
+  limiter: RateLimiter;
+  /** Consumers' and plans' limits. */
+  source: LimitSource;
+}
+
+interface Charge {
+  counter: LimitCounter;
+  kind: 'rate' | 'quota';
+}
+
+/** A key's or consumer's own limits, each falling back to its plan's. */
+function effective(own: LimitSet, plan: LimitSet | null): LimitSet {
+  return { rateLimit: own.rateLimit ?? plan?.rateLimit ?? null, quota: own.quota ?? plan?.quota ?? null };
+}
+
+function charges(ownerId: string, group: string, limits: LimitSet, now: number): Charge[] {
+  const out: Charge[] = [];
+  if (limits.rateLimit) {
+    const { limit, windowMs } = limits.rateLimit;
+    const w = rateWindow(windowMs, now);
+    out.push({
+      kind: 'rate',
+      counter: { id: `${ownerId}:rl:${windowMs}:${w.start}`, group, limit, resetsAt: w.resetsAt },
+    });
+  }
+  if (limits.quota) {
+    const { limit, period } = limits.quota;
+    const p = quotaPeriod(period, now);
+    out.push({
+      kind: 'quota',
+      counter: { id: `${ownerId}:q:${period}:${p.start}`, group, limit, resetsAt: p.resetsAt },
+    });
+  }
+  return out;
+}
+
+/**
+ * Applies rate limits and quotas of a key and of its consumer, each set directly or inherited from
+ * a plan (a key's own limit overrides its plan's; the consumer's limits count all its keys
+ * together). All counters are charged at once or not at all, so a rejected request consumes nothing.
+ * @example
+ * const limits = new PlanLimitChecker({ limiter: new MemoryRateLimiter(), source: new StorageLimitSource({ store }) });
+ * const verifier = new Verifier({ lookup, limits });
+ */
+export class PlanLimitChecker implements LimitChecker {
+  readonly #limiter: RateLimiter;
+  readonly #source: LimitSource;
+
+  constructor(options: PlanLimitCheckerOptions) {
+    this.#limiter = options.limiter;
+    this.#source = options.source;
+  }
+
+  async check(key: CachedKey, cost: number, now: number): Promise<LimitOutcome> {
+    const consumer = await this.#source.consumer(key.consumerId);
+    const [keyPlan, consumerPlan] = await Promise.all([
+      key.planId ? this.#source.plan(key.planId) : null,
+      consumer?.planId ? this.#source.plan(consumer.planId) : null,
+    ]);
+    const all = [
+      ...charges(key.id, key.consumerId, effective(key, keyPlan), now),
+      ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, consumerPlan), now) : []),
+    ];
+    if (all.length === 0) return { allowed: true };
+    const { allowed, used } = await this.#limiter.consume(
+      all.map((c) => c.counter),
+      cost,
+      now,
+    );
+    const rated = all.map((c, i) => ({ ...c, used: used[i] ?? 0 }));
+    const ratelimit = tightest(rated.filter((c) => c.kind === 'rate'));
+    const quota = tightest(rated.filter((c) => c.kind === 'quota'));
+    const states = {
+      ...(ratelimit && { ratelimit: rateState(ratelimit, now) }),
+      ...(quota && { quota: quotaState(quota) }),
+    };
+    if (allowed) return { allowed: true, ...states };
+    const blocking = rated.filter((c) => !hasRoom(c.used, c.counter.limit, cost));
+    return {
+      allowed: false,
+      code: blocking.some((c) => c.kind === 'quota') ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED',
+      retryAfterMs: Math.max(0, ...blocking.map((c) => c.counter.resetsAt - now)),
+      ...states,
+    };
+  }
+}
+
+type Rated = Charge & { used: number };
+
+/** The counter with the least room left: the one a client should pace itself by. */
+function tightest(counters: Rated[]): Rated | undefined {
+  let best: Rated | undefined;
+  for (const c of counters) if (!best || c.counter.limit - c.used < best.counter.limit - best.used) best = c;
+  return best;
+}
+
+function rateState(c: Rated, now: number): RateLimitState {
+  return {
+    limit: c.counter.limit,
+    remaining: Math.max(0, c.counter.limit - c.used),
+    resetMs: c.counter.resetsAt - now,
+  };
+}
+
+function quotaState(c: Rated): QuotaState {
+  return { limit: c.counter.limit, remaining: Math.max(0, c.counter.limit - c.used), resetsAt: c.counter.resetsAt };
+}

@@ -1,0 +1,34 @@
+/** One counter a request is charged against: at most `limit` units until `resetsAt`, then it starts from 0. */
+export interface LimitCounter {
+  /** Names the counter and its window, e.g. `key_…:rl:60000:1767225600000`; a new window is a new id. */
+  id: string;
+  /** Shards counters that are charged together (the consumer id), so a Redis Cluster keeps them on one node. */
+  group: string;
+  limit: number;
+  /** Epoch ms at which the window ends. */
+  resetsAt: number;
+}
+
+/** The outcome of charging a request against its counters. */
+export interface ConsumeResult {
+  allowed: boolean;
+  /** Units used in each counter after the request (unchanged when it was rejected), in the given order. */
+  used: number[];
+}
+
+/**
+ * The rate-limit port: charges a request against several counters (rate windows and quota periods of
+ * the key and of its consumer) all or nothing, so a rejected request consumes nothing. A request is
+ * allowed when every counter has room for `cost` (a `cost` of 0 asks without charging and is allowed
+ * while every counter has room left). One file per backend: memory (node-local), redis (cluster-wide).
+ */
+export interface RateLimiter {
+  consume(counters: readonly LimitCounter[], cost: number, now: number): Promise<ConsumeResult>;
+  /** Releases connections; the limiter is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** True when a counter at `used` may take a request of `cost` units. */
+export function hasRoom(used: number, limit: number, cost: number): boolean {
+  return used + cost <= limit && used < limit;
+}

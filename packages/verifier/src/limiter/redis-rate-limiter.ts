@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js';
+
+/**
+ * Checks every counter and, only if all have room, increments them all: one atomic step, so nodes
+ * sharing the Redis admit exactly `limit` and a rejected request consumes nothing.
+ * KEYS: counters. ARGV: cost, then limit and time to live (ms) per counter.
+ */
+const CONSUME_SCRIPT = `
+local cost = tonumber(ARGV[1])
+local used = {}
+local ok = 1
+for i, k in ipairs(KEYS) do
+  local u = tonumber(redis.call('GET', k) or '0')
+  local limit = tonumber(ARGV[2 * i])
+  used[i] = u
+  if u + cost > limit or u >= limit then ok = 0 end
+end
+if ok == 1 and cost > 0 then
+  for i, k in ipairs(KEYS) do
+    used[i] = redis.call('INCRBY', k, cost)
+    redis.call('PEXPIRE', k, ARGV[2 * i + 1])
+  end
+end
+table.insert(used, 1, ok)
+return used
+`;
+const CONSUME_SHA = createHash('sha1').update(CONSUME_SCRIPT).digest('hex');
+
+/**
+ * Counters outlive their window by this much, so nodes whose clocks differ a little still agree.
+ * Lifetimes are relative (PEXPIRE), so Redis's own clock does not matter.
+ */
+const EXPIRY_SLACK_MS = 60_000;
+
+/** What a {@link RedisRateLimiter} needs. */
+export interface RedisRateLimiterOptions {
+  redis: Redis;
+  /** Prepended to every Redis key (default `keyroll:`). */
+  prefix?: string;
+  /** Whether {@link RedisRateLimiter.close} also closes `redis` (default true). */
+  closeClient?: boolean;
+}
+
+/**
+ * Cluster-wide counters in Redis, charged by one Lua script per request: exact across any number
+ * of nodes. Keys of one request share a hash tag (the consumer), so Redis Cluster works too.
+ * @example
+ * const limiter = new RedisRateLimiter({ redis: new Redis(process.env.KEYROLL_REDIS_URL) });
+ */
+export class RedisRateLimiter implements RateLimiter {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #closeClient: boolean;
+
+  constructor(options: RedisRateLimiterOptions) {
+    this.#redis = options.redis;
+    this.#prefix = options.prefix ?? 'keyroll:';
+    this.#closeClient = options.closeClient ?? true;
+  }
+
+  async consume(counters: readonly LimitCounter[], cost: number, now: number): Promise<ConsumeResult> {
+    if (counters.length === 0) return { allowed: true, used: [] };
+    const keys = counters.map((c) => `${this.#prefix}{${c.group}}:${c.id}`);
+    const args = [cost, ...counters.flatMap((c) => [c.limit, Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS])];
+    const reply = await this.#run(keys, args);
+    if (!Array.isArray(reply) || reply.length !== counters.length + 1) {
+      throw new Error('unexpected reply from the rate-limit script');
+    }
+    const [ok, ...used] = reply.map(Number);
+    return { allowed: ok === 1, used };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closeClient) await this.#redis.quit();
+  }
+
+  async #run(keys: string[], args: number[]): Promise<unknown> {
+    try {
+      return await this.#redis.evalsha(CONSUME_SHA, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return this.#redis.eval(CONSUME_SCRIPT, keys.length, ...keys, ...args);
+    }
+  }
+}

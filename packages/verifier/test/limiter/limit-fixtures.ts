@@ -1,0 +1,39 @@
+import type { CachedKey, ConsumerLimits, LimitSet, LimitSource } from '@keyroll/verifier';
+
+/** A limit source over plain maps: the consumers and plans a test sets up. */
+export class MapLimitSource implements LimitSource {
+  readonly consumers = new Map<string, ConsumerLimits>();
+  readonly plans = new Map<string, LimitSet>();
+
+  async consumer(id: string): Promise<ConsumerLimits | null> {
+    return this.consumers.get(id) ?? null;
+  }
+
+  async plan(id: string): Promise<LimitSet | null> {
+    return this.plans.get(id) ?? null;
+  }
+}
+
+/** A valid cached key of consumer `consumerId` with the given limits. */
+export function keyOf(id: string, consumerId: string, limits: Partial<CachedKey> = {}): CachedKey {
+  return {
+    id,
+    consumerId,
+    hash: `hash-${id}`,
+    name: 'default',
+    version: 1,
+    scopes: [],
+    metadata: {},
+    allowedRanges: null,
+    rateLimit: null,
+    quota: null,
+    planId: null,
+    expiresAt: null,
+    retiresAt: null,
+    revokedAt: null,
+    ...limits,
+  };
+}
+
+/** A consumer with no limits of its own and no plan. */
+export const NO_LIMITS: ConsumerLimits = { rateLimit: null, quota: null, planId: null };

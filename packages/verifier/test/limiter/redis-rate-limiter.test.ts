@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { ManualClock } from '@keyroll/core';
+import { PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_URL } from '../../../../test/support/databases.js';
+import { keyOf, MapLimitSource, NO_LIMITS } from './limit-fixtures.js';
+
+const MINUTE = 60_000;
+
+describe.skipIf(!REDIS_URL)('RedisRateLimiter: exact across two nodes', () => {
+  const prefix = `keyroll-test:${randomBytes(6).toString('hex')}:`;
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+  const source = new MapLimitSource();
+  let nodes: { redis: Redis; limiter: RedisRateLimiter; checker: PlanLimitChecker }[];
+
+  beforeAll(() => {
+    source.consumers.set('csm_a', NO_LIMITS);
+    nodes = [0, 1].map(() => {
+      const redis = new Redis(REDIS_URL ?? '');
+      const limiter = new RedisRateLimiter({ redis, prefix });
+      return { redis, limiter, checker: new PlanLimitChecker({ limiter, source }) };
+    });
+  });
+  afterAll(async () => {
+    const [first] = nodes;
+    if (first) {
+      const keys = await first.redis.keys(`${prefix}*`);
+      if (keys.length > 0) await first.redis.del(...keys);
+    }
+    for (const n of nodes) await n.limiter.close();
+  });
+
+  /** Sends `n` requests at once, alternating between the two nodes; returns how many were allowed. */
+  async function burst(key: ReturnType<typeof keyOf>, n: number, cost = 1): Promise<number> {
+    const outcomes = await Promise.all(
+      Array.from({ length: n }, (_, i) => nodes[i % 2]?.checker.check(key, cost, clock.now())),
+    );
+    return outcomes.filter((o) => o?.allowed).length;
+  }
+
+  it('admits exactly `limit` of many concurrent requests spread over two nodes', async () => {
+    const key = keyOf('key_rate', 'csm_a', { rateLimit: { limit: 50, windowMs: MINUTE } });
+    expect(await burst(key, 400)).toBe(50);
+    clock.advance(MINUTE);
+    expect(await burst(key, 400)).toBe(50);
+  });
+
+  it('charges rate and quota together, so rejected requests never consume quota', async () => {
+    const key = keyOf('key_quota', 'csm_a', {
+      rateLimit: { limit: 10, windowMs: MINUTE },
+      quota: { limit: 25, period: 'day' },
+    });
+    expect(await burst(key, 100)).toBe(10);
+    clock.advance(MINUTE);
+    expect(await burst(key, 100)).toBe(10);
+    clock.advance(MINUTE);
+    expect(await burst(key, 100)).toBe(5);
+    const out = await nodes[1]?.checker.check(key, 1, clock.now());
+    expect(out).toMatchObject({ allowed: false, code: 'QUOTA_EXCEEDED', quota: { limit: 25, remaining: 0 } });
+  });
+
+  it('charges costs exactly and shares consumer limits across keys and nodes', async () => {
+    source.consumers.set('csm_b', { rateLimit: null, quota: { limit: 100, period: 'month' }, planId: null });
+    const a = keyOf('key_b1', 'csm_b');
+    const b = keyOf('key_b2', 'csm_b');
+    const [fromA, fromB] = await Promise.all([burst(a, 60, 3), burst(b, 60, 3)]);
+    expect(fromA + fromB).toBe(33);
+    expect(await nodes[0]?.checker.check(a, 1, clock.now())).toMatchObject({ allowed: true, quota: { remaining: 0 } });
+  });
+
+  it('sets each counter to expire after its window', async () => {
+    const key = keyOf('key_ttl', 'csm_a', { rateLimit: { limit: 5, windowMs: MINUTE } });
+    await burst(key, 1);
+    const [name] = (await nodes[0]?.redis.keys(`${prefix}*key_ttl*`)) ?? [];
+    expect(name).toBeDefined();
+    const ttl = await nodes[0]?.redis.pttl(name ?? '');
+    expect(ttl).toBeGreaterThan(0);
+  });
+});
