@@ -48,6 +48,7 @@ export async function bootstrap(
         action: 'consumer.created',
         targetType: 'consumer',
         targetId: ROOT_CONSUMER_ID,
+        data: { consumerId: ROOT_CONSUMER_ID, name: 'root' },
       });
     }
     const anyRootKey = await tx.db

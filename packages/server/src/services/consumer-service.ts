@@ -66,7 +66,7 @@ export class ConsumerService {
         action: 'consumer.created',
         targetType: 'consumer',
         targetId: row.id,
-        data: { name: row.name },
+        data: { consumerId: row.id, name: row.name },
       });
     });
     return consumerView(row);
@@ -123,7 +123,7 @@ export class ConsumerService {
         action: 'consumer.updated',
         targetType: 'consumer',
         targetId: id,
-        data: { fields: Object.keys(patch) },
+        data: { consumerId: id, fields: Object.keys(patch) },
       });
     });
     return this.get(id);
@@ -156,7 +156,7 @@ export class ConsumerService {
         action: 'consumer.deleted',
         targetType: 'consumer',
         targetId: id,
-        data: { revokedKeys: keys.map((k) => k.id) },
+        data: { consumerId: id, revokedKeys: keys.map((k) => k.id) },
       });
     });
   }

@@ -238,7 +238,7 @@ export class KeyService {
         action: 'key.updated',
         targetType: 'key',
         targetId: id,
-        data: { fields: Object.keys(patch) },
+        data: { consumerId: current.consumer_id, fields: Object.keys(patch) },
       });
       return keyView({ ...current, ...set }, now);
     });
