@@ -1,6 +1,14 @@
 import { type Clock, systemClock } from '@keyroll/core';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
-import { CachingKeyLookup, StorageKeyLookup, UsageMeter, Verifier } from '@keyroll/verifier';
+import {
+  CachingKeyLookup,
+  createRateLimiter,
+  PlanLimitChecker,
+  StorageKeyLookup,
+  StorageLimitSource,
+  UsageMeter,
+  Verifier,
+} from '@keyroll/verifier';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { readYourWrites } from './cluster/read-your-writes.js';
@@ -11,6 +19,8 @@ import { AuditService } from './services/audit-service.js';
 import { type BootstrapResult, bootstrap } from './services/bootstrap.js';
 import { ConsumerService } from './services/consumer-service.js';
 import { KeyService } from './services/key-service.js';
+import { PlanService } from './services/plan-service.js';
+import { UsageService } from './services/usage-service.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
 export interface Keyroll extends AppDeps {
@@ -47,10 +57,14 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     rootKeyPrefix: config.rootKeyPrefix,
   });
   const usage = new UsageMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const limiter = createRateLimiter({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  const limitSource = new StorageLimitSource({ store });
+  const limits = new PlanLimitChecker({ limiter, source: limitSource });
   const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store) });
   const cluster = new ClusterNode({
     store,
     lookup,
+    listeners: [(change) => limitSource.applyChange(change)],
     databaseUrl: config.databaseUrl,
     address: config.publicUrl ?? `http://${config.host}:${config.port}`,
     ...options.cluster,
@@ -60,11 +74,13 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     store,
     clock,
     usage,
-    verifier: new Verifier({ lookup, clock, observers: [usage] }),
+    verifier: new Verifier({ lookup, clock, limits, observers: [usage] }),
     consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService(store),
     cluster,
+    plans: new PlanService({ store, clock }),
+    usageQueries: new UsageService({ store, clock }),
   };
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
@@ -77,6 +93,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
       await app.close();
       await cluster.close();
       await usage.close();
+      await limiter.close();
       if (!options.store) await store.close();
     },
   };

@@ -80,6 +80,16 @@ export interface ClusterNodesTable {
   heartbeat_at: number;
 }
 
+/** Plans: a named rate limit and quota (JSON, as on keys and consumers) that consumers and keys inherit. */
+export interface PlansTable {
+  id: string;
+  name: string;
+  rate_limit: string | null;
+  quota: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 /** Every table keyroll keeps. */
 export interface Database {
   consumers: ConsumersTable;
@@ -88,4 +98,5 @@ export interface Database {
   audit_events: AuditEventsTable;
   usage_minutes: UsageMinutesTable;
   cluster_nodes: ClusterNodesTable;
+  plans: PlansTable;
 }

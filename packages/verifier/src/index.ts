@@ -14,6 +14,19 @@ export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
 export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
 export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { type CachedKey, cachedKeyFromRow, type QuotaSpec, type RateLimitSpec } from './key-record.js';
+export { type CreateRateLimiterOptions, createRateLimiter } from './limiter/create-rate-limiter.js';
+export {
+  type ConsumerLimits,
+  type LimitSet,
+  type LimitSource,
+  StorageLimitSource,
+  type StorageLimitSourceOptions,
+} from './limiter/limit-source.js';
+export { type LimitWindow, quotaPeriod, rateWindow } from './limiter/limit-windows.js';
+export { MemoryRateLimiter } from './limiter/memory-rate-limiter.js';
+export { PlanLimitChecker, type PlanLimitCheckerOptions } from './limiter/plan-limit-checker.js';
+export type { ConsumeResult, LimitCounter, RateLimiter } from './limiter/rate-limiter.js';
+export { RedisRateLimiter, type RedisRateLimiterOptions } from './limiter/redis-rate-limiter.js';
 export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export { USAGE_BUCKET_MS, UsageMeter, type UsageMeterOptions } from './usage-meter.js';

@@ -10,7 +10,9 @@ import { auditRoutes } from './routes/audit.js';
 import { consumerRoutes } from './routes/consumers.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
+import { planRoutes } from './routes/plans.js';
 import { selfRoutes } from './routes/self.js';
+import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
 import { ConsumerSchema, KeySchema, Problem } from './schemas.js';
 
@@ -63,7 +65,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   installPropagationWait(app, deps.cluster);
   await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster });
   await app.register(async (scope) => clusterRoutes(scope, deps));
-  for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes]) {
+  for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes, planRoutes, usageRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }
   return app;

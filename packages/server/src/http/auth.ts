@@ -22,6 +22,9 @@ export const ROOT_SCOPES = [
   'keys:verify',
   'audit:read',
   'cluster:read',
+  'plans:read',
+  'plans:write',
+  'analytics:read',
 ] as const;
 
 function bearer(request: FastifyRequest): string | undefined {

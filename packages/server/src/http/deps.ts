@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { ConsumerService } from '../services/consumer-service.js';
 import type { KeyService } from '../services/key-service.js';
+import type { PlanService } from '../services/plan-service.js';
+import type { UsageService } from '../services/usage-service.js';
 
 /** Everything the HTTP layer is built from; wired once at start-up (or by a test). */
 export interface AppDeps {
@@ -19,4 +21,7 @@ export interface AppDeps {
   audit: AuditService;
   /** This node's change feed, key cache and heartbeat. */
   cluster: ClusterNode;
+  plans: PlanService;
+  /** Reads flushed usage counts (`usage` is the meter that writes them). */
+  usageQueries: UsageService;
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import * as foundation from './0001-foundation.js';
 import * as usage from './0002-usage.js';
 import * as cluster from './0004-cluster.js';
+import * as plans from './0005-plans.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0001-foundation': foundation,
   '0002-usage': usage,
   '0004-cluster': cluster,
+  '0005-plans': plans,
 };

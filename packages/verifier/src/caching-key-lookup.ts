@@ -1,0 +1,99 @@
+import { ApiError } from '@keyroll/core';
+import type { ChangeRecord } from './change-feed.js';
+import { KeyCache, type KeyCacheOptions } from './key-cache.js';
+import type { KeyLookup } from './key-lookup.js';
+import type { CachedKey } from './key-record.js';
+
+/** What a {@link CachingKeyLookup} is built from. */
+export interface CachingKeyLookupOptions extends KeyCacheOptions {
+  /** Where misses are read from (usually a `StorageKeyLookup`). */
+  source: KeyLookup;
+  /** A storage read slower than this counts as storage being unreachable (default 2,000 ms). */
+  missTimeoutMs?: number;
+}
+
+/**
+ * A {@link KeyCache} in front of storage: a hit is answered from memory without any I/O; a miss
+ * is read once (concurrent misses for one hash share the read) and remembered, found or not. The
+ * change feed calls {@link CachingKeyLookup.apply} so that a changed key is read afresh.
+ * When storage cannot be read, a miss throws `ApiError('UNAVAILABLE')` — never "not found".
+ * @example
+ * const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store), maxKeys: 100_000 });
+ * const verifier = new Verifier({ lookup });
+ */
+export class CachingKeyLookup implements KeyLookup {
+  readonly cache: KeyCache;
+  readonly #source: KeyLookup;
+  readonly #missTimeoutMs: number;
+  readonly #loads = new Map<string, Promise<CachedKey | null>>();
+
+  constructor(options: CachingKeyLookupOptions) {
+    this.cache = new KeyCache(options);
+    this.#source = options.source;
+    this.#missTimeoutMs = options.missTimeoutMs ?? 2000;
+  }
+
+  get(hash: string): Promise<CachedKey | null> {
+    const cached = this.cache.get(hash);
+    return cached === undefined ? this.#miss(hash) : Promise.resolve(cached);
+  }
+
+  /** Forgets a hash, and makes a read of it that is under way not to be remembered. */
+  invalidate(hash: string): void {
+    this.cache.invalidate(hash);
+    this.#loads.delete(hash);
+  }
+
+  /** Applies one entry of the change log to the cache. */
+  apply(change: ChangeRecord): void {
+    if (change.keyHash) {
+      this.invalidate(change.keyHash);
+      return;
+    }
+    // A change without a key hash may concern what keys inherit (their consumer, their plan);
+    // nothing can be cached yet for something just created.
+    if (change.kind.endsWith('.created')) return;
+    const id = change.entityId;
+    this.cache.invalidateWhere((k) => k.consumerId === id || k.planId === id || k.id === id);
+    for (const hash of this.#loads.keys()) this.#loads.delete(hash);
+  }
+
+  #miss(hash: string): Promise<CachedKey | null> {
+    const pending = this.#loads.get(hash);
+    if (pending) return pending;
+    const load: Promise<CachedKey | null> = this.#read(hash).then(
+      (found) => {
+        // Only the read still registered for this hash is current: an invalidation unregisters it.
+        if (this.#loads.get(hash) === load) {
+          this.#loads.delete(hash);
+          if (found) this.cache.setKey(found);
+          else this.cache.setUnknown(hash);
+        }
+        return found;
+      },
+      (cause: unknown) => {
+        if (this.#loads.get(hash) === load) this.#loads.delete(hash);
+        throw new ApiError('UNAVAILABLE', 'key storage is unreachable: only cached keys can be verified now', {
+          retryable: true,
+          reason: cause instanceof Error && cause.message === TIMEOUT ? 'timeout' : 'storage_error',
+        });
+      },
+    );
+    this.#loads.set(hash, load);
+    return load;
+  }
+
+  async #read(hash: string): Promise<CachedKey | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(TIMEOUT)), this.#missTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.#source.get(hash), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+const TIMEOUT = 'key lookup timed out';

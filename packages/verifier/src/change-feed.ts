@@ -1,0 +1,164 @@
+import { type Clock, systemClock } from '@keyroll/core';
+import type { Store } from '@keyroll/storage';
+
+/** One entry of the change log, as followers see it. */
+export interface ChangeRecord {
+  seq: number;
+  at: number;
+  kind: string;
+  entityId: string;
+  /** SHA-256 of the key concerned, when the change is about one key. */
+  keyHash: string | null;
+}
+
+/** Told of every change, in sequence order (e.g. `CachingKeyLookup.apply`). */
+export type ChangeListener = (change: ChangeRecord) => void;
+
+/** How a change feed is doing, for `/readyz` and `/v1/cluster`. */
+export interface ChangeFeedStatus {
+  mode: 'poll' | 'postgres-notify';
+  /** The last sequence number applied to this node's cache. */
+  appliedSeq: number;
+  /** False while the change log cannot be read (or the PostgreSQL listener is down). */
+  connected: boolean;
+  lastError: string | null;
+  /** Epoch ms of the last successful read of the change log. */
+  lastReadAt: number | null;
+}
+
+/** The port: something that follows the change log and applies it, whatever the database. */
+export interface ChangeFeed {
+  /** The last sequence number applied. */
+  readonly appliedSeq: number;
+  /** Starts following from the current head (a fresh cache needs no history). */
+  start(): Promise<void>;
+  /** Reads and applies everything after {@link ChangeFeed.appliedSeq} now. */
+  catchUp(): Promise<void>;
+  status(): ChangeFeedStatus;
+  /** Stops following; waits for a read under way. */
+  close(): Promise<void>;
+}
+
+/** What every change feed is built from. */
+export interface ChangeFeedOptions {
+  store: Store;
+  listeners: ChangeListener[];
+  /** Called after a batch of changes has been applied, with the new applied sequence number. */
+  onApplied?: (seq: number) => void;
+  /** Poll interval (SQLite), or safety poll against missed notices (PostgreSQL). */
+  pollMs?: number;
+  /** Rows read per query while catching up (default 500). */
+  batchSize?: number;
+  clock?: Clock;
+}
+
+/** The sequence number of the newest change (0 for an empty log). */
+export async function changeLogHead(store: Store): Promise<number> {
+  const head = await store.db
+    .selectFrom('changes')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return Number(head?.seq ?? 0);
+}
+
+/**
+ * The part all feeds share: reads the change log after the applied sequence number, in order, and
+ * hands each row to the listeners. Reads never overlap; a catch-up asked for during one runs once
+ * more right after it, so nothing committed before the request is missed.
+ */
+export class ChangeFollower {
+  #appliedSeq = 0;
+  #connected = false;
+  #lastError: string | null = null;
+  #lastReadAt: number | null = null;
+  #running: Promise<void> | null = null;
+  #again = false;
+  readonly #o: ChangeFeedOptions;
+  readonly #clock: Clock;
+
+  constructor(options: ChangeFeedOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** The last sequence number applied. */
+  get appliedSeq(): number {
+    return this.#appliedSeq;
+  }
+
+  /** Positions the follower at the current head of the log. */
+  async start(): Promise<void> {
+    this.#appliedSeq = await changeLogHead(this.#o.store);
+    this.#connected = true;
+    this.#lastReadAt = this.#clock.now();
+  }
+
+  /** Applies everything after the applied sequence number; never throws (failures show in the status). */
+  catchUp(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#loop().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  /** The status fields the follower knows. */
+  state(): Pick<ChangeFeedStatus, 'appliedSeq' | 'connected' | 'lastError' | 'lastReadAt'> {
+    return {
+      appliedSeq: this.#appliedSeq,
+      connected: this.#connected,
+      lastError: this.#lastError,
+      lastReadAt: this.#lastReadAt,
+    };
+  }
+
+  /** Waits for a read under way. */
+  async idle(): Promise<void> {
+    await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false;
+      try {
+        await this.#readAll();
+        this.#connected = true;
+        this.#lastError = null;
+        this.#lastReadAt = this.#clock.now();
+      } catch (e) {
+        this.#connected = false;
+        this.#lastError = e instanceof Error ? e.message : String(e);
+        return;
+      }
+    } while (this.#again);
+  }
+
+  async #readAll(): Promise<void> {
+    const batch = this.#o.batchSize ?? 500;
+    for (;;) {
+      const rows = await this.#o.store.db
+        .selectFrom('changes')
+        .select(['seq', 'at', 'kind', 'entity_id', 'key_hash'])
+        .where('seq', '>', this.#appliedSeq)
+        .orderBy('seq')
+        .limit(batch)
+        .execute();
+      for (const row of rows) {
+        const change: ChangeRecord = {
+          seq: Number(row.seq),
+          at: Number(row.at),
+          kind: row.kind,
+          entityId: row.entity_id,
+          keyHash: row.key_hash,
+        };
+        for (const listener of this.#o.listeners) listener(change);
+        this.#appliedSeq = change.seq;
+      }
+      if (rows.length > 0) this.#o.onApplied?.(this.#appliedSeq);
+      if (rows.length < batch) return;
+    }
+  }
+}

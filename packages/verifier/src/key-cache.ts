@@ -1,0 +1,96 @@
+import type { CachedKey } from './key-record.js';
+
+/** Bounds of a {@link KeyCache}. */
+export interface KeyCacheOptions {
+  /** Most keys kept; the least recently used is dropped beyond it (default 100,000). */
+  maxKeys?: number;
+  /** Most unknown hashes remembered as "not found" (default 10,000). */
+  maxUnknown?: number;
+}
+
+/**
+ * Keys by SHA-256 in memory, least recently used first out, plus a bounded negative cache of
+ * hashes that storage did not know. Pure memory: no I/O, no clock; validity is decided by the
+ * caller from the cached timestamps at request time.
+ */
+export class KeyCache {
+  readonly maxKeys: number;
+  readonly maxUnknown: number;
+  // A Map iterates in insertion order: re-inserting on a hit makes the first entry the LRU one.
+  readonly #keys = new Map<string, CachedKey>();
+  readonly #unknown = new Set<string>();
+
+  constructor(options: KeyCacheOptions = {}) {
+    this.maxKeys = positive('maxKeys', options.maxKeys ?? 100_000);
+    this.maxUnknown = positive('maxUnknown', options.maxUnknown ?? 10_000, true);
+  }
+
+  /** The cached key, `null` for a hash known to be unknown, `undefined` when nothing is cached. */
+  get(hash: string): CachedKey | null | undefined {
+    const key = this.#keys.get(hash);
+    if (key !== undefined) {
+      this.#keys.delete(hash);
+      this.#keys.set(hash, key);
+      return key;
+    }
+    return this.#unknown.has(hash) ? null : undefined;
+  }
+
+  /** Remembers a key found in storage. */
+  setKey(key: CachedKey): void {
+    this.#unknown.delete(key.hash);
+    this.#keys.delete(key.hash);
+    this.#keys.set(key.hash, key);
+    if (this.#keys.size > this.maxKeys) this.#evictOldest(this.#keys);
+  }
+
+  /** Remembers that storage holds no key with this hash. */
+  setUnknown(hash: string): void {
+    if (this.maxUnknown === 0) return;
+    this.#keys.delete(hash);
+    this.#unknown.delete(hash);
+    this.#unknown.add(hash);
+    if (this.#unknown.size > this.maxUnknown) this.#evictOldest(this.#unknown);
+  }
+
+  /** Forgets whatever is cached for a hash (a key changed, or was created). */
+  invalidate(hash: string): void {
+    this.#keys.delete(hash);
+    this.#unknown.delete(hash);
+  }
+
+  /** Forgets every cached key for which `match` holds (e.g. all keys of a changed consumer). */
+  invalidateWhere(match: (key: CachedKey) => boolean): number {
+    let dropped = 0;
+    for (const [hash, key] of this.#keys) {
+      if (match(key)) {
+        this.#keys.delete(hash);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#keys.clear();
+    this.#unknown.clear();
+  }
+
+  /** Number of cached keys and of remembered unknown hashes. */
+  get size(): { keys: number; unknown: number } {
+    return { keys: this.#keys.size, unknown: this.#unknown.size };
+  }
+
+  #evictOldest(entries: Map<string, unknown> | Set<string>): void {
+    const oldest = entries.keys().next();
+    if (!oldest.done) entries.delete(oldest.value);
+  }
+}
+
+function positive(name: string, value: number, zeroAllowed = false): number {
+  if (!Number.isInteger(value) || value < (zeroAllowed ? 0 : 1)) {
+    throw new RangeError(`KeyCache: ${name} must be an integer ≥ ${zeroAllowed ? 0 : 1}`);
+  }
+  return value;
+}
