@@ -218,6 +218,76 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    describe('verification codes', () => {
+      it('answers VALID with what the provider needs to serve the request', async () => {
+        const { key, keyId, consumerId } = await h.consumerWithKey({
+          scopes: ['read', 'orders:*'],
+          metadata: { plan: 'gold' },
+          expiresIn: '1d',
+        });
+        expect(await h.json('POST', '/v1/keys/verify', { key, scopes: ['read', 'orders:create'] }, 200)).toEqual({
+          valid: true,
+          code: 'VALID',
+          keyId,
+          consumerId,
+          scopes: ['read', 'orders:*'],
+          metadata: { plan: 'gold' },
+          deprecated: false,
+          retiresAt: null,
+          expiresAt: new Date(h.clock.now() + DAY).toISOString(),
+        });
+      });
+
+      it('answers INSUFFICIENT_SCOPE naming the missing scopes', async () => {
+        const { key, keyId } = await h.consumerWithKey({ scopes: ['read'] });
+        expect(await h.json('POST', '/v1/keys/verify', { key, scopes: ['read', 'trade', 'admin:x'] }, 200)).toEqual(
+          expect.objectContaining({
+            valid: false,
+            code: 'INSUFFICIENT_SCOPE',
+            keyId,
+            missingScopes: ['trade', 'admin:x'],
+          }),
+        );
+        expect((await h.json('POST', '/v1/keys/verify', { key, scopes: [] }, 200)).code).toBe('VALID');
+      });
+
+      it('answers IP_NOT_ALLOWED outside the allow-list, VALID inside it (IPv4 and IPv6)', async () => {
+        const { key } = await h.consumerWithKey({ allowedIps: ['10.0.0.0/8', '2001:db8::/32'] });
+        const codeFor = async (ip?: string) =>
+          (await h.json('POST', '/v1/keys/verify', { key, ...(ip ? { ip } : {}) }, 200)).code;
+        expect(await codeFor('10.20.30.40')).toBe('VALID');
+        expect(await codeFor('::ffff:10.1.2.3')).toBe('VALID');
+        expect(await codeFor('2001:db8::1')).toBe('VALID');
+        expect(await codeFor('11.0.0.1')).toBe('IP_NOT_ALLOWED');
+        expect(await codeFor('2001:db9::1')).toBe('IP_NOT_ALLOWED');
+        expect(await codeFor('not-an-ip')).toBe('IP_NOT_ALLOWED');
+      });
+
+      it('answers REVOKED, EXPIRED, NOT_FOUND and MALFORMED without revealing more', async () => {
+        const revoked = await h.consumerWithKey();
+        await h.json('POST', `/v1/keys/${revoked.keyId}/revoke`, {}, 200);
+        expect(await h.json('POST', '/v1/keys/verify', { key: revoked.key }, 200)).toMatchObject({
+          valid: false,
+          code: 'REVOKED',
+        });
+        const expired = await h.consumerWithKey({ expiresIn: 60 });
+        h.clock.advance(60_000);
+        expect((await h.json('POST', '/v1/keys/verify', { key: expired.key }, 200)).code).toBe('EXPIRED');
+        expect(await h.json('POST', '/v1/keys/verify', { key: generateKey('kr_live').key }, 200)).toEqual({
+          valid: false,
+          code: 'NOT_FOUND',
+        });
+        expect(await h.json('POST', '/v1/keys/verify', { key: 'kr_live_nope' }, 200)).toEqual({
+          valid: false,
+          code: 'MALFORMED',
+        });
+        // A revoked key's check comes before its scopes: a wrong scope does not mask the revocation.
+        expect((await h.json('POST', '/v1/keys/verify', { key: revoked.key, scopes: ['x'] }, 200)).code).toBe(
+          'REVOKED',
+        );
+      });
+    });
+
     describe('limits and errors', () => {
       it('enforces the configured maximum of active keys with 409 KEY_LIMIT_REACHED', async () => {
         const consumerId = await newConsumer();
