@@ -13,6 +13,8 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { readYourWrites } from './cluster/read-your-writes.js';
 import type { Config } from './config.js';
+import { Gateway } from './gateway/gateway.js';
+import { loadGatewayConfig } from './gateway/gateway-config.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 import { AuditService } from './services/audit-service.js';
@@ -27,6 +29,8 @@ export interface Keyroll extends AppDeps {
   app: FastifyInstance;
   /** The root key made on the first start of an empty store; `null` on later starts. */
   bootstrap: BootstrapResult | null;
+  /** The reverse proxy, when `KEYROLL_GATEWAY_CONFIG` names routes; not listening yet. */
+  gateway: Gateway | null;
   /** Stops serving and closes storage. */
   close(): Promise<void>;
 }
@@ -44,6 +48,7 @@ export interface CreateKeyrollOptions {
 /** Opens storage, migrates it, runs the first-start bootstrap and builds the app. */
 export async function createKeyroll(config: Readonly<Config>, options: CreateKeyrollOptions = {}): Promise<Keyroll> {
   const clock = options.clock ?? systemClock;
+  const gatewayConfig = config.gatewayConfig ? loadGatewayConfig(config.gatewayConfig) : null;
   const store = readYourWrites(
     options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }),
     () => cluster.feed.catchUp(),
@@ -85,11 +90,14 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
   const app = await buildApp(deps, { logger: options.logger });
+  const gateway = gatewayConfig && new Gateway({ config: gatewayConfig, verifier: deps.verifier, clock, log: app.log });
   return {
     ...deps,
     app,
     bootstrap: boot,
+    gateway,
     close: async () => {
+      await gateway?.close();
       await app.close();
       await cluster.close();
       await usage.close();

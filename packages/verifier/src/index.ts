@@ -9,6 +9,17 @@ export {
   type ChangeRecord,
 } from './change-feed.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
+export {
+  type AcceptedKey,
+  type AnswerHeaders,
+  acceptedHeaders,
+  type HttpRejection,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemBody,
+  problemOf,
+  type RejectedKey,
+  rejectionOf,
+} from './http-answers.js';
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
 export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
@@ -29,6 +40,13 @@ export type { ConsumeResult, LimitCounter, RateLimiter } from './limiter/rate-li
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './limiter/redis-rate-limiter.js';
 export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
+export {
+  checkRequest,
+  type PresentedRequest,
+  presentedKey,
+  type RequestCheck,
+  type RequestNeeds,
+} from './request-check.js';
 export { USAGE_BUCKET_MS, UsageMeter, type UsageMeterOptions } from './usage-meter.js';
 export { Verifier, type VerifierOptions } from './verifier.js';
 export type { VerifyOptions, VerifyResult } from './verify-result.js';

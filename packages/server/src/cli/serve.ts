@@ -1,4 +1,5 @@
 import { loadConfig } from '../config.js';
+import { DEFAULT_GATEWAY_PORT } from '../gateway/gateway-config.js';
 import { createKeyroll } from '../keyroll.js';
 
 /** Starts a keyroll node from the environment and serves until SIGINT/SIGTERM. */
@@ -15,6 +16,10 @@ export async function serve(): Promise<void> {
     `  API docs:  ${address}/docs`,
     `  health:    ${address}/healthz`,
   ];
+  if (kr.gateway) {
+    const gateway = await kr.gateway.listen(config.gatewayPort ?? DEFAULT_GATEWAY_PORT, config.host);
+    lines.push(`  gateway:   ${gateway} (routes from KEYROLL_GATEWAY_CONFIG)`);
+  }
   if (kr.bootstrap) {
     lines.push(
       '',

@@ -1,0 +1,207 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type Clock, ERROR_STATUS, type ErrorCode, systemClock } from '@keyroll/core';
+import {
+  type AnswerHeaders,
+  checkRequest,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemBody,
+  problemOf,
+  type Verifier,
+} from '@keyroll/verifier';
+import { Pool } from 'undici';
+import { clientResponseHeaders, type ForwardedIdentity, upstreamRequestHeaders } from './forward-headers.js';
+import type { GatewayConfig, GatewayRoute } from './gateway-config.js';
+import { RouteTable } from './route-table.js';
+import { upstreamFailure } from './upstream-failure.js';
+
+/** Where the gateway reports upstream failures (a pino logger fits). */
+export interface GatewayLog {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+/** What a {@link Gateway} is built from. */
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /**
+   * Checks every request's key. `null` switches authentication off: the same proxy forwards
+   * everything, which is the baseline of `bench:gateway` — never a production setting.
+   */
+  verifier: Verifier | null;
+  clock?: Clock;
+  log?: GatewayLog;
+  /** Longest wait for a connection to an upstream, in ms (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/** Dot segments, also percent-encoded or behind a backslash, would let an upstream resolve a path outside the matched route. */
+const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:\/|\\|%2f|%5c|$)/i;
+
+/**
+ * keyroll's reverse proxy: matches a request to a route (longest prefix), verifies its key
+ * in-process, and streams it to the route's upstream without the key, naming the consumer and
+ * key in `x-keyroll-consumer-id` / `x-keyroll-key-id`. Refusals are problem+json.
+ */
+export class Gateway {
+  /** The listener; not listening until {@link Gateway.listen}. */
+  readonly server: Server;
+  readonly #table: RouteTable;
+  readonly #pools = new Map<string, Pool>();
+  readonly #verifier: Verifier | null;
+  readonly #clock: Clock;
+  readonly #log: GatewayLog | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#table = new RouteTable(options.config.routes);
+    this.#verifier = options.verifier;
+    this.#clock = options.clock ?? systemClock;
+    this.#log = options.log;
+    for (const route of options.config.routes) {
+      if (this.#pools.has(route.upstream)) continue;
+      // One keep-alive pool per upstream origin, so connections are reused across requests.
+      this.#pools.set(
+        route.upstream,
+        new Pool(route.upstream, {
+          connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+          keepAliveTimeout: 10_000,
+        }),
+      );
+    }
+    this.server = createServer((req, res) => {
+      this.#handle(req, res).catch((e: unknown) => this.#fail(res, req, e));
+    });
+  }
+
+  /** Starts listening; resolves to the gateway's base URL. */
+  listen(port: number, host = '127.0.0.1'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        if (a === null || typeof a === 'string') reject(new Error('the gateway is not listening on TCP'));
+        else resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+      });
+    });
+  }
+
+  /** Stops accepting requests, waits for those in flight, and closes the upstream connections. */
+  async close(): Promise<void> {
+    if (this.server.listening) {
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeIdleConnections();
+      });
+    }
+    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (!path.startsWith('/') || DOT_SEGMENT.test(path)) {
+      return sendProblem(
+        res,
+        problemOf('VALIDATION_FAILED', 400, 'the path must be absolute, without dot segments', path),
+      );
+    }
+    const method = req.method ?? 'GET';
+    const match = this.#table.match(path, method);
+    if (match.kind === 'none') {
+      return sendProblem(res, problemOf('ROUTE_NOT_FOUND', 404, `no gateway route for ${path}`, path));
+    }
+    if (match.kind === 'method') {
+      const body = problemOf('METHOD_NOT_ALLOWED', 405, `${method} is not allowed on ${path}`, path);
+      return sendProblem(res, body, { allow: match.allow.join(', ') });
+    }
+    const route = match.route;
+    let identity: ForwardedIdentity | null = null;
+    let added: AnswerHeaders | null = null;
+    if (this.#verifier) {
+      const check = await checkRequest(
+        this.#verifier,
+        {
+          apiKey: req.headers['x-api-key'],
+          authorization: req.headers.authorization,
+          ip: req.socket.remoteAddress,
+          userAgent: req.headers['user-agent'],
+          path,
+        },
+        route,
+        this.#clock,
+      );
+      if (!check.ok) return sendProblem(res, check.rejection.body, check.rejection.headers);
+      identity = { consumerId: check.key.consumerId, keyId: check.key.keyId };
+      added = check.headers;
+    }
+    await this.#forward(req, res, route, identity, added);
+  }
+
+  async #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: GatewayRoute,
+    identity: ForwardedIdentity | null,
+    added: AnswerHeaders | null,
+  ): Promise<void> {
+    const pool = this.#pools.get(route.upstream);
+    if (!pool) throw new Error(`no pool for ${route.upstream}`);
+    const abort = new AbortController();
+    // A client that goes away mid-request must not keep the upstream busy.
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const withBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    try {
+      await pool.stream(
+        {
+          path: req.url ?? '/',
+          method: req.method ?? 'GET',
+          headers: upstreamRequestHeaders(req, identity),
+          body: withBody ? req : null,
+          headersTimeout: route.timeoutMs,
+          bodyTimeout: route.timeoutMs,
+          signal: abort.signal,
+        },
+        ({ statusCode, headers }) => {
+          const out = clientResponseHeaders(headers);
+          res.writeHead(statusCode, added ? { ...out, ...added } : out);
+          return res;
+        },
+      );
+    } catch (e) {
+      if (abort.signal.aborted) return;
+      if (res.headersSent) {
+        // The response has begun: the only honest signal left is to cut the connection.
+        res.destroy();
+        return;
+      }
+      const failure = upstreamFailure(e);
+      this.#log?.warn({ upstream: route.upstream, error: failure.reason }, 'gateway upstream failure');
+      sendProblem(res, problemOf(failure.code, ERROR_STATUS[failure.code], failure.detail, req.url?.split('?')[0]));
+    }
+  }
+
+  #fail(res: ServerResponse, req: IncomingMessage, e: unknown): void {
+    this.#log?.warn({ error: e instanceof Error ? e.message : String(e), url: req.url }, 'gateway request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const code: ErrorCode = 'UNAVAILABLE';
+    sendProblem(
+      res,
+      problemOf(code, ERROR_STATUS[code], 'the key could not be checked; try again', req.url?.split('?')[0]),
+    );
+  }
+}
+
+function sendProblem(res: ServerResponse, body: ProblemBody, headers?: AnswerHeaders): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(body.status, {
+    ...headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}

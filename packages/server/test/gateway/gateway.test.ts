@@ -1,0 +1,222 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { VERIFY_CODES } from '@keyroll/core';
+import { Gateway } from '@keyroll/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import { send } from '../../../../test/support/http-send.js';
+import {
+  type CodeKeys,
+  expectDeprecationHeaders,
+  expectRefusal,
+  keysForEveryCode,
+} from '../../../../test/support/key-fixtures.js';
+import { closedPort, type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
+
+function routesFor(upstream: string, down: string) {
+  return {
+    routes: [
+      { pathPrefix: '/api', upstream, scopes: ['read'] },
+      { pathPrefix: '/api/orders', upstream, scopes: ['write'], methods: ['POST', 'PUT'] },
+      { pathPrefix: '/api/orders', upstream, scopes: ['read'], methods: ['GET'] },
+      { pathPrefix: '/slow', upstream, scopes: ['read'], timeoutMs: 300 },
+      { pathPrefix: '/down', upstream: down, scopes: ['read'] },
+    ],
+  };
+}
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`gateway on ${dialect.name}`, () => {
+    let h: Harness;
+    let upstream: LoopbackUpstream;
+    let base: string;
+    let keys: CodeKeys;
+
+    beforeAll(async () => {
+      upstream = await startUpstream();
+      const config = routesFor(upstream.url, `http://127.0.0.1:${await closedPort()}`);
+      h = await createHarness(dialect, { KEYROLL_GATEWAY_CONFIG: JSON.stringify(config) });
+      if (!h.kr.gateway) throw new Error('the gateway was not configured');
+      base = await h.kr.gateway.listen(0);
+      keys = await keysForEveryCode(h);
+    });
+    afterAll(async () => {
+      await h?.close();
+      await upstream?.close();
+    });
+
+    for (const code of VERIFY_CODES) {
+      it(`answers ${code} keys as the verify code says`, async () => {
+        const { key, prime } = keys.cases[code];
+        for (let i = 0; i < prime; i++) {
+          expect((await send(base, 'GET', '/api/things', { 'x-api-key': key })).status).toBe(200);
+        }
+        const res = await send(base, 'GET', '/api/things', { 'x-api-key': key });
+        if (code === 'VALID') expect(res.status).toBe(200);
+        else expectRefusal(res, code);
+      });
+    }
+
+    it('asks for a key with a bare Bearer challenge when none is presented', async () => {
+      const res = await send(base, 'GET', '/api/things');
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="keyroll"');
+      expect(res.body).toMatchObject({ code: 'UNAUTHORIZED', instance: '/api/things' });
+    });
+
+    it('forwards with the consumer and key ids and never passes the key on, in either header', async () => {
+      const { key, keyId, consumerId } = keys.valid;
+      for (const headers of [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }]) {
+        const res = await send(base, 'GET', '/api/things?x=1', headers);
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ method: 'GET', url: '/api/things?x=1' });
+        const seen = upstream.last();
+        expect(seen.headers['x-keyroll-consumer-id']).toBe(consumerId);
+        expect(seen.headers['x-keyroll-key-id']).toBe(keyId);
+        expect(seen.headers['x-api-key']).toBeUndefined();
+        expect(seen.headers.authorization).toBeUndefined();
+        expect(seen.rawHeaders.join('\n')).not.toContain(key);
+      }
+    });
+
+    it('drops identity headers a client tries to spoof, and hop-by-hop headers both ways', async () => {
+      const res = await send(base, 'GET', '/api/hop', {
+        'x-api-key': keys.valid.key,
+        'x-keyroll-consumer-id': 'csm_spoofed',
+        'X-Keyroll-Key-Id': 'key_spoofed',
+        'x-keyroll-anything': 'spoofed',
+        connection: 'keep-alive, x-client-hop',
+        'x-client-hop': 'secret',
+        'proxy-authorization': 'Basic abc',
+        te: 'trailers',
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-host': 'evil.example',
+        'x-other': 'kept',
+      });
+      expect(res.status).toBe(200);
+      const seen = upstream.last();
+      expect(seen.rawHeaders.filter((v) => /spoofed/.test(v))).toEqual([]);
+      expect(seen.headers['x-keyroll-consumer-id']).toBe(keys.valid.consumerId);
+      expect(seen.headers['x-keyroll-anything']).toBeUndefined();
+      expect(seen.headers['x-client-hop']).toBeUndefined();
+      expect(seen.headers['proxy-authorization']).toBeUndefined();
+      expect(seen.headers.te).toBeUndefined();
+      expect(seen.headers['x-other']).toBe('kept');
+      expect(seen.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+      expect(seen.headers['x-forwarded-host']).toBe(new URL(base).host);
+      expect(seen.headers['x-forwarded-proto']).toBe('http');
+      expect(res.headers['x-upstream']).toBe('yes');
+      expect(res.headers['x-hop-secret']).toBeUndefined();
+      expect(res.headers['proxy-x']).toBeUndefined();
+    });
+
+    it('serves a deprecated key with Deprecation and Sunset headers carrying its retirement', async () => {
+      const res = await send(base, 'GET', '/api/things', { 'x-api-key': keys.deprecated.key });
+      expect(res.status).toBe(200);
+      expectDeprecationHeaders(res, keys.deprecated.retiresAt);
+      const plain = await send(base, 'GET', '/api/things', { 'x-api-key': keys.valid.key });
+      expect(plain.headers.deprecation).toBeUndefined();
+      expect(plain.headers.sunset).toBeUndefined();
+    });
+
+    it('streams large bodies both ways', async () => {
+      const body = randomBytes(24 * 1024 * 1024);
+      const echoed = await send(base, 'POST', '/api/echo', { 'x-api-key': keys.valid.key }, body);
+      expect(echoed.status).toBe(200);
+      expect(echoed.raw.length).toBe(body.length);
+      expect(createHash('sha256').update(echoed.raw).digest('hex')).toBe(
+        createHash('sha256').update(body).digest('hex'),
+      );
+
+      // A download read chunk by chunk: the first bytes arrive long before the last are sent.
+      const big = await send(base, 'GET', '/api/big?mb=64', { 'x-api-key': keys.valid.key });
+      expect(big.status).toBe(200);
+      expect(big.raw.length).toBe(64 * 1024 * 1024);
+    });
+
+    it('streams a chunked upload without a content-length', async () => {
+      const res = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request(
+          new URL('/api/sum', base),
+          { method: 'POST', headers: { 'x-api-key': keys.valid.key } },
+          (r) => {
+            let text = '';
+            r.on('data', (c: Buffer) => {
+              text += c.toString();
+            });
+            r.on('end', () => resolve({ status: r.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        req.on('error', reject);
+        for (let i = 0; i < 10; i++) req.write(Buffer.alloc(100_000, i));
+        req.end();
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.bytes).toBe(1_000_000);
+      expect(upstream.last().headers['transfer-encoding']).toBe('chunked');
+    });
+
+    it('answers 504 when the upstream is too slow and 502 when it cannot be reached', async () => {
+      const slow = await send(base, 'GET', '/slow/hang', { 'x-api-key': keys.valid.key });
+      expect(slow.status).toBe(504);
+      expect(slow.body).toMatchObject({ code: 'GATEWAY_TIMEOUT', status: 504, instance: '/slow/hang' });
+      expect(slow.headers['content-type']).toBe('application/problem+json');
+      const down = await send(base, 'GET', '/down/x', { 'x-api-key': keys.valid.key });
+      expect(down.status).toBe(502);
+      expect(down.body).toMatchObject({ code: 'BAD_GATEWAY', status: 502 });
+    });
+
+    it('routes by the longest prefix, per method, and refuses what matches no route', async () => {
+      const writer = await h.consumerWithKey({ scopes: ['read', 'write'] });
+      // /api/orders wants `write` for POST (the /api route would have accepted `read`).
+      expectRefusal(
+        await send(base, 'POST', '/api/orders/1', { 'x-api-key': keys.valid.key }, '{}'),
+        'INSUFFICIENT_SCOPE',
+        ['write'],
+      );
+      expect((await send(base, 'POST', '/api/orders/1', { 'x-api-key': writer.key }, '{}')).status).toBe(200);
+      expect((await send(base, 'GET', '/api/orders', { 'x-api-key': keys.valid.key })).status).toBe(200);
+      expect((await send(base, 'HEAD', '/api/orders', { 'x-api-key': keys.valid.key })).status).toBe(200);
+
+      const wrongMethod = await send(base, 'DELETE', '/api/orders/1', { 'x-api-key': writer.key });
+      expect(wrongMethod.status).toBe(405);
+      expect(wrongMethod.headers.allow).toBe('POST, PUT, GET, HEAD');
+      expect(wrongMethod.body).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+
+      for (const path of ['/nothing', '/apix', '/', '/ap']) {
+        const res = await send(base, 'GET', path, { 'x-api-key': keys.valid.key });
+        expect(res.status, path).toBe(404);
+        expect(res.body).toMatchObject({ code: 'ROUTE_NOT_FOUND', status: 404 });
+      }
+      for (const path of ['/api/../admin', '/api/%2e%2e/admin', '/api/.%2E%2fadmin', '/api/x/..']) {
+        const res = await send(base, 'GET', path, { 'x-api-key': keys.valid.key });
+        expect(res.status, path).toBe(400);
+      }
+    });
+  });
+}
+
+describe('gateway with authentication off', () => {
+  it('forwards every request without identity headers, still stripping keys and spoofed ids', async () => {
+    const upstream = await startUpstream();
+    const { parseGatewayConfig } = await import('@keyroll/server');
+    const gateway = new Gateway({
+      config: parseGatewayConfig({ routes: [{ pathPrefix: '/', upstream: upstream.url }] }),
+      verifier: null,
+    });
+    try {
+      const base = await gateway.listen(0);
+      const res = await send(base, 'GET', '/anything', {
+        'x-api-key': 'kr_live_whatever',
+        'x-keyroll-key-id': 'spoof',
+      });
+      expect(res.status).toBe(200);
+      expect(upstream.last().headers['x-keyroll-key-id']).toBeUndefined();
+      expect(upstream.last().headers['x-api-key']).toBeUndefined();
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});

@@ -1,0 +1,40 @@
+import { type Clock, isValidScope, systemClock } from '@keyroll/core';
+import { Verifier } from '../verifier.js';
+
+/** Options shared by the Fastify, Express and Hono adapters; `Req` is the framework's request. */
+export interface KeyrollAuthOptions<Req> {
+  /** The in-process verifier (see `createVerifier`). */
+  verifier: Verifier;
+  /** Scopes every request through this middleware needs. */
+  scopes?: readonly string[];
+  /** Credits a request costs against rate limits and quotas: a number or a function of the request (default 1). */
+  cost?: number | ((request: Req) => number);
+  /** Source of time for header values (default: the wall clock). */
+  clock?: Clock;
+}
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedAuthOptions<Req> {
+  verifier: Verifier;
+  scopes: readonly string[] | undefined;
+  cost: (request: Req) => number | undefined;
+  clock: Clock;
+}
+
+/** Checks adapter options once, when the middleware is created, so a mistake fails at start-up. */
+export function resolveAuthOptions<Req>(options: KeyrollAuthOptions<Req>): ResolvedAuthOptions<Req> {
+  if (!(options.verifier instanceof Verifier))
+    throw new TypeError('keyroll middleware: options.verifier must be a Verifier');
+  const bad = options.scopes?.find((s) => !isValidScope(s));
+  if (bad !== undefined) throw new TypeError(`keyroll middleware: invalid scope ${JSON.stringify(bad)}`);
+  const cost = options.cost;
+  if (typeof cost === 'number' && !(Number.isInteger(cost) && cost >= 0)) {
+    throw new TypeError('keyroll middleware: options.cost must be a non-negative integer');
+  }
+  return {
+    verifier: options.verifier,
+    scopes: options.scopes && options.scopes.length > 0 ? [...options.scopes] : undefined,
+    cost: typeof cost === 'function' ? cost : () => cost,
+    clock: options.clock ?? systemClock,
+  };
+}

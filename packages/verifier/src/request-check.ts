@@ -1,0 +1,69 @@
+import type { Clock } from '@keyroll/core';
+import {
+  type AcceptedKey,
+  type AnswerHeaders,
+  acceptedHeaders,
+  type HttpRejection,
+  rejectionOf,
+} from './http-answers.js';
+import type { Verifier } from './verifier.js';
+
+/** What a key check reads from an HTTP request, whatever the framework. */
+export interface PresentedRequest {
+  /** The `x-api-key` header. */
+  apiKey: string | string[] | undefined;
+  /** The `Authorization` header. */
+  authorization: string | undefined;
+  /** The client's address (the socket's, unless the framework is told to trust a proxy). */
+  ip: string | undefined;
+  userAgent: string | undefined;
+  /** Path of the request, for the problem's `instance`. */
+  path: string;
+}
+
+/** What a route demands of the key. */
+export interface RequestNeeds {
+  scopes?: readonly string[] | undefined;
+  /** Credits the request costs (default 1). */
+  cost?: number | undefined;
+}
+
+/** The outcome of a key check: the key and headers to add, or the refusal to send. */
+export type RequestCheck =
+  | { ok: true; key: AcceptedKey; headers: AnswerHeaders | null }
+  | { ok: false; rejection: HttpRejection };
+
+const BEARER_RE = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The key a request presents: `x-api-key`, else the token of `Authorization: Bearer`. */
+export function presentedKey(
+  apiKey: string | string[] | undefined,
+  authorization: string | undefined,
+): string | undefined {
+  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+  if (Array.isArray(apiKey)) return apiKey.join(', ');
+  if (!authorization) return undefined;
+  return BEARER_RE.exec(authorization)?.[1];
+}
+
+/**
+ * Verifies the key a request presents and turns the result into what to answer: the one path
+ * shared by the gateway and the Fastify, Express and Hono adapters.
+ */
+export async function checkRequest(
+  verifier: Verifier,
+  req: PresentedRequest,
+  needs: RequestNeeds,
+  clock: Clock,
+): Promise<RequestCheck> {
+  const key = presentedKey(req.apiKey, req.authorization);
+  if (key === undefined) return { ok: false, rejection: rejectionOf(null, req.path, clock.now()) };
+  const result = await verifier.verify(key, {
+    scopes: needs.scopes,
+    ip: req.ip,
+    userAgent: req.userAgent,
+    cost: needs.cost,
+  });
+  if (!result.valid) return { ok: false, rejection: rejectionOf(result, req.path, clock.now()) };
+  return { ok: true, key: result, headers: acceptedHeaders(result, clock.now()) };
+}
