@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isValidPrefix } from '@keyroll/core';
+import { isValidPrefix, parseDuration } from '@keyroll/core';
 
 /** keyroll's configuration, parsed once from the environment (and an optional JSON file). */
 export interface Config {
@@ -22,6 +22,36 @@ export interface Config {
   usageFlushMs: number;
   /** Where clients are told the API lives, for the start-up banner. */
   publicUrl: string | undefined;
+  /** Period of the rotation scheduler in ms; 0 runs it only when asked (`scheduler.tick()`). */
+  schedulerIntervalMs: number;
+  /** Longest grace period a consumer may ask for in `POST /v1/self/rotate`, in ms. */
+  selfRotateMaxGraceMs: number;
+  /** Webhooks may target private and loopback addresses (tests, internal receivers). */
+  webhookAllowPrivate: boolean;
+  /** Delivery attempts before a webhook delivery is marked dead. */
+  webhookMaxAttempts: number;
+  /** Time-out of one delivery attempt, in ms. */
+  webhookTimeoutMs: number;
+  /** First retry delay in ms; doubles per attempt (with jitter), at most one hour. */
+  webhookRetryBaseMs: number;
+  /** Alert thresholds (see docs/monitoring.md). */
+  alerts: AlertThresholds;
+}
+
+/** Thresholds of the alert rules. */
+export interface AlertThresholds {
+  /** Failure-rate rule: deviations above the consumer's EWMA baseline that raise an alert. */
+  failureDeviations: number;
+  /** Failure-rate rule: fewest requests in a minute for the rule to judge it. */
+  failureMinVolume: number;
+  /** Failure-rate rule: the rate must also exceed the baseline mean by this much (0–1). */
+  failureMinIncrease: number;
+  /** Unknown keys (`NOT_FOUND`/`MALFORMED`) from one address in one minute that count as a burst. */
+  unknownKeyBurst: number;
+  /** Rotation rule: how close to its retirement a still-used old key raises an alert, in ms. */
+  rotationNearMs: number;
+  /** Least time between two alerts of the same rule and subject, in ms. */
+  cooldownMs: number;
 }
 
 /** A configuration error: the message names the variable and what it expects. */
@@ -50,6 +80,20 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: e.KEYROLL_LOG_LEVEL || 'info',
     usageFlushMs: int(e, 'KEYROLL_USAGE_FLUSH_MS', 1000, 0, 60_000),
     publicUrl: e.KEYROLL_PUBLIC_URL || undefined,
+    schedulerIntervalMs: int(e, 'KEYROLL_SCHEDULER_INTERVAL_MS', 30_000, 0, 3_600_000),
+    selfRotateMaxGraceMs: duration(e, 'KEYROLL_SELF_ROTATE_MAX_GRACE', 7 * 24 * 3_600_000),
+    webhookAllowPrivate: e.KEYROLL_WEBHOOK_ALLOW_PRIVATE === '1' || e.KEYROLL_WEBHOOK_ALLOW_PRIVATE === 'true',
+    webhookMaxAttempts: int(e, 'KEYROLL_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+    webhookTimeoutMs: int(e, 'KEYROLL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+    webhookRetryBaseMs: int(e, 'KEYROLL_WEBHOOK_RETRY_BASE_MS', 10_000, 1, 3_600_000),
+    alerts: Object.freeze({
+      failureDeviations: num(e, 'KEYROLL_ALERT_FAILURE_DEVIATIONS', 3, 0, 100),
+      failureMinVolume: int(e, 'KEYROLL_ALERT_FAILURE_MIN_VOLUME', 20, 1, 1_000_000_000),
+      failureMinIncrease: num(e, 'KEYROLL_ALERT_FAILURE_MIN_INCREASE', 0.1, 0, 1),
+      unknownKeyBurst: int(e, 'KEYROLL_ALERT_UNKNOWN_KEY_BURST', 20, 1, 1_000_000_000),
+      rotationNearMs: duration(e, 'KEYROLL_ALERT_ROTATION_NEAR', 24 * 3_600_000),
+      cooldownMs: duration(e, 'KEYROLL_ALERT_COOLDOWN', 3_600_000),
+    }),
   };
   return Object.freeze(config);
 }
@@ -69,6 +113,22 @@ function int(e: Env, name: string, fallback: number, min: number, max: number): 
   if (!Number.isInteger(n) || n < min || n > max)
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
   return n;
+}
+
+function num(e: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = e[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name} must be a number from ${min} to ${max}`);
+  return n;
+}
+
+function duration(e: Env, name: string, fallback: number): number {
+  const raw = e[name];
+  if (raw === undefined || raw === '') return fallback;
+  const ms = parseDuration(raw);
+  if (ms === null) throw new ConfigError(`${name} must be a duration such as "90s", "15m", "24h", "7d"`);
+  return ms;
 }
 
 function prefix(e: Env, name: string, fallback: string): string {

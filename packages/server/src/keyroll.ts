@@ -17,11 +17,15 @@ import { Gateway } from './gateway/gateway.js';
 import { loadGatewayConfig } from './gateway/gateway-config.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
+import { createMonitoring } from './monitoring/monitoring.js';
 import { AuditService } from './services/audit-service.js';
 import { type BootstrapResult, bootstrap } from './services/bootstrap.js';
 import { ConsumerService } from './services/consumer-service.js';
 import { KeyService } from './services/key-service.js';
 import { PlanService } from './services/plan-service.js';
+import { RotationEngine } from './services/rotation-engine.js';
+import { RotationPolicyService } from './services/rotation-policies.js';
+import { RotationScheduler } from './services/rotation-scheduler.js';
 import { UsageService } from './services/usage-service.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
@@ -41,8 +45,14 @@ export interface CreateKeyrollOptions {
   logger?: FastifyServerOptions['logger'];
   /** An already open store (tests share one); otherwise opened from the config. */
   store?: Store;
+  /** Runs the background workers (webhook fan-out and delivery, alert evaluation) on timers; `serve` sets it. */
+  background?: boolean;
+  /** Stamps webhook signatures (receivers check it against their wall clock); default the system clock. */
+  signingClock?: Clock;
   /** Node id, heartbeat, liveness and change-feed timings (tests tune these). */
   cluster?: ClusterOptions;
+  /** Runs the rotation scheduler on its timer (default true; `KEYROLL_SCHEDULER_INTERVAL_MS=0` also stops it). */
+  scheduler?: boolean;
 }
 
 /** Opens storage, migrates it, runs the first-start bootstrap and builds the app. */
@@ -62,6 +72,22 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     rootKeyPrefix: config.rootKeyPrefix,
   });
   const usage = new UsageMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const rotationPolicies = new RotationPolicyService({ store, clock });
+  const rotations = new RotationEngine({
+    store,
+    clock,
+    keys,
+    policies: rotationPolicies,
+    selfRotateMaxGraceMs: config.selfRotateMaxGraceMs,
+  });
+  const scheduler = new RotationScheduler({
+    store,
+    clock,
+    engine: rotations,
+    policies: rotationPolicies,
+    intervalMs: config.schedulerIntervalMs,
+    onError: (err) => app.log.error({ err }, 'rotation scheduler tick failed'),
+  });
   const limiter = createRateLimiter({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   const limitSource = new StorageLimitSource({ store });
   const limits = new PlanLimitChecker({ limiter, source: limitSource });
@@ -83,13 +109,27 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService(store),
+    rotations,
+    rotationPolicies,
+    scheduler,
+    monitoring: createMonitoring({
+      config,
+      store,
+      clock,
+      usage,
+      signingClock: options.signingClock,
+      onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
+    }),
     cluster,
     plans: new PlanService({ store, clock }),
     usageQueries: new UsageService({ store, clock }),
   };
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
+  deps.monitoring.observe(deps.verifier);
   const app = await buildApp(deps, { logger: options.logger });
+  if (options.scheduler ?? true) scheduler.start();
+  if (options.background) deps.monitoring.start();
   const gateway = gatewayConfig && new Gateway({ config: gatewayConfig, verifier: deps.verifier, clock, log: app.log });
   return {
     ...deps,
@@ -98,7 +138,9 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     gateway,
     close: async () => {
       await gateway?.close();
+      await scheduler.stop();
       await app.close();
+      await deps.monitoring.close();
       await cluster.close();
       await usage.close();
       await limiter.close();

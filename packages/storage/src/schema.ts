@@ -71,13 +71,81 @@ export interface UsageMinutesTable {
   count: number;
 }
 
-/** The node registry: live nodes heartbeat here with the change-log sequence they have applied. */
-export interface ClusterNodesTable {
+/** Webhook subscriptions. The signing secret must be kept to sign; it is never returned after creation. */
+export interface WebhooksTable {
   id: string;
+  url: string;
+  /** JSON array of event types (`*` for all). */
+  events: string;
+  consumer_id: string | null;
+  description: string | null;
+  enabled: number;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  /** Audit sequence number at creation: only later events are sent. */
+  since_seq: number;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+/** The webhook outbox: one row per event and subscription, retried until delivered or dead. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_seq: number;
+  event_type: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/** Small named JSON values of the monitoring workers: cursors, baselines. */
+export interface MonitoringStateTable {
+  name: string;
+  value: string;
+  updated_at: number;
+}
+
+/** Alerts raised by the alert evaluator. */
+export interface AlertsTable {
+  id: string;
+  rule: string;
+  severity: string;
+  /** What the alert is about (consumer, address, key, rotation); alerts are de-duplicated by rule and subject. */
+  subject: string;
+  consumer_id: string | null;
+  key_id: string | null;
+  message: string;
+  data: string;
+  raised_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+}
+
+/** Verifications of unknown keys (`NOT_FOUND`, `MALFORMED`) per source address and minute. */
+export interface UnknownKeyMinutesTable {
   address: string;
-  applied_seq: number;
-  started_at: number;
-  heartbeat_at: number;
+  minute: number;
+  code: string;
+  count: number;
+}
+
+/** A bounded set of the most recent client addresses and user agents per key. */
+export interface KeyClientsTable {
+  key_id: string;
+  address: string;
+  user_agent: string;
+  first_seen: number;
+  last_seen: number;
+  count: number;
 }
 
 /** Plans: a named rate limit and quota (JSON, as on keys and consumers) that consumers and keys inherit. */
@@ -90,6 +158,74 @@ export interface PlansTable {
   updated_at: number;
 }
 
+/** Rotations: an old key, its successor (created when claimed), the grace window and retirement rule. */
+export interface RotationsTable {
+  id: string;
+  consumer_id: string;
+  old_key_id: string;
+  /** `null` until a server-initiated rotation's successor is claimed by the old key's holder. */
+  new_key_id: string | null;
+  /** `rolling`, `completed` or `rolled_back`. */
+  state: string;
+  /** `admin`, `self`, `policy` or `rollover`. */
+  origin: string;
+  policy_id: string | null;
+  /** JSON retirement rule, durations in ms. */
+  retire: string;
+  grace_ms: number;
+  /** `reject` or `revoke`: what a second claim of the successor does. */
+  on_reuse: string;
+  reason: string | null;
+  started_at: number;
+  /** The old key's current `retires_at`. */
+  deadline_at: number;
+  claimed_at: number | null;
+  first_used_at: number | null;
+  /** JSON array of extensions `{at, byMs, from, to, actor}`. */
+  extensions: string;
+  ended_at: number | null;
+  end_reason: string | null;
+  created_by: string;
+  updated_at: number;
+}
+
+/** Rotation policies: rotate keys of a consumer (or of every consumer: target `default`) at an age. */
+export interface RotationPoliciesTable {
+  id: string;
+  target: string;
+  consumer_id: string | null;
+  every_ms: number;
+  grace_ms: number;
+  retire: string;
+  notify_before_ms: number | null;
+  on_reuse: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Reminders already sent for keys about to be rotated by a policy. */
+export interface RotationRemindersTable {
+  key_id: string;
+  due_at: number;
+  sent_at: number;
+}
+
+/** Leases of singleton background jobs: one holder at a time, until `expires_at`. */
+export interface SchedulerLeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
+/** The node registry: live nodes heartbeat here with the change-log sequence they have applied. */
+export interface ClusterNodesTable {
+  id: string;
+  address: string;
+  applied_seq: number;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 /** Every table keyroll keeps. */
 export interface Database {
   consumers: ConsumersTable;
@@ -98,5 +234,15 @@ export interface Database {
   audit_events: AuditEventsTable;
   usage_minutes: UsageMinutesTable;
   cluster_nodes: ClusterNodesTable;
+  rotations: RotationsTable;
+  rotation_policies: RotationPoliciesTable;
+  rotation_reminders: RotationRemindersTable;
+  scheduler_leases: SchedulerLeasesTable;
   plans: PlansTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  monitoring_state: MonitoringStateTable;
+  alerts: AlertsTable;
+  unknown_key_minutes: UnknownKeyMinutesTable;
+  key_clients: KeyClientsTable;
 }

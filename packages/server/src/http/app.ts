@@ -10,10 +10,15 @@ import { auditRoutes } from './routes/audit.js';
 import { consumerRoutes } from './routes/consumers.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
+import { rotationPolicyRoutes } from './routes/rotation-policies.js';
+import { rotationRoutes } from './routes/rotations.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { planRoutes } from './routes/plans.js';
 import { selfRoutes } from './routes/self.js';
+import { selfRotationRoutes } from './routes/self-rotation.js';
 import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { ConsumerSchema, KeySchema, Problem } from './schemas.js';
 
 /** Options of {@link buildApp} beyond its dependencies. */
@@ -65,7 +70,12 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   installPropagationWait(app, deps.cluster);
   await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster });
   await app.register(async (scope) => clusterRoutes(scope, deps));
+  await app.register(async (scope) => metricsRoutes(scope, deps));
+  await app.register(async (scope) => webhookRoutes(scope, deps));
   for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes, planRoutes, usageRoutes]) {
+    await app.register(async (scope) => routes(scope, deps));
+  }
+  for (const routes of [rotationRoutes, rotationPolicyRoutes, selfRotationRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }
   return app;

@@ -3,9 +3,13 @@ import type { Store } from '@keyroll/storage';
 import type { UsageMeter, Verifier } from '@keyroll/verifier';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Config } from '../config.js';
+import type { Monitoring } from '../monitoring/monitoring.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { ConsumerService } from '../services/consumer-service.js';
 import type { KeyService } from '../services/key-service.js';
+import type { RotationEngine } from '../services/rotation-engine.js';
+import type { RotationPolicyService } from '../services/rotation-policies.js';
+import type { RotationScheduler } from '../services/rotation-scheduler.js';
 import type { PlanService } from '../services/plan-service.js';
 import type { UsageService } from '../services/usage-service.js';
 
@@ -19,6 +23,12 @@ export interface AppDeps {
   consumers: ConsumerService;
   keys: KeyService;
   audit: AuditService;
+  rotations: RotationEngine;
+  rotationPolicies: RotationPolicyService;
+  /** Completes rotations, applies retirement rules and policies; tests call `tick()`. */
+  scheduler: RotationScheduler;
+  /** Analytics, alerts, webhooks and metrics. */
+  monitoring: Monitoring;
   /** This node's change feed, key cache and heartbeat. */
   cluster: ClusterNode;
   plans: PlanService;

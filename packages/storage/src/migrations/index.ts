@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import * as foundation from './0001-foundation.js';
 import * as usage from './0002-usage.js';
+import * as rotations from './0003-rotations.js';
 import * as cluster from './0004-cluster.js';
 import * as plans from './0005-plans.js';
+import * as monitoring from './0006-monitoring.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -14,6 +16,8 @@ export interface KeyrollMigration {
 export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0001-foundation': foundation,
   '0002-usage': usage,
+  '0003-rotations': rotations,
   '0004-cluster': cluster,
   '0005-plans': plans,
+  '0006-monitoring': monitoring,
 };

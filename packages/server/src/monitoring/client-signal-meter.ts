@@ -1,0 +1,160 @@
+import type { Store } from '@keyroll/storage';
+import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier';
+import { sql } from 'kysely';
+
+/** What a {@link ClientSignalMeter} needs. */
+export interface ClientSignalMeterOptions {
+  store: Store;
+  /** How often signals are written, in ms (0: only on {@link ClientSignalMeter.flush}). */
+  flushIntervalMs: number;
+  /** Distinct (address, user agent) pairs kept per key: the most recently seen (default 20). */
+  clientsPerKey?: number;
+  /** Distinct addresses of unknown keys counted between two flushes; the rest are counted as `other` (default 10,000). */
+  maxAddresses?: number;
+  /** Keys whose clients are tracked between two flushes (default 10,000). */
+  maxKeys?: number;
+}
+
+interface Client {
+  address: string;
+  userAgent: string;
+  first: number;
+  last: number;
+  count: number;
+}
+
+/** Address recorded when the verifier was not told one. */
+export const UNKNOWN_ADDRESS = 'unknown';
+const OVERFLOW_ADDRESS = 'other';
+const MAX_USER_AGENT = 200;
+
+/**
+ * Keeps the per-request signals the usage meter does not: unknown keys (`NOT_FOUND`, `MALFORMED`)
+ * counted per source address and minute, and a bounded set of the most recent client addresses and
+ * user agents of every key ("who still presents the old key"). Memory is bounded between flushes
+ * and storage is bounded per key.
+ */
+export class ClientSignalMeter implements VerificationObserver {
+  readonly #store: Store;
+  readonly #perKey: number;
+  readonly #maxAddresses: number;
+  readonly #maxKeys: number;
+  #unknown = new Map<string, { address: string; minute: number; code: string; count: number }>();
+  #clients = new Map<string, Map<string, Client>>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(options: ClientSignalMeterOptions) {
+    this.#store = options.store;
+    this.#perKey = options.clientsPerKey ?? 20;
+    this.#maxAddresses = options.maxAddresses ?? 10_000;
+    this.#maxKeys = options.maxKeys ?? 10_000;
+    if (options.flushIntervalMs > 0) {
+      this.#timer = setInterval(() => void this.flush().catch(() => undefined), options.flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  observe(e: VerificationEvent): void {
+    const address = e.ip ?? UNKNOWN_ADDRESS;
+    if (e.code === 'NOT_FOUND' || e.code === 'MALFORMED') {
+      const minute = e.at - (e.at % USAGE_BUCKET_MS);
+      let id = `${address}|${minute}|${e.code}`;
+      let counted = this.#unknown.get(id);
+      if (!counted && this.#unknown.size >= this.#maxAddresses) {
+        id = `${OVERFLOW_ADDRESS}|${minute}|${e.code}`;
+        counted = this.#unknown.get(id);
+      }
+      if (counted) counted.count++;
+      else this.#unknown.set(id, { address: id.split('|')[0] ?? address, minute, code: e.code, count: 1 });
+      return;
+    }
+    if (e.keyId === null) return;
+    let clients = this.#clients.get(e.keyId);
+    if (!clients) {
+      if (this.#clients.size >= this.#maxKeys) return;
+      clients = new Map();
+      this.#clients.set(e.keyId, clients);
+    }
+    const userAgent = (e.userAgent ?? '').slice(0, MAX_USER_AGENT);
+    const id = `${address}|${userAgent}`;
+    const seen = clients.get(id);
+    if (seen) {
+      seen.count++;
+      seen.last = Math.max(seen.last, e.at);
+    } else if (clients.size < this.#perKey) {
+      clients.set(id, { address, userAgent, first: e.at, last: e.at, count: 1 });
+    }
+  }
+
+  /** Writes the signals gathered so far; concurrent calls run one after another. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.catch(() => undefined).then(() => this.#flushNow());
+    return this.#flushing;
+  }
+
+  async #flushNow(): Promise<void> {
+    const unknown = [...this.#unknown.values()];
+    const clients = [...this.#clients.entries()];
+    if (unknown.length === 0 && clients.length === 0) return;
+    this.#unknown = new Map();
+    this.#clients = new Map();
+    // Signals are best effort: on a storage error they are dropped, never retried without bound.
+    await this.#store.db.transaction().execute(async (trx) => {
+      for (const u of unknown) {
+        await trx
+          .insertInto('unknown_key_minutes')
+          .values(u)
+          .onConflict((oc) =>
+            oc
+              .columns(['address', 'minute', 'code'])
+              .doUpdateSet({ count: sql`unknown_key_minutes.count + ${u.count}` }),
+          )
+          .execute();
+      }
+      for (const [keyId, seen] of clients) {
+        for (const c of seen.values()) {
+          await trx
+            .insertInto('key_clients')
+            .values({
+              key_id: keyId,
+              address: c.address,
+              user_agent: c.userAgent,
+              first_seen: c.first,
+              last_seen: c.last,
+              count: c.count,
+            })
+            .onConflict((oc) =>
+              oc.columns(['key_id', 'address', 'user_agent']).doUpdateSet({
+                count: sql`key_clients.count + ${c.count}`,
+                last_seen: sql`case when key_clients.last_seen > ${c.last} then key_clients.last_seen else ${c.last} end`,
+              }),
+            )
+            .execute();
+        }
+        const stale = await trx
+          .selectFrom('key_clients')
+          .select(['address', 'user_agent'])
+          .where('key_id', '=', keyId)
+          .orderBy('last_seen', 'desc')
+          .offset(this.#perKey)
+          .limit(1000)
+          .execute();
+        for (const s of stale) {
+          await trx
+            .deleteFrom('key_clients')
+            .where('key_id', '=', keyId)
+            .where('address', '=', s.address)
+            .where('user_agent', '=', s.user_agent)
+            .execute();
+        }
+      }
+    });
+  }
+
+  /** Stops the timer and flushes what is left. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,184 @@
+import type { Store } from '@keyroll/storage';
+import type { VerificationEvent, VerificationObserver } from '@keyroll/verifier';
+import { sql } from 'kysely';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the verifier cache reports: one call per lookup. */
+export interface CacheMetrics {
+  cacheLookup(hit: boolean): void;
+}
+
+/** What the change-feed follower reports: the delay from a change's commit to this node applying it. */
+export interface PropagationMetrics {
+  propagationLag(ms: number): void;
+}
+
+/** Outcome of one webhook delivery attempt. */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'dead';
+
+/** What the webhook worker reports. */
+export interface DeliveryMetrics {
+  delivery(outcome: DeliveryOutcome): void;
+}
+
+/** What the alert evaluator reports. */
+export interface AlertMetrics {
+  alertRaised(rule: string): void;
+}
+
+/** What a {@link KeyrollMetrics} needs. */
+export interface KeyrollMetricsOptions {
+  store: Store;
+  /** Label of this node's change-propagation lag. */
+  node: string;
+}
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The Prometheus metrics of one keyroll instance, in a registry of its own (not prom-client's
+ * global one, so that several instances in one process keep apart). Observes verifications itself;
+ * the cache, the change follower, the webhook worker and the alert evaluator report through the
+ * small interfaces it implements.
+ */
+export class KeyrollMetrics
+  implements VerificationObserver, CacheMetrics, PropagationMetrics, DeliveryMetrics, AlertMetrics
+{
+  /** The registry `GET /metrics` serves. */
+  readonly registry = new Registry();
+  readonly #node: string;
+  readonly #verifications: Counter<'code'>;
+  readonly #latency: Histogram;
+  readonly #rateLimited: Counter<'code'>;
+  readonly #cache: Counter<'result'>;
+  readonly #lag: Histogram<'node'>;
+  readonly #deliveries: Counter<'outcome'>;
+  readonly #alerts: Counter<'rule'>;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(options: KeyrollMetricsOptions) {
+    const registers = [this.registry];
+    const db = options.store.db;
+    this.#node = options.node;
+    this.#verifications = new Counter({
+      name: 'keyroll_verifications_total',
+      help: 'Key verifications by outcome code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: 'keyroll_verification_duration_seconds',
+      help: 'Time spent deciding a verification',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#rateLimited = new Counter({
+      name: 'keyroll_rate_limit_rejections_total',
+      help: 'Verifications rejected by a rate limit or quota',
+      labelNames: ['code'],
+      registers,
+    });
+    this.#cache = new Counter({
+      name: 'keyroll_cache_lookups_total',
+      help: 'Verifier key-cache lookups by result (hit, miss)',
+      labelNames: ['result'],
+      registers,
+    });
+    const self = this;
+    new Gauge({
+      name: 'keyroll_cache_hit_ratio',
+      help: 'Share of key-cache lookups served from the cache since start',
+      registers,
+      collect() {
+        const total = self.#hits + self.#misses;
+        this.set(total === 0 ? 0 : self.#hits / total);
+      },
+    });
+    this.#lag = new Histogram({
+      name: 'keyroll_change_propagation_lag_seconds',
+      help: 'Delay from a change being committed to this node applying it',
+      labelNames: ['node'],
+      buckets: LAG_BUCKETS,
+      registers,
+    });
+    this.#deliveries = new Counter({
+      name: 'keyroll_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (delivered, failed = will retry, dead)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'keyroll_webhook_deliveries_pending',
+      help: 'Webhook deliveries waiting for a (first or further) attempt',
+      registers,
+      async collect() {
+        const row = await db
+          .selectFrom('webhook_deliveries')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', 'in', ['pending', 'retrying'])
+          .executeTakeFirst();
+        this.set(Number(row?.n ?? 0));
+      },
+    });
+    this.#alerts = new Counter({
+      name: 'keyroll_alerts_raised_total',
+      help: 'Alerts raised by rule',
+      labelNames: ['rule'],
+      registers,
+    });
+    new Gauge({
+      name: 'keyroll_rotations',
+      help: 'Rotations by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of await rotationsByState(options.store)) this.set({ state: r.state }, Number(r.n));
+      },
+    });
+  }
+
+  observe(e: VerificationEvent): void {
+    this.#verifications.inc({ code: e.code });
+    this.#latency.observe(e.durationMs / 1000);
+    if (e.code === 'RATE_LIMITED' || e.code === 'QUOTA_EXCEEDED') this.#rateLimited.inc({ code: e.code });
+  }
+
+  cacheLookup(hit: boolean): void {
+    if (hit) this.#hits++;
+    else this.#misses++;
+    this.#cache.inc({ result: hit ? 'hit' : 'miss' });
+  }
+
+  propagationLag(ms: number): void {
+    this.#lag.observe({ node: this.#node }, Math.max(0, ms) / 1000);
+  }
+
+  delivery(outcome: DeliveryOutcome): void {
+    this.#deliveries.inc({ outcome });
+  }
+
+  alertRaised(rule: string): void {
+    this.#alerts.inc({ rule });
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
+
+/** Counts rotations by state; empty while the rotations table does not exist. */
+async function rotationsByState(store: Store): Promise<{ state: string; n: number }[]> {
+  try {
+    const result = await sql<{
+      state: string;
+      n: number;
+    }>`select state, count(*) as n from rotations group by state`.execute(store.db);
+    return result.rows;
+  } catch {
+    return [];
+  }
+}

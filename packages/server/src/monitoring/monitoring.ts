@@ -1,0 +1,84 @@
+import { hostname } from 'node:os';
+import type { Clock } from '@keyroll/core';
+import type { Store } from '@keyroll/storage';
+import type { UsageMeter, Verifier } from '@keyroll/verifier';
+import type { Config } from '../config.js';
+import { DeliveryWorker } from '../webhooks/delivery-worker.js';
+import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
+import { WebhookService } from '../webhooks/webhook-service.js';
+import { BackgroundLoop } from './background-loop.js';
+import { ClientSignalMeter } from './client-signal-meter.js';
+import { KeyrollMetrics } from './keyroll-metrics.js';
+
+/** What {@link createMonitoring} needs. */
+export interface MonitoringOptions {
+  config: Readonly<Config>;
+  store: Store;
+  clock: Clock;
+  usage: UsageMeter;
+  /** Stamps webhook signatures; the system clock unless a test says otherwise. */
+  signingClock?: Clock | undefined;
+  /** Told of a failed background step. */
+  onError: (error: unknown, worker: string) => void;
+}
+
+/** Analytics, alerts, webhooks and metrics of one keyroll instance, and the loop that drives them. */
+export interface Monitoring {
+  metrics: KeyrollMetrics;
+  signals: ClientSignalMeter;
+  webhooks: WebhookService;
+  dispatcher: WebhookDispatcher;
+  deliveries: DeliveryWorker;
+  /** The background loop: stopped until {@link Monitoring.start}. */
+  loop: BackgroundLoop;
+  /** Registers the observers that feed metrics and client signals with a verifier. */
+  observe(verifier: Verifier): void;
+  /** Runs every worker once, in order (flush signals, fan out events, deliver); for tests. */
+  tick(): Promise<void>;
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** Builds the monitoring parts and registers their verification observers. */
+export function createMonitoring(o: MonitoringOptions): Monitoring {
+  const { config, store, clock } = o;
+  const metrics = new KeyrollMetrics({ store, node: hostname() });
+  const signals = new ClientSignalMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const dispatcher = new WebhookDispatcher({ store, clock });
+  const deliveries = new DeliveryWorker({
+    store,
+    clock,
+    signingClock: o.signingClock,
+    maxAttempts: config.webhookMaxAttempts,
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.webhookRetryBaseMs,
+    allowPrivate: config.webhookAllowPrivate,
+    metrics,
+  });
+  const loop = new BackgroundLoop(
+    [
+      ['webhook-dispatcher', dispatcher],
+      ['webhook-deliveries', deliveries],
+    ],
+    { intervalMs: 1000, onError: o.onError },
+  );
+  return {
+    metrics,
+    signals,
+    webhooks: new WebhookService({ store, clock, allowPrivate: config.webhookAllowPrivate }),
+    dispatcher,
+    deliveries,
+    loop,
+    observe: (verifier) => {
+      verifier.addObserver(metrics);
+      verifier.addObserver(signals);
+    },
+    tick: () => loop.runOnce(),
+    start: () => loop.start(),
+    close: async () => {
+      await loop.stop();
+      await signals.close();
+      await deliveries.close();
+    },
+  };
+}
