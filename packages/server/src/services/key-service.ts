@@ -69,7 +69,7 @@ export class KeyService {
     const now = this.#o.clock.now();
     const scopes = checkScopes(input.scopes ?? []);
     if (input.expiresAt != null) checkFuture('expiresAt', input.expiresAt, now);
-    this.#assertMayGrant(actor, input.consumerId, scopes);
+    this.assertMayGrant(actor, input.consumerId, scopes);
     return this.#o.store.mutate(async (tx) => {
       await this.#liveConsumer(tx, input.consumerId);
       await assertPlanExists(tx.db, input.planId);
@@ -213,7 +213,7 @@ export class KeyService {
       if (current.revoked_at !== null || (current.retires_at !== null && current.retires_at <= now)) {
         throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is ${keyView(current, now).status} and cannot be changed`);
       }
-      if (scopes) this.#assertMayGrant(actor, current.consumer_id, scopes);
+      if (scopes) this.assertMayGrant(actor, current.consumer_id, scopes);
       const set: Partial<KeysTable> = {
         updated_at: now,
         ...(patch.name !== undefined && { name: patch.name }),
@@ -274,7 +274,8 @@ export class KeyService {
     });
   }
 
-  #assertMayGrant(actor: Actor, consumerId: string, scopes: readonly string[]): void {
+  /** 403 when a root key would grant a root key scopes it does not hold itself. */
+  assertMayGrant(actor: Actor, consumerId: string, scopes: readonly string[]): void {
     if (consumerId !== ROOT_CONSUMER_ID) return;
     const beyond = missingScopes(actor.scopes, scopes);
     if (beyond.length > 0) {

@@ -1,0 +1,61 @@
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { actorOf, requireConsumerKey } from '../auth.js';
+import type { AppDeps } from '../deps.js';
+import { Duration } from '../schemas.js';
+import { requireDuration } from '../time-input.js';
+import { RotationResultSchema } from './rotations.js';
+
+const errors = {
+  400: Type.Ref('Problem'),
+  401: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+  409: Type.Ref('Problem'),
+};
+
+/** `/v1/self/rotate` and `/v1/self/successor`: a consumer rolls its own key, authenticated by that key. */
+export async function selfRotationRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const guard = requireConsumerKey(deps.verifier);
+  const tags = ['self-service'];
+
+  app.post(
+    '/v1/self/rotate',
+    {
+      preHandler: guard,
+      schema: {
+        tags,
+        summary: 'Rotate the calling key; the successor is in this response only',
+        body: Type.Optional(Type.Object({ gracePeriod: Type.Optional(Duration) }, { additionalProperties: false })),
+        response: { 201: RotationResultSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const grace = req.body?.gracePeriod;
+      const result = await deps.rotations.selfRotate(
+        actor,
+        actor.id,
+        grace === undefined ? undefined : requireDuration('gracePeriod', grace),
+      );
+      return reply.code(201).header('cache-control', 'no-store').send(result);
+    },
+  );
+
+  app.post(
+    '/v1/self/successor',
+    {
+      preHandler: guard,
+      schema: {
+        tags,
+        summary: 'Claim the successor of the calling key after a scheduled rotation (once)',
+        response: { 201: RotationResultSchema, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const actor = actorOf(req);
+      const result = await deps.rotations.claim(actor, actor.id);
+      return reply.code(201).header('cache-control', 'no-store').send(result);
+    },
+  );
+}

@@ -1,0 +1,259 @@
+import { ApiError, type Clock, formatDuration } from '@keyroll/core';
+import type { RotationsTable, Store, Tx } from '@keyroll/storage';
+import type { Actor } from './actor.js';
+import type { IssuedKey, KeyService } from './key-service.js';
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
+import { type RetireRule, type RetireSpec, retireRule } from './rotation-retire.js';
+import { RotationSteps, type SuccessorOverrides, statusOf } from './rotation-steps.js';
+import { type RotationState, type RotationView, rotationProgress, rotationView } from './rotation-view.js';
+
+/** A rotation request. */
+export interface RotateInput {
+  /** 0 is the emergency rollover. */
+  graceMs: number;
+  retire?: RetireSpec | undefined;
+  /** Revocation reason of an emergency rollover. */
+  reason?: string | undefined;
+  overrides?: SuccessorOverrides | undefined;
+}
+
+/** A rotation that issued its successor: the secret (shown this once), its id and the rotation. */
+export interface RotationResult {
+  key: string;
+  newKeyId: string;
+  rotation: RotationView;
+}
+
+/** Filters of a rotation listing. */
+export interface RotationFilter {
+  state?: RotationState | undefined;
+  consumerId?: string | undefined;
+  keyId?: string | undefined;
+}
+
+/** What a {@link RotationEngine} needs. */
+export interface RotationEngineOptions {
+  store: Store;
+  clock: Clock;
+  keys: KeyService;
+  policies: RotationPolicyService;
+  /** Longest grace period a consumer may ask for when rotating its own key. */
+  selfRotateMaxGraceMs: number;
+}
+
+/** Grace of a self-rotation when neither the request nor a policy gives one (bounded by the maximum). */
+export const DEFAULT_SELF_GRACE_MS = 24 * 3_600_000;
+
+/**
+ * Rotations: replace a key by a successor with an overlap window, roll back, complete, extend,
+ * claim a server-issued successor. Every step is one serialised transaction that re-checks state.
+ */
+export class RotationEngine {
+  readonly #o: RotationEngineOptions;
+  /** The transaction-level steps, shared with the scheduler. */
+  readonly steps: RotationSteps;
+
+  constructor(options: RotationEngineOptions) {
+    this.#o = options;
+    this.steps = new RotationSteps(options.keys);
+  }
+
+  /** Rotates an active key; the successor's secret is in the result, and nowhere else. */
+  async rotate(
+    actor: Actor,
+    keyId: string,
+    input: RotateInput,
+    origin: 'admin' | 'self' = 'admin',
+  ): Promise<RotationResult> {
+    const now = this.#o.clock.now();
+    const rule = this.#rule(input);
+    const started = await this.#o.store.mutate(async (tx) => {
+      const old = await this.steps.key(tx.db, keyId);
+      const policy = await this.#o.policies.effective(tx.db, old.consumer_id);
+      return this.steps.start(tx, actor, old, now, {
+        graceMs: input.graceMs,
+        rule,
+        origin,
+        onReuse: onReuseOf(policy),
+        reason: input.reason,
+        issueNow: true,
+        overrides: input.overrides,
+      });
+    });
+    return this.#result(started.rotation, started.issued);
+  }
+
+  /** Rotates every active key of a consumer in one transaction (incident response). */
+  async rollover(actor: Actor, consumerId: string, input: Omit<RotateInput, 'overrides'>): Promise<RotationResult[]> {
+    const now = this.#o.clock.now();
+    const rule = this.#rule(input);
+    const started = await this.#o.store.mutate(async (tx) => {
+      const consumer = await tx.db
+        .selectFrom('consumers')
+        .select('id')
+        .where('id', '=', consumerId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!consumer) throw new ApiError('NOT_FOUND', `consumer ${consumerId} not found`);
+      const policy = await this.#o.policies.effective(tx.db, consumerId);
+      const keys = await tx.db
+        .selectFrom('keys')
+        .selectAll()
+        .where('consumer_id', '=', consumerId)
+        .orderBy('id')
+        .execute();
+      const out = [];
+      for (const old of keys.filter((k) => statusOf(k, now) === 'active')) {
+        out.push(
+          await this.steps.start(tx, actor, old, now, {
+            graceMs: input.graceMs,
+            rule,
+            origin: 'rollover',
+            onReuse: onReuseOf(policy),
+            reason: input.reason,
+            issueNow: true,
+          }),
+        );
+      }
+      return out;
+    });
+    return Promise.all(started.map((s) => this.#result(s.rotation, s.issued)));
+  }
+
+  /** Rolls a rolling rotation back: the old key is active again, the successor revoked. */
+  rollback(actor: Actor, id: string): Promise<RotationView> {
+    return this.#step(id, (tx, row, now) => this.steps.rollback(tx, actor, row, now));
+  }
+
+  /** Retires the old key now; needs a usable successor. */
+  complete(actor: Actor, id: string): Promise<RotationView> {
+    return this.#step(id, (tx, row, now) => this.steps.complete(tx, actor, row, now, 'operator'));
+  }
+
+  /** Pushes the old key's deadline back by `byMs` (never past its own expiry). */
+  extend(actor: Actor, id: string, byMs: number): Promise<RotationView> {
+    if (byMs <= 0) throw new ApiError('VALIDATION_FAILED', 'by: must be longer than 0', { field: 'by' });
+    return this.#step(id, (tx, row, now) => this.steps.extend(tx, actor, row, now, byMs));
+  }
+
+  /** One rotation with its progress; 404 when unknown. */
+  async get(id: string): Promise<RotationView> {
+    return this.view(await this.steps.rotation(this.#o.store.db, id));
+  }
+
+  /** Rotations, oldest first, filtered by state, consumer and key (old or new). */
+  async list(filter: RotationFilter, page: PageRequest): Promise<Page<RotationView>> {
+    const size = pageSize(page);
+    const after = decodeCursor(page.cursor);
+    let q = this.#o.store.db.selectFrom('rotations').selectAll();
+    if (filter.state) q = q.where('state', '=', filter.state);
+    if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
+    if (filter.keyId) {
+      const keyId = filter.keyId;
+      q = q.where((eb) => eb.or([eb('old_key_id', '=', keyId), eb('new_key_id', '=', keyId)]));
+    }
+    if (after !== undefined) q = q.where('id', '>', after);
+    const rows = await q
+      .orderBy('id')
+      .limit(size + 1)
+      .execute();
+    const page1 = toPage(
+      rows,
+      size,
+      (r) => r.id,
+      (r) => r,
+    );
+    return { data: await Promise.all(page1.data.map((r) => this.view(r))), nextCursor: page1.nextCursor };
+  }
+
+  /** The rotation that waits for (or handed out) the successor of `oldKeyId`, if any is rolling. */
+  rollingFor(oldKeyId: string): Promise<RotationsTable | undefined> {
+    return this.#o.store.db
+      .selectFrom('rotations')
+      .selectAll()
+      .where('old_key_id', '=', oldKeyId)
+      .where('state', '=', 'rolling')
+      .executeTakeFirst();
+  }
+
+  /**
+   * Hands the successor of a server-initiated rotation to the holder of the old key, once. A second
+   * claim is recorded as a possible leak and answered 409 (after the record commits); with the
+   * policy's `onReuse: revoke` the old key and the successor are revoked as well.
+   */
+  async claim(actor: Actor, oldKeyId: string): Promise<RotationResult> {
+    const now = this.#o.clock.now();
+    const outcome = await this.#o.store.mutate(async (tx) => {
+      const row = await tx.db
+        .selectFrom('rotations')
+        .selectAll()
+        .where('old_key_id', '=', oldKeyId)
+        .where('state', '=', 'rolling')
+        .executeTakeFirst();
+      if (!row) throw new ApiError('NOT_FOUND', 'no successor awaits this key');
+      if (row.claimed_at !== null) {
+        return { kind: 'reused' as const, row, revoked: await this.steps.reclaimAttempted(tx, actor, row, now) };
+      }
+      const old = await this.steps.key(tx.db, oldKeyId);
+      const issued = await this.steps.claim(tx, actor, row, old, now);
+      return { kind: 'claimed' as const, row: { ...row, new_key_id: issued.view.id, claimed_at: now }, issued };
+    });
+    if (outcome.kind === 'reused') {
+      throw new ApiError(
+        'SUCCESSOR_ALREADY_CLAIMED',
+        outcome.revoked
+          ? 'the successor was already claimed; this key and its successor are now revoked'
+          : 'the successor was already claimed',
+        { rotationId: outcome.row.id, revoked: outcome.revoked },
+      );
+    }
+    return this.#result(outcome.row, outcome.issued);
+  }
+
+  /**
+   * A consumer rotates the key it authenticated with. The grace period is the request's, else the
+   * consumer's policy's, else {@link DEFAULT_SELF_GRACE_MS}; a request beyond the server maximum is 400.
+   */
+  async selfRotate(actor: Actor, keyId: string, graceMs: number | undefined): Promise<RotationResult> {
+    const max = this.#o.selfRotateMaxGraceMs;
+    if (graceMs !== undefined && graceMs > max) {
+      throw new ApiError('VALIDATION_FAILED', `gracePeriod: at most ${formatDuration(max)}`, {
+        field: 'gracePeriod',
+        max: formatDuration(max),
+      });
+    }
+    let grace = graceMs;
+    if (grace === undefined) {
+      const key = await this.steps.key(this.#o.store.db, keyId);
+      const policy = await this.#o.policies.effective(this.#o.store.db, key.consumer_id);
+      grace = Math.min(policy?.grace_ms ?? DEFAULT_SELF_GRACE_MS, max);
+    }
+    return this.rotate(actor, keyId, { graceMs: grace }, 'self');
+  }
+
+  /** The API view of a rotation row. */
+  async view(row: RotationsTable): Promise<RotationView> {
+    return rotationView(row, await rotationProgress(this.#o.store.db, row));
+  }
+
+  #rule(input: Pick<RotateInput, 'graceMs' | 'retire'>): RetireRule {
+    if (input.graceMs === 0 && input.retire && input.retire.mode !== 'deadline') {
+      throw new ApiError('VALIDATION_FAILED', 'retire: an emergency rollover (gracePeriod 0) has no grace window', {
+        field: 'retire',
+      });
+    }
+    return retireRule(input.graceMs === 0 ? undefined : input.retire, input.graceMs);
+  }
+
+  async #step(id: string, fn: (tx: Tx, row: RotationsTable, now: number) => Promise<void>): Promise<RotationView> {
+    const now = this.#o.clock.now();
+    await this.#o.store.mutate(async (tx) => fn(tx, await this.steps.rotation(tx.db, id), now));
+    return this.get(id);
+  }
+
+  async #result(row: RotationsTable, issued: IssuedKey | null): Promise<RotationResult> {
+    if (!issued) throw new Error('rotation started without a successor');
+    return { key: issued.key, newKeyId: issued.view.id, rotation: await this.view(row) };
+  }
+}
