@@ -23,6 +23,11 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Rolls the key by itself when it reaches the age `every`, up to `jitter` earlier (default: a tenth of `every`). */
   autoRotate?: { every: Duration; jitter?: Duration; gracePeriod?: Duration };
+  /**
+   * How long a deprecated key stays in use before the client claims its successor from keyroll
+   * (default 5s), so a key an operator drops into the source right after a rotation is found first.
+   */
+  claimDelay?: Duration;
   /** Clock, timers and randomness (tests inject their own). */
   timers?: Timers;
 }
@@ -101,20 +106,23 @@ class Client implements KeyrollClient {
   readonly #header: 'x-api-key' | 'authorization';
   readonly #fetch: typeof fetch;
   readonly #timers: Timers;
+  readonly #claimDelayMs: number;
   readonly #events = new Emitter<ClientEvents>();
   #current: string | undefined;
   #loading: Promise<string> | undefined;
   /** Ids learned from keyroll's answers, by key (kept in memory only, like the keys themselves). */
   readonly #keyIds = new Map<string, string>();
   readonly #rejected = new Set<string>();
-  readonly #deprecationSeen = new Set<string>();
   readonly #lastDeprecationCheck = new Map<string, number>();
+  /** When each key was first seen deprecated. */
+  readonly #deprecatedSince = new Map<string, number>();
   /** Earliest time a claim for a key may be tried again (Infinity: never). */
   readonly #claimBlockedUntil = new Map<string, number>();
   /** Serialises every key change so they never interleave. */
   #serial: Promise<unknown> = Promise.resolve();
   #stopWatching: (() => void) | undefined;
   #cancelAutoRotate: (() => void) | undefined;
+  readonly #cancelOnClose = new Set<() => void>();
   #closed = false;
 
   constructor(options: ClientOptions) {
@@ -128,6 +136,9 @@ class Client implements KeyrollClient {
     this.#header = options.header ?? 'x-api-key';
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#timers = options.timers ?? systemTimers;
+    const claimDelay = toMilliseconds(options.claimDelay ?? '5s');
+    if (claimDelay === null) throw new KeyrollClientError('INVALID_OPTIONS', 'claimDelay must be a duration');
+    this.#claimDelayMs = claimDelay;
     this.#stopWatching = this.#source.watch?.(() => {
       this.refresh().catch((e: unknown) => this.#fail(e, 'SOURCE_READ_FAILED'));
     });
@@ -184,6 +195,7 @@ class Client implements KeyrollClient {
     this.#closed = true;
     this.#stopWatching?.();
     this.#cancelAutoRotate?.();
+    for (const cancel of this.#cancelOnClose) cancel();
     await this.#serial.catch(() => undefined);
     await this.#source.close?.();
     this.#events.clear();
@@ -231,8 +243,8 @@ class Client implements KeyrollClient {
 
   #onDeprecated(key: string, retiresAt: Date | undefined, keyId: string | undefined): void {
     if (keyId) this.#keyIds.set(key, keyId);
-    if (!this.#deprecationSeen.has(key)) {
-      this.#deprecationSeen.add(key);
+    if (!this.#deprecatedSince.has(key)) {
+      this.#deprecatedSince.set(key, this.#timers.now());
       this.#events.emit('deprecated', { keyId: this.#keyIds.get(key), hint: hintOf(key), retiresAt });
     }
     const now = this.#timers.now();
@@ -247,7 +259,18 @@ class Client implements KeyrollClient {
     const switched = await this.#serially(async () => this.#adoptFirst(await this.#readKeys()));
     const keyrollUrl = this.#keyrollUrl;
     if (switched || keyrollUrl === undefined || this.#current !== key) return;
-    if (this.#timers.now() < (this.#claimBlockedUntil.get(key) ?? -Infinity)) return;
+    const now = this.#timers.now();
+    if (now < (this.#claimBlockedUntil.get(key) ?? -Infinity)) return;
+    const claimAt = (this.#deprecatedSince.get(key) ?? now) + this.#claimDelayMs;
+    if (now < claimAt) {
+      this.#claimBlockedUntil.set(key, claimAt);
+      const cancel = this.#timers.schedule(() => {
+        this.#cancelOnClose.delete(cancel);
+        this.#followDeprecation(key).catch((e: unknown) => this.#fail(e, 'CLAIM_FAILED'));
+      }, claimAt - now);
+      this.#cancelOnClose.add(cancel);
+      return;
+    }
     await this.#exclusively(async () => {
       // Another process sharing the source may have claimed while this one waited for the lock.
       if (this.#adoptFirst(await this.#readKeys()) || this.#current !== key) return;

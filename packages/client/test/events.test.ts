@@ -84,14 +84,20 @@ describe('deprecated keys', () => {
   it('a failing claim is reported as an error event, not thrown into the request', async () => {
     table.set(OLD, { valid: true, code: 'VALID', deprecated: true, retiresAt: RETIRES_AT });
     // Nothing listens on port 9: the claim fails with a network error.
+    const timers = new ManualTimers();
     const client = sdk.createClient({
       baseUrl: gateway.url,
       keys: sdk.fromValue(OLD),
       keyrollUrl: 'http://127.0.0.1:9',
+      timers,
     });
     const errors: { name: string; code: string; message: string }[] = [];
     client.on('error', (e) => errors.push(e));
     expect((await client.fetch('/x')).status).toBe(200);
+    // The claim waits for claimDelay (5s by default), so an operator's new key is found first.
+    await waitFor(() => timers.pending > 0, 'the claim to be scheduled');
+    expect(errors).toEqual([]);
+    timers.advance(5000);
     await waitFor(() => errors.length > 0, 'the error event');
     expect(errors[0]).toMatchObject({ name: 'KeyrollClientError', code: 'CLAIM_FAILED' });
     expect(JSON.stringify(errors[0]?.message)).not.toContain(OLD);
