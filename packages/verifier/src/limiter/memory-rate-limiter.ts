@@ -16,12 +16,12 @@ export class MemoryRateLimiter implements RateLimiter {
   readonly #slots = new Map<string, Slot>();
   #nextSweep = 0;
 
-  async consume(counters: readonly LimitCounter[], cost: number, now: number) {
+  async consume(counters: readonly LimitCounter[], now: number) {
     this.#sweep(now);
-    const slots = counters.map((c) => this.#slot(c, now));
-    const allowed = counters.every((c, i) => hasRoom(slots[i]?.used ?? 0, c.limit, cost));
-    if (allowed) for (const s of slots) s.used += cost;
-    return { allowed, used: slots.map((s) => s.used) };
+    const charged = counters.map((counter) => ({ counter, slot: this.#slot(counter, now) }));
+    const allowed = charged.every(({ counter, slot }) => hasRoom(slot.used, counter.limit, counter.cost));
+    if (allowed) for (const { counter, slot } of charged) slot.used += counter.cost;
+    return { allowed, used: charged.map(({ slot }) => slot.used) };
   }
 
   async close(): Promise<void> {

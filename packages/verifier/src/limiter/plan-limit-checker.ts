@@ -22,14 +22,24 @@ function effective(own: LimitSet, plan: LimitSet | null): LimitSet {
   return { rateLimit: own.rateLimit ?? plan?.rateLimit ?? null, quota: own.quota ?? plan?.quota ?? null };
 }
 
-function charges(ownerId: string, group: string, limits: LimitSet, now: number): Charge[] {
+/**
+ * The counters of one owner (key or consumer). Quotas are charged the request's cost (credits); rate
+ * windows count requests, so they are charged 1 (or 0 when the cost is 0: a question, not a request).
+ */
+function charges(ownerId: string, group: string, limits: LimitSet, cost: number, now: number): Charge[] {
   const out: Charge[] = [];
   if (limits.rateLimit) {
     const { limit, windowMs } = limits.rateLimit;
     const w = rateWindow(windowMs, now);
     out.push({
       kind: 'rate',
-      counter: { id: `${ownerId}:rl:${windowMs}:${w.start}`, group, limit, resetsAt: w.resetsAt },
+      counter: {
+        id: `${ownerId}:rl:${windowMs}:${w.start}`,
+        group,
+        limit,
+        cost: Math.min(cost, 1),
+        resetsAt: w.resetsAt,
+      },
     });
   }
   if (limits.quota) {
@@ -37,7 +47,7 @@ function charges(ownerId: string, group: string, limits: LimitSet, now: number):
     const p = quotaPeriod(period, now);
     out.push({
       kind: 'quota',
-      counter: { id: `${ownerId}:q:${period}:${p.start}`, group, limit, resetsAt: p.resetsAt },
+      counter: { id: `${ownerId}:q:${period}:${p.start}`, group, limit, cost, resetsAt: p.resetsAt },
     });
   }
   return out;
@@ -67,13 +77,12 @@ export class PlanLimitChecker implements LimitChecker {
       consumer?.planId ? this.#source.plan(consumer.planId) : null,
     ]);
     const all = [
-      ...charges(key.id, key.consumerId, effective(key, keyPlan), now),
-      ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, consumerPlan), now) : []),
+      ...charges(key.id, key.consumerId, effective(key, keyPlan), cost, now),
+      ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, consumerPlan), cost, now) : []),
     ];
     if (all.length === 0) return { allowed: true };
     const { allowed, used } = await this.#limiter.consume(
       all.map((c) => c.counter),
-      cost,
       now,
     );
     const rated = all.map((c, i) => ({ ...c, used: used[i] ?? 0 }));
@@ -84,7 +93,7 @@ export class PlanLimitChecker implements LimitChecker {
       ...(quota && { quota: quotaState(quota) }),
     };
     if (allowed) return { allowed: true, ...states };
-    const blocking = rated.filter((c) => !hasRoom(c.used, c.counter.limit, cost));
+    const blocking = rated.filter((c) => !hasRoom(c.used, c.counter.limit, c.counter.cost));
     return {
       allowed: false,
       code: blocking.some((c) => c.kind === 'quota') ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED',

@@ -5,6 +5,8 @@ export interface LimitCounter {
   /** Shards counters that are charged together (the consumer id), so a Redis Cluster keeps them on one node. */
   group: string;
   limit: number;
+  /** Units this request takes from the counter (0 asks without charging). */
+  cost: number;
   /** Epoch ms at which the window ends. */
   resetsAt: number;
 }
@@ -19,11 +21,11 @@ export interface ConsumeResult {
 /**
  * The rate-limit port: charges a request against several counters (rate windows and quota periods of
  * the key and of its consumer) all or nothing, so a rejected request consumes nothing. A request is
- * allowed when every counter has room for `cost` (a `cost` of 0 asks without charging and is allowed
- * while every counter has room left). One file per backend: memory (node-local), redis (cluster-wide).
+ * allowed when every counter has room for its cost (a cost of 0 asks without charging and is allowed
+ * while the counter has room left). One file per backend: memory (node-local), redis (cluster-wide).
  */
 export interface RateLimiter {
-  consume(counters: readonly LimitCounter[], cost: number, now: number): Promise<ConsumeResult>;
+  consume(counters: readonly LimitCounter[], now: number): Promise<ConsumeResult>;
   /** Releases connections; the limiter is unusable afterwards. */
   close(): Promise<void>;
 }

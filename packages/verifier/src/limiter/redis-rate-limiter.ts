@@ -5,22 +5,25 @@ import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js
 /**
  * Checks every counter and, only if all have room, increments them all: one atomic step, so nodes
  * sharing the Redis admit exactly `limit` and a rejected request consumes nothing.
- * KEYS: counters. ARGV: cost, then limit and time to live (ms) per counter.
+ * KEYS: counters. ARGV: limit, cost and time to live (ms) of each counter in turn.
  */
 const CONSUME_SCRIPT = `
-local cost = tonumber(ARGV[1])
 local used = {}
 local ok = 1
 for i, k in ipairs(KEYS) do
   local u = tonumber(redis.call('GET', k) or '0')
-  local limit = tonumber(ARGV[2 * i])
+  local limit = tonumber(ARGV[3 * i - 2])
+  local cost = tonumber(ARGV[3 * i - 1])
   used[i] = u
   if u + cost > limit or u >= limit then ok = 0 end
 end
-if ok == 1 and cost > 0 then
+if ok == 1 then
   for i, k in ipairs(KEYS) do
-    used[i] = redis.call('INCRBY', k, cost)
-    redis.call('PEXPIRE', k, ARGV[2 * i + 1])
+    local cost = tonumber(ARGV[3 * i - 1])
+    if cost > 0 then
+      used[i] = redis.call('INCRBY', k, cost)
+      redis.call('PEXPIRE', k, ARGV[3 * i])
+    end
   end
 end
 table.insert(used, 1, ok)
@@ -60,10 +63,10 @@ export class RedisRateLimiter implements RateLimiter {
     this.#closeClient = options.closeClient ?? true;
   }
 
-  async consume(counters: readonly LimitCounter[], cost: number, now: number): Promise<ConsumeResult> {
+  async consume(counters: readonly LimitCounter[], now: number): Promise<ConsumeResult> {
     if (counters.length === 0) return { allowed: true, used: [] };
     const keys = counters.map((c) => `${this.#prefix}{${c.group}}:${c.id}`);
-    const args = [cost, ...counters.flatMap((c) => [c.limit, Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS])];
+    const args = counters.flatMap((c) => [c.limit, c.cost, Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS]);
     const reply = await this.#run(keys, args);
     if (!Array.isArray(reply) || reply.length !== counters.length + 1) {
       throw new Error('unexpected reply from the rate-limit script');

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { iso } from '../../services/records.js';
 import { requireRoot } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { adminErrors, Metadata, Nullable, Scopes, VerifyCode } from '../schemas.js';
+import { adminErrors, DateTime, Metadata, Nullable, Scopes, VerifyCode } from '../schemas.js';
 
 const VerifyBody = Type.Object(
   {
@@ -29,6 +29,18 @@ const VerifyResponse = Type.Object({
   expiresAt: Type.Optional(Nullable(Type.String())),
   missingScopes: Type.Optional(Type.Array(Type.String())),
   retryAfterMs: Type.Optional(Type.Integer()),
+  ratelimit: Type.Optional(
+    Type.Object(
+      { limit: Type.Integer(), remaining: Type.Integer(), resetMs: Type.Integer() },
+      { description: 'the tightest rate limit' },
+    ),
+  ),
+  quota: Type.Optional(
+    Type.Object(
+      { limit: Type.Integer(), remaining: Type.Integer(), resetsAt: DateTime },
+      { description: 'the tightest quota' },
+    ),
+  ),
 });
 
 /** `POST /v1/keys/verify`: the provider asks whether a client's key may make a request. */
@@ -48,8 +60,9 @@ export async function verifyRoutes(fastify: FastifyInstance, deps: AppDeps): Pro
     async (req) => {
       const { key, ...options } = req.body;
       const result = await deps.verifier.verify(key, options);
-      if (!result.valid) return result;
-      return { ...result, retiresAt: iso(result.retiresAt), expiresAt: iso(result.expiresAt) };
+      const quota = result.quota && { ...result.quota, resetsAt: new Date(result.quota.resetsAt).toISOString() };
+      if (!result.valid) return { ...result, quota };
+      return { ...result, quota, retiresAt: iso(result.retiresAt), expiresAt: iso(result.expiresAt) };
     },
   );
 }
