@@ -99,7 +99,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 }
 
 function readConfigFile(path: string): Env {
-  const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`KEYROLL_CONFIG: cannot read ${path} as JSON (${e instanceof Error ? e.message : e})`);
+  }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`KEYROLL_CONFIG: ${path} must hold a JSON object`);
   }
