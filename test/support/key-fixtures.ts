@@ -105,7 +105,7 @@ export function expectRefusal(res: SeenResponse, code: Exclude<VerifyCode, 'VALI
   if (expected.status === 429) {
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(res.headers['ratelimit-limit']).toMatch(/^\d+$/);
-    expect(res.headers['ratelimit-remaining']).toBe('0');
+    expect(res.headers['ratelimit-remaining']).toMatch(/^\d+$/);
     expect(res.headers['ratelimit-reset']).toMatch(/^\d+$/);
   }
 }
