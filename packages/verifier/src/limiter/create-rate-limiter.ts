@@ -18,6 +18,7 @@ export interface CreateRateLimiterOptions {
  */
 export function createRateLimiter(options: CreateRateLimiterOptions = {}): RateLimiter {
   if (!options.redisUrl) return new MemoryRateLimiter();
-  const redis = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  // A request waits at most this long for Redis before the node-local fallback counts it.
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 1000 });
   return new RedisRateLimiter({ redis, prefix: options.redisPrefix });
 }

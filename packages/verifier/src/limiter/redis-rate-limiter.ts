@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js';
 
 /**
@@ -44,11 +45,14 @@ export interface RedisRateLimiterOptions {
   prefix?: string;
   /** Whether {@link RedisRateLimiter.close} also closes `redis` (default true). */
   closeClient?: boolean;
+  /** Counts while Redis cannot be reached, so verification goes on (default: node-local memory). */
+  fallback?: RateLimiter;
 }
 
 /**
  * Cluster-wide counters in Redis, charged by one Lua script per request: exact across any number
  * of nodes. Keys of one request share a hash tag (the consumer), so Redis Cluster works too.
+ * While Redis cannot be reached, requests are counted by the fallback (node-local) instead of failing.
  * @example
  * const limiter = new RedisRateLimiter({ redis: new Redis(process.env.KEYROLL_REDIS_URL) });
  */
@@ -56,18 +60,33 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #closeClient: boolean;
+  readonly #fallback: RateLimiter;
+  /** The last Redis failure, `null` once a script ran again; for health reports. */
+  lastError: string | null = null;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'keyroll:';
     this.#closeClient = options.closeClient ?? true;
+    this.#fallback = options.fallback ?? new MemoryRateLimiter();
+    // Connection trouble shows in lastError; without a listener ioredis would print it.
+    this.#redis.on('error', (e: Error) => {
+      this.lastError = e.message;
+    });
   }
 
   async consume(counters: readonly LimitCounter[], now: number): Promise<ConsumeResult> {
     if (counters.length === 0) return { allowed: true, used: [] };
     const keys = counters.map((c) => `${this.#prefix}{${c.group}}:${c.id}`);
     const args = counters.flatMap((c) => [c.limit, c.cost, Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS]);
-    const reply = await this.#run(keys, args);
+    let reply: unknown;
+    try {
+      reply = await this.#run(keys, args);
+      this.lastError = null;
+    } catch (e) {
+      this.lastError = e instanceof Error ? e.message : String(e);
+      return this.#fallback.consume(counters, now);
+    }
     if (!Array.isArray(reply) || reply.length !== counters.length + 1) {
       throw new Error('unexpected reply from the rate-limit script');
     }
@@ -76,7 +95,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async close(): Promise<void> {
-    if (this.#closeClient) await this.#redis.quit();
+    await this.#fallback.close();
+    if (this.#closeClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
   async #run(keys: string[], args: number[]): Promise<unknown> {

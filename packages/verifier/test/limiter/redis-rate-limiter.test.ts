@@ -78,3 +78,20 @@ describe.skipIf(!REDIS_URL)('RedisRateLimiter: exact across two nodes', () => {
     expect(ttl).toBeGreaterThan(0);
   });
 });
+
+describe('RedisRateLimiter without a reachable Redis', () => {
+  it('counts on the node-local fallback instead of failing verification', async () => {
+    const redis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, commandTimeout: 200, lazyConnect: true });
+    const limiter = new RedisRateLimiter({ redis });
+    const source = new MapLimitSource();
+    source.consumers.set('csm_a', NO_LIMITS);
+    const checker = new PlanLimitChecker({ limiter, source });
+    const key = keyOf('key_down', 'csm_a', { rateLimit: { limit: 2, windowMs: MINUTE } });
+    const now = Date.UTC(2026, 0, 1);
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) outcomes.push((await checker.check(key, 1, now)).allowed);
+    expect(outcomes).toEqual([true, true, false]);
+    expect(limiter.lastError).not.toBeNull();
+    await limiter.close();
+  });
+});
