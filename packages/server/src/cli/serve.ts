@@ -6,6 +6,7 @@ import { createKeyroll } from '../keyroll.js';
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const kr = await createKeyroll(config, {
+    background: true,
     logger: { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] },
   });
   const address = await kr.app.listen({ host: config.host, port: config.port });

@@ -79,7 +79,7 @@ export class DeliveryWorker {
   /** Takes due deliveries for this node by pushing their next attempt past a lease, so other nodes skip them. */
   async #claim(): Promise<Claimed[]> {
     const now = this.#o.clock.now();
-    const lease = now + this.#o.timeoutMs * 2 + 5_000;
+    const lease = now + this.#o.timeoutMs + 5_000;
     return this.#o.store.mutate(async (tx) => {
       const rows = await tx.db
         .selectFrom('webhook_deliveries as d')
