@@ -1,0 +1,190 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseKey } from '@keyroll/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../test/support/harness.js';
+
+const REPO = resolve(import.meta.dirname, '../../..');
+const CLI = join(REPO, 'packages/server/dist/cli.js');
+const run = promisify(execFile);
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the built CLI as a child process. Asynchronously: the server under test lives in this process
+ * and must keep answering while the CLI waits for it.
+ */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      timeout: 20_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+async function cliJson(args: string[], env: Record<string, string>): Promise<any> {
+  const res = await cli([...args, '--json'], env);
+  if (res.code !== 0) throw new Error(`keyroll ${args.join(' ')} exited ${res.code}: ${res.stderr}`);
+  return JSON.parse(res.stdout);
+}
+
+// The CLI is tested as users run it: the built `dist/cli.js`. Building is incremental, so this is
+// quick when the tree is already built, and makes `npm test` work from a clean checkout.
+beforeAll(async () => {
+  await run('npx', ['tsc', '-b'], { cwd: REPO, timeout: 240_000 });
+}, 300_000);
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`keyroll CLI against a running server on ${dialect.name}`, () => {
+    let h: Harness;
+    let env: Record<string, string>;
+    beforeAll(async () => {
+      h = await createHarness(dialect);
+      const address = await h.kr.app.listen({ host: '127.0.0.1', port: 0 });
+      env = { KEYROLL_URL: address, KEYROLL_ROOT_KEY: h.rootKey };
+    });
+    afterAll(() => h?.close());
+
+    it('creates and lists consumers', async () => {
+      const created = await cliJson(['consumers', 'create', '--name', 'Acme bot', '--external-id', 'acme-7'], env);
+      expect(created).toMatchObject({ name: 'Acme bot', externalId: 'acme-7' });
+      expect(await h.json('GET', `/v1/consumers/${created.id}`, undefined, 200)).toMatchObject({ name: 'Acme bot' });
+
+      const listed = await cliJson(['consumers', 'list'], env);
+      expect(listed.data.map((c: { id: string }) => c.id)).toContain(created.id);
+
+      const human = await cli(['consumers', 'list'], env);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/^id\s+name\s+externalId/);
+      expect(human.stdout).toContain(created.id);
+    });
+
+    it('creates, lists and revokes keys', async () => {
+      const consumer = await cliJson(['consumers', 'create', '--name', 'Keys via CLI'], env);
+      const key = await cliJson(
+        [
+          'keys',
+          'create',
+          '--consumer',
+          consumer.id,
+          '--name',
+          'Production',
+          '--scopes',
+          'read,trade',
+          '--expires-in',
+          '90d',
+        ],
+        env,
+      );
+      expect(parseKey(key.key)?.prefix).toBe('kr_live');
+      expect(key).toMatchObject({ consumerId: consumer.id, name: 'Production', scopes: ['read', 'trade'], version: 1 });
+      expect(Date.parse(key.expiresAt) - h.clock.now()).toBe(90 * 86_400_000);
+      expect(await h.json('POST', '/v1/keys/verify', { key: key.key, scopes: ['trade'] }, 200)).toMatchObject({
+        valid: true,
+      });
+
+      const listed = await cliJson(['keys', 'list', '--consumer', consumer.id, '--status', 'active'], env);
+      expect(listed.data.map((k: { id: string }) => k.id)).toEqual([key.id]);
+      expect(JSON.stringify(listed)).not.toContain(key.key);
+
+      const revoked = await cliJson(['keys', 'revoke', key.id, '--reason', 'leaked'], env);
+      expect(revoked).toMatchObject({ id: key.id, status: 'revoked', revokeReason: 'leaked' });
+      expect((await h.json('POST', '/v1/keys/verify', { key: key.key }, 200)).code).toBe('REVOKED');
+      expect((await cliJson(['keys', 'list', '--consumer', consumer.id, '--status', 'active'], env)).data).toEqual([]);
+
+      const human = await cli(['keys', 'create', '--consumer', consumer.id], env);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/secret \(shown once\): kr_live_\w+/);
+      const again = await cli(['keys', 'revoke', key.id], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('409 KEY_NOT_ACTIVE');
+    });
+
+    it('takes --url and --root-key flags, and fails with the problem code', async () => {
+      const flags = ['--url', env.KEYROLL_URL ?? '', '--root-key', h.rootKey];
+      expect((await cli([...flags, 'consumers', 'list', '--json'])).code).toBe(0);
+
+      const unknown = await cli([...flags, 'keys', 'revoke', 'key_unknown']);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/^keyroll: 404 NOT_FOUND/);
+
+      const narrow = await h.rootKeyWith(['consumers:read']);
+      const forbidden = await cli(['consumers', 'create', '--name', 'x'], { ...env, KEYROLL_ROOT_KEY: narrow });
+      expect(forbidden.code).toBe(1);
+      expect(forbidden.stderr).toContain('403 FORBIDDEN');
+
+      const invalid = await cli(['keys', 'list', '--status', 'bogus'], env);
+      expect(invalid.code).not.toBe(0);
+      const noKey = await cli(['consumers', 'list'], {
+        KEYROLL_URL: env.KEYROLL_URL ?? '',
+        KEYROLL_DATA_DIR: join(h.db.dataDir, 'nowhere'),
+      });
+      expect(noKey.code).toBe(1);
+      expect(noKey.stderr).toContain('no root key');
+    });
+  });
+
+  describe.skipIf(!dialect.available)(`keyroll serve on ${dialect.name}`, () => {
+    let db: TestDatabase;
+    let child: ChildProcess | undefined;
+    beforeAll(async () => {
+      db = await dialect.create();
+    });
+    afterAll(async () => {
+      if (child && child.exitCode === null) child.kill('SIGKILL');
+      await db?.drop();
+    });
+
+    it('starts, prints the root key once, and the CLI finds it in the data directory', async () => {
+      const env = {
+        PATH: process.env.PATH ?? '',
+        KEYROLL_DATA_DIR: db.dataDir,
+        KEYROLL_DATABASE_URL: db.url,
+        KEYROLL_PORT: '0',
+        KEYROLL_LOG_LEVEL: 'warn',
+      };
+      const proc = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = proc;
+      let out = '';
+      proc.stdout?.on('data', (d) => {
+        out += String(d);
+      });
+      proc.stderr?.on('data', (d) => {
+        out += String(d);
+      });
+      const deadline = Date.now() + 20_000;
+      while (!/Try: curl/.test(out) && proc.exitCode === null && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const address = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+      expect(address, out).toBeDefined();
+      const rootKey = readFileSync(join(db.dataDir, 'root-key'), 'utf8').trim();
+      expect(parseKey(rootKey)?.prefix).toBe('kr_root');
+      expect(out.split(rootKey)).toHaveLength(2);
+
+      // No --root-key: the CLI reads <KEYROLL_DATA_DIR>/root-key.
+      const cliEnv = { KEYROLL_URL: address ?? '', KEYROLL_DATA_DIR: db.dataDir };
+      const consumer = await cliJson(['consumers', 'create', '--name', 'from serve'], cliEnv);
+      const key = await cliJson(['keys', 'create', '--consumer', consumer.id], cliEnv);
+      expect((await cliJson(['keys', 'list', '--consumer', consumer.id], cliEnv)).data).toHaveLength(1);
+      await cliJson(['keys', 'revoke', key.id], cliEnv);
+      expect(out).not.toContain(key.key);
+
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    });
+  });
+}
