@@ -47,6 +47,13 @@ for (const dialect of DIALECTS) {
       expect(actions).toEqual(expect.arrayContaining(['plan.created', 'plan.updated', 'plan.deleted']));
     });
 
+    it('documents plans and usage in the OpenAPI description', async () => {
+      const doc = await h.json('GET', '/openapi.json', undefined, 200, null);
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining(['/v1/plans', '/v1/plans/{id}', '/v1/keys/{id}/usage']),
+      );
+    });
+
     it('rejects bad plans and unknown or in-use plans', async () => {
       const name = planName();
       await h.json('POST', '/v1/plans', { name, rateLimit: { limit: 1, window: '0s' } }, 400);
