@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { WebhookService } from '../webhooks/webhook-service.js';
+import { AnalyticsService } from './analytics-service.js';
 import { BackgroundLoop } from './background-loop.js';
 import { ClientSignalMeter } from './client-signal-meter.js';
 import { KeyrollMetrics } from './keyroll-metrics.js';
@@ -26,6 +27,7 @@ export interface MonitoringOptions {
 export interface Monitoring {
   metrics: KeyrollMetrics;
   signals: ClientSignalMeter;
+  analytics: AnalyticsService;
   webhooks: WebhookService;
   dispatcher: WebhookDispatcher;
   deliveries: DeliveryWorker;
@@ -65,6 +67,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
   return {
     metrics,
     signals,
+    analytics: new AnalyticsService({ store, clock, usage: o.usage, signals }),
     webhooks: new WebhookService({ store, clock, allowPrivate: config.webhookAllowPrivate }),
     dispatcher,
     deliveries,
