@@ -1,3 +1,4 @@
+import { ApiError } from '@keyroll/core';
 import { type AuditChainReport, type Store, verifyAuditChain } from '@keyroll/storage';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
 import { iso } from './records.js';
@@ -34,10 +35,11 @@ export class AuditService {
   async list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEventView>> {
     const size = pageSize(page);
     const after = decodeCursor(page.cursor);
+    if (after !== undefined && !/^\d{1,15}$/.test(after)) throw new ApiError('INVALID_CURSOR', 'cursor is not valid');
     let q = this.#store.db.selectFrom('audit_events').selectAll();
     if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
     if (filter.action) q = q.where('action', '=', filter.action);
-    if (after !== undefined) q = q.where('seq', '>', Number(after) || 0);
+    if (after !== undefined) q = q.where('seq', '>', Number(after));
     const rows = await q
       .orderBy('seq')
       .limit(size + 1)

@@ -214,6 +214,10 @@ export class KeyService {
         throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is ${keyView(current, now).status} and cannot be changed`);
       }
       if (scopes) this.assertMayGrant(actor, current.consumer_id, scopes);
+      // Taking `*` away from the last root key holding it locks everyone out, just like revoking it.
+      if (scopes && !scopes.includes('*') && current.consumer_id === ROOT_CONSUMER_ID) {
+        if ((JSON.parse(current.scopes) as string[]).includes('*')) await this.#assertAnotherRootKey(tx, id, now);
+      }
       const set: Partial<KeysTable> = {
         updated_at: now,
         ...(patch.name !== undefined && { name: patch.name }),

@@ -34,8 +34,19 @@ export function parseRateLimit(input: RateLimitInput): RateLimitSpec {
   return { limit: input.limit, windowMs };
 }
 
-/** Serializes metadata, bounded in size. */
+/** Deepest nesting of objects and arrays accepted in metadata. */
+export const MAX_METADATA_DEPTH = 16;
+
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((v) => nestedDeeperThan(v, limit - 1));
+}
+
+/** Serializes metadata, bounded in size and depth (deep nesting would overflow the stack). */
 export function metadataJson(metadata: Record<string, unknown>): string {
+  if (nestedDeeperThan(metadata, MAX_METADATA_DEPTH))
+    invalid('metadata', `nested deeper than ${MAX_METADATA_DEPTH} levels`);
   const json = JSON.stringify(metadata);
   if (Buffer.byteLength(json) > MAX_METADATA_BYTES) invalid('metadata', `larger than ${MAX_METADATA_BYTES} bytes`);
   return json;

@@ -92,6 +92,9 @@ for (const dialect of DIALECTS) {
         cursor = page.nextCursor;
       } while (cursor);
       expect(seen).toEqual(everything);
+      // A cursor of the right shape but not from this list is refused, not read as "from the start".
+      const forged = Buffer.from('c1:not-a-seq').toString('base64url');
+      expect((await h.json('GET', `/v1/audit?cursor=${forged}`, undefined, 400)).code).toBe('INVALID_CURSOR');
     });
 
     it('verifies the chain, then names the first altered event', async () => {

@@ -194,6 +194,20 @@ for (const dialect of DIALECTS) {
       expect((await h.json('GET', `/v1/keys/${keyId}`, undefined, 200)).status).toBe('active');
     });
 
+    it('answers deeply nested metadata with 400 rather than a stack overflow', async () => {
+      const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+      for (const { method, url, valid } of writes.slice(0, 4)) {
+        const payload = `{${JSON.stringify(valid).slice(1, -1)},"metadata":{"a":${deep}}}`;
+        const res = await send(method, url, payload);
+        expectProblem(res, 400, 'VALIDATION_FAILED');
+        expect(res.body).toContain('metadata');
+      }
+      // Ordinary nesting is fine.
+      const nested = { a: { b: { c: [1, [2, [3, { d: 'e' }]]] } } };
+      const created = await h.json('POST', '/v1/consumers', { name: 'nested', metadata: nested }, 201);
+      expect(created.metadata).toEqual(nested);
+    });
+
     it('never answers random JSON bodies with a 5xx (property)', async () => {
       const field = fc.constantFrom(
         'name',

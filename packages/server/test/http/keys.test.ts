@@ -210,8 +210,16 @@ for (const dialect of DIALECTS) {
         expect((await h.json('POST', `/v1/keys/${bootstrapId}/revoke`, {}, 409)).code).toBe('CONFLICT');
         expect((await h.json('POST', '/v1/keys/verify', { key: h.rootKey }, 200)).valid).toBe(true);
 
+        // Nor can it lose * by a PATCH.
+        expect((await h.json('PATCH', `/v1/keys/${bootstrapId}`, { scopes: ['keys:read'] }, 409)).code).toBe(
+          'CONFLICT',
+        );
+        expect((await h.json('GET', `/v1/keys/${bootstrapId}`, undefined, 200)).scopes).toEqual(['*']);
+
         const spare = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['*'] }, 201);
         expect(spare.key).toMatch(/^kr_root_/);
+        const narrowed = await h.json('PATCH', `/v1/keys/${spare.id}`, { scopes: ['keys:*'] }, 200);
+        expect(narrowed.scopes).toEqual(['keys:*']);
         await h.json('POST', `/v1/keys/${spare.id}/revoke`, {}, 200);
         expect((await h.json('POST', `/v1/keys/${bootstrapId}/revoke`, {}, 409)).code).toBe('CONFLICT');
         await h.json('POST', `/v1/keys/${narrow.id}/revoke`, {}, 200);
