@@ -66,6 +66,9 @@ function postgresStore(url: string, max: number): Store {
     // bigint columns hold epoch milliseconds and sequence numbers, all well inside 2^53.
     types: { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) },
   });
+  // An idle connection that the server drops (restart, failover, outage) is reported here; without
+  // a listener the pool would throw it as an uncaught exception. The next query reconnects.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -49,6 +49,8 @@ export interface ChangeFeedOptions {
   pollMs?: number;
   /** Rows read per query while catching up (default 500). */
   batchSize?: number;
+  /** A read of the log slower than this counts as storage being unreachable (default 2,000 ms). */
+  readTimeoutMs?: number;
   clock?: Clock;
 }
 
@@ -124,7 +126,7 @@ export class ChangeFollower {
     do {
       this.#again = false;
       try {
-        await this.#readAll();
+        await this.#withTimeout(this.#readAll());
         this.#connected = true;
         this.#lastError = null;
         this.#lastReadAt = this.#clock.now();
@@ -134,6 +136,19 @@ export class ChangeFollower {
         return;
       }
     } while (this.#again);
+  }
+
+  // A query can hang when the database goes away mid-way; the feed must not hang with it.
+  async #withTimeout(work: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('change log read timed out')), this.#o.readTimeoutMs ?? 2000);
+    });
+    try {
+      await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #readAll(): Promise<void> {
@@ -147,6 +162,8 @@ export class ChangeFollower {
         .limit(batch)
         .execute();
       for (const row of rows) {
+        // A read that timed out may still finish later; it must not move the sequence backwards.
+        if (Number(row.seq) <= this.#appliedSeq) continue;
         const change: ChangeRecord = {
           seq: Number(row.seq),
           at: Number(row.at),

@@ -1,0 +1,132 @@
+import { createStore, type Store } from '@keyroll/storage';
+import {
+  type ChangeFeed,
+  type ChangeRecord,
+  changeLogHead,
+  createChangeFeed,
+  FEED_APPLICATION_NAME,
+  PostgresNotifyFeed,
+  SqlitePollFeed,
+} from '@keyroll/verifier';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
+import { eventually, revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`change feed on ${dialect.name}`, () => {
+    let db: TestDatabase;
+    let consumerId: string;
+    const opened: Store[] = [];
+    const feeds: ChangeFeed[] = [];
+
+    beforeAll(async () => {
+      db = await dialect.create();
+      consumerId = await storeConsumer(db.store);
+    });
+    afterAll(async () => {
+      for (const f of feeds) await f.close();
+      for (const s of opened) await s.close();
+      await db?.drop();
+    });
+
+    function follow(options: { pollMs?: number } = {}): { feed: ChangeFeed; seen: ChangeRecord[]; store: Store } {
+      const store = createStore({ databaseUrl: db.url, dataDir: db.dataDir, poolSize: 2 });
+      opened.push(store);
+      const seen: ChangeRecord[] = [];
+      const feed = createChangeFeed({ store, databaseUrl: db.url, listeners: [(c) => seen.push(c)], ...options });
+      feeds.push(feed);
+      return { feed, seen, store };
+    }
+
+    it('uses LISTEN/NOTIFY on PostgreSQL and polling on SQLite', () => {
+      const { feed } = follow();
+      expect(feed).toBeInstanceOf(dialect.name === 'postgres' ? PostgresNotifyFeed : SqlitePollFeed);
+    });
+
+    it('starts at the head and applies later changes of another connection in order', async () => {
+      const { feed, seen } = follow();
+      await storeKey(db.store, consumerId);
+      await feed.start();
+      const head = await changeLogHead(db.store);
+      expect(feed.appliedSeq).toBe(head);
+      expect(seen).toEqual([]);
+
+      const k = await storeKey(db.store, consumerId);
+      await revokeStoredKey(db.store, k);
+      await eventually(() => feed.appliedSeq === head + 2);
+      expect(seen.map((c) => [c.seq, c.kind, c.keyHash])).toEqual([
+        [head + 1, 'key.created', k.hash],
+        [head + 2, 'key.revoked', k.hash],
+      ]);
+      expect(feed.status()).toMatchObject({ connected: true, lastError: null, appliedSeq: head + 2 });
+    });
+
+    it('reports a disconnected feed while the log cannot be read', async () => {
+      const { feed, store } = follow({ pollMs: 10 });
+      await feed.start();
+      await store.close();
+      await eventually(() => !feed.status().connected);
+      expect(feed.status().lastError).toBeTruthy();
+      opened.splice(opened.indexOf(store), 1);
+    });
+  });
+}
+
+const pgDialect = DIALECTS.find((d) => d.name === 'postgres');
+describe.skipIf(!pgDialect?.available)('PostgreSQL change feed: catch-up by sequence', () => {
+  let db: TestDatabase;
+  let consumerId: string;
+  let store: Store;
+  const feeds: ChangeFeed[] = [];
+
+  beforeAll(async () => {
+    db = await pgDialect!.create();
+    consumerId = await storeConsumer(db.store);
+    store = createStore({ databaseUrl: db.url, dataDir: db.dataDir, poolSize: 2 });
+  });
+  afterAll(async () => {
+    for (const f of feeds) await f.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  async function follow(pollMs: number): Promise<{ feed: PostgresNotifyFeed; seen: ChangeRecord[] }> {
+    const seen: ChangeRecord[] = [];
+    const feed = new PostgresNotifyFeed({ store, databaseUrl: db.url, listeners: [(c) => seen.push(c)], pollMs });
+    feeds.push(feed);
+    await feed.start();
+    return { feed, seen };
+  }
+
+  it('reconnects after its connection is killed and reads what it missed meanwhile', async () => {
+    // No safety poll to speak of: only the reconnection can bring the change.
+    const { feed, seen } = await follow(3_600_000);
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const killed = await admin.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = $1',
+        [FEED_APPLICATION_NAME],
+      );
+      expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+      const k = await storeKey(db.store, consumerId);
+      await eventually(() => seen.some((c) => c.keyHash === k.hash));
+      await eventually(() => feed.status().connected);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('finds a change whose notice never came with its safety poll', async () => {
+    const { feed, seen } = await follow(20);
+    // A row appended without NOTIFY, as if the notice had been lost.
+    const row = await db.store.db
+      .insertInto('changes')
+      .values({ at: Date.now(), kind: 'key.updated', entity_id: 'key_silent', key_hash: null })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    await eventually(() => feed.appliedSeq >= row.seq);
+    expect(seen.map((c) => c.entityId)).toContain('key_silent');
+  });
+});
