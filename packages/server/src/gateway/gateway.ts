@@ -9,9 +9,10 @@ import {
   type Verifier,
 } from '@keyroll/verifier';
 import { Pool } from 'undici';
-import { clientResponseHeaders, type ForwardedIdentity, upstreamRequestHeaders } from './forward-headers.js';
+import { type ForwardedIdentity, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayConfig, GatewayRoute } from './gateway-config.js';
 import { RouteTable } from './route-table.js';
+import { UpstreamExchange } from './upstream-exchange.js';
 import { upstreamFailure } from './upstream-failure.js';
 
 /** Where the gateway reports upstream failures (a pino logger fits). */
@@ -134,52 +135,36 @@ export class Gateway {
       identity = { consumerId: check.key.consumerId, keyId: check.key.keyId };
       added = check.headers;
     }
-    await this.#forward(req, res, route, identity, added);
+    this.#forward(req, res, route, identity, added);
   }
 
-  async #forward(
+  #forward(
     req: IncomingMessage,
     res: ServerResponse,
     route: GatewayRoute,
     identity: ForwardedIdentity | null,
     added: AnswerHeaders | null,
-  ): Promise<void> {
+  ): void {
     const pool = this.#pools.get(route.upstream);
     if (!pool) throw new Error(`no pool for ${route.upstream}`);
-    const abort = new AbortController();
-    // A client that goes away mid-request must not keep the upstream busy.
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
     const withBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-    try {
-      await pool.stream(
-        {
-          path: req.url ?? '/',
-          method: req.method ?? 'GET',
-          headers: upstreamRequestHeaders(req, identity),
-          body: withBody ? req : null,
-          headersTimeout: route.timeoutMs,
-          bodyTimeout: route.timeoutMs,
-          signal: abort.signal,
-        },
-        ({ statusCode, headers }) => {
-          const out = clientResponseHeaders(headers);
-          res.writeHead(statusCode, added ? { ...out, ...added } : out);
-          return res;
-        },
-      );
-    } catch (e) {
-      if (abort.signal.aborted) return;
-      if (res.headersSent) {
-        // The response has begun: the only honest signal left is to cut the connection.
-        res.destroy();
-        return;
-      }
+    const onFailure = (e: Error) => {
       const failure = upstreamFailure(e);
       this.#log?.warn({ upstream: route.upstream, error: failure.reason }, 'gateway upstream failure');
       sendProblem(res, problemOf(failure.code, ERROR_STATUS[failure.code], failure.detail, req.url?.split('?')[0]));
-    }
+    };
+    pool.dispatch(
+      {
+        origin: route.upstream,
+        path: req.url ?? '/',
+        method: req.method ?? 'GET',
+        headers: upstreamRequestHeaders(req, identity),
+        body: withBody ? req : null,
+        headersTimeout: route.timeoutMs,
+        bodyTimeout: route.timeoutMs,
+      },
+      new UpstreamExchange(res, added, onFailure),
+    );
   }
 
   #fail(res: ServerResponse, req: IncomingMessage, e: unknown): void {

@@ -167,6 +167,18 @@ for (const dialect of DIALECTS) {
       expect(down.body).toMatchObject({ code: 'BAD_GATEWAY', status: 502 });
     });
 
+    it('gives up on the upstream request when the client goes away', async () => {
+      const closed = upstream.hangClosed();
+      await new Promise<void>((resolve) => {
+        const { hostname, port } = new URL(base);
+        const req = request({ hostname, port, path: '/api/hang', headers: { 'x-api-key': keys.valid.key } });
+        req.on('error', () => resolve());
+        req.end();
+        setTimeout(() => req.destroy(), 100);
+      });
+      await closed;
+    });
+
     it('routes by the longest prefix, per method, and refuses what matches no route', async () => {
       const writer = await h.consumerWithKey({ scopes: ['read', 'write'] });
       // /api/orders wants `write` for POST (the /api route would have accepted `read`).

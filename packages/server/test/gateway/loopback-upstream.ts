@@ -14,6 +14,8 @@ export interface SeenRequest {
 export interface LoopbackUpstream {
   url: string;
   last(): SeenRequest;
+  /** Resolves when the connection of a `/…/hang` request closes (the gateway gave up on it). */
+  hangClosed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,11 @@ export interface LoopbackUpstream {
  */
 export async function startUpstream(): Promise<LoopbackUpstream> {
   let last: SeenRequest | undefined;
+  let hangClosed: (() => void) | undefined;
+  const hangClosedOnce = () =>
+    new Promise<void>((resolve) => {
+      hangClosed = resolve;
+    });
   const server: Server = createServer((req, res) => {
     last = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders };
     const path = (req.url ?? '').split('?')[0] ?? '';
@@ -47,7 +54,10 @@ export async function startUpstream(): Promise<LoopbackUpstream> {
       write();
       return;
     }
-    if (path.endsWith('/hang')) return;
+    if (path.endsWith('/hang')) {
+      req.socket.once('close', () => hangClosed?.());
+      return;
+    }
     const hash = createHash('sha256');
     let bytes = 0;
     req.on('data', (c: Buffer) => {
@@ -70,6 +80,7 @@ export async function startUpstream(): Promise<LoopbackUpstream> {
       if (!last) throw new Error('the upstream has seen no request');
       return last;
     },
+    hangClosed: hangClosedOnce,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
