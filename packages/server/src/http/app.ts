@@ -6,6 +6,7 @@ import type { AppDeps } from './deps.js';
 import { installErrorHandling } from './problem.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { rejectNulCharacters } from './reject-nul.js';
+import { alertRoutes } from './routes/alerts.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { auditRoutes } from './routes/audit.js';
 import { consumerRoutes } from './routes/consumers.js';
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => analyticsRoutes(scope, deps));
+  await app.register(async (scope) => alertRoutes(scope, deps));
   for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes, planRoutes, usageRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }

@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { WebhookService } from '../webhooks/webhook-service.js';
+import { AlertEvaluator } from './alert-evaluator.js';
+import { AlertService } from './alert-service.js';
 import { AnalyticsService } from './analytics-service.js';
 import { BackgroundLoop } from './background-loop.js';
 import { ClientSignalMeter } from './client-signal-meter.js';
@@ -28,6 +30,8 @@ export interface Monitoring {
   metrics: KeyrollMetrics;
   signals: ClientSignalMeter;
   analytics: AnalyticsService;
+  alerts: AlertService;
+  evaluator: AlertEvaluator;
   webhooks: WebhookService;
   dispatcher: WebhookDispatcher;
   deliveries: DeliveryWorker;
@@ -35,7 +39,7 @@ export interface Monitoring {
   loop: BackgroundLoop;
   /** Registers the observers that feed metrics and client signals with a verifier. */
   observe(verifier: Verifier): void;
-  /** Runs every worker once, in order (flush signals, fan out events, deliver); for tests. */
+  /** Runs every worker once, in order (evaluate alerts, fan out events, deliver); for tests. */
   tick(): Promise<void>;
   start(): void;
   close(): Promise<void>;
@@ -57,8 +61,18 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     allowPrivate: config.webhookAllowPrivate,
     metrics,
   });
+  const evaluator = new AlertEvaluator({
+    store,
+    clock,
+    thresholds: config.alerts,
+    usage: o.usage,
+    signals,
+    settleMs: 2 * config.usageFlushMs + 1000,
+    metrics,
+  });
   const loop = new BackgroundLoop(
     [
+      ['alert-evaluator', evaluator],
       ['webhook-dispatcher', dispatcher],
       ['webhook-deliveries', deliveries],
     ],
@@ -68,6 +82,8 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     metrics,
     signals,
     analytics: new AnalyticsService({ store, clock, usage: o.usage, signals }),
+    alerts: new AlertService({ store, clock }),
+    evaluator,
     webhooks: new WebhookService({ store, clock, allowPrivate: config.webhookAllowPrivate }),
     dispatcher,
     deliveries,

@@ -1,0 +1,316 @@
+import { type Clock, newId } from '@keyroll/core';
+import type { Store, Tx } from '@keyroll/storage';
+import { USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier';
+import { sql } from 'kysely';
+import type { AlertThresholds } from '../config.js';
+import type { AlertRule } from './alert-service.js';
+import type { ClientSignalMeter } from './client-signal-meter.js';
+import { type FailureBaseline, isFailureSpike, learn } from './failure-baseline.js';
+import type { AlertMetrics } from './keyroll-metrics.js';
+import { readState, writeState } from './monitoring-state.js';
+
+/** What an {@link AlertEvaluator} needs. */
+export interface AlertEvaluatorOptions {
+  store: Store;
+  clock: Clock;
+  thresholds: AlertThresholds;
+  /** Flushed before each evaluation, so that this node's latest counts are judged. */
+  usage: UsageMeter;
+  signals: ClientSignalMeter;
+  /**
+   * How long after a minute ends before it is judged, so that every node has flushed its counts
+   * (default 5 s).
+   */
+  settleMs?: number;
+  metrics?: AlertMetrics;
+}
+
+/** An alert about to be raised. */
+interface Finding {
+  rule: AlertRule;
+  severity: 'warning' | 'critical';
+  subject: string;
+  consumerId: string | null;
+  keyId: string | null;
+  message: string;
+  data: Record<string, unknown>;
+  /** Raise only if no alert of this rule and subject was raised since this instant. */
+  quietSince: number;
+}
+
+const MINUTE_CURSOR = 'alerts.minute_cursor';
+const AUDIT_CURSOR = 'alerts.audit_cursor';
+const BASELINE = 'alerts.baseline:';
+/** How far back a first evaluation (or one after a long stop) looks. */
+const LOOKBACK_MS = 3_600_000;
+/** Traffic window that counts as "still used" for the rotation rule. */
+const RECENT_MS = 3_600_000;
+
+/**
+ * Evaluates the alert rules over the recorded usage, minute by minute, with the injected clock:
+ * a consumer's failure rate above its own EWMA baseline, a burst of unknown keys from one address,
+ * any use of a retired or revoked key, a rotation near its deadline with traffic still on the old
+ * key, and a second claim of a successor. Each alert is stored, audited (`alert.raised`, which the
+ * webhook dispatcher sends on) and counted. Evaluation and its cursors share one transaction, so
+ * several nodes never raise the same alert twice.
+ */
+export class AlertEvaluator {
+  readonly #o: AlertEvaluatorOptions;
+
+  constructor(options: AlertEvaluatorOptions) {
+    this.#o = options;
+  }
+
+  /** Judges every settled minute since the last call; returns the alerts raised. */
+  async tick(): Promise<number> {
+    await Promise.all([this.#o.usage.flush(), this.#o.signals.flush()]);
+    const now = this.#o.clock.now();
+    const settled = now - (this.#o.settleMs ?? 5_000);
+    const end = settled - (settled % USAGE_BUCKET_MS);
+    const raised = await this.#o.store.mutate(async (tx) => {
+      const cursor = (await readState<number>(tx.db, MINUTE_CURSOR)) ?? end - LOOKBACK_MS;
+      const start = Math.max(cursor, end - 24 * LOOKBACK_MS);
+      const findings: Finding[] = [];
+      if (start < end) {
+        findings.push(...(await this.#failureRates(tx, start, end)));
+        findings.push(...(await this.#unknownKeyBursts(tx, start, end, now)));
+        findings.push(...(await this.#retiredKeyUses(tx, start, end, now)));
+        await writeState(tx.db, MINUTE_CURSOR, end, now);
+      }
+      findings.push(...(await this.#rotationDeadlines(tx, now)));
+      findings.push(...(await this.#successorReclaims(tx, now)));
+      const rules: AlertRule[] = [];
+      for (const f of findings) if (await this.#raise(tx, f, now)) rules.push(f.rule);
+      return rules;
+    });
+    for (const rule of raised) this.#o.metrics?.alertRaised(rule);
+    return raised.length;
+  }
+
+  async #failureRates(tx: Tx, start: number, end: number): Promise<Finding[]> {
+    const t = this.#o.thresholds;
+    const rows = await tx.db
+      .selectFrom('usage_minutes')
+      .select((eb) => [
+        'consumer_id',
+        'minute',
+        eb.fn.sum<number | string>('count').as('total'),
+        eb.fn.sum<number | string>(sql`case when code = 'VALID' then 0 else count end`).as('failed'),
+      ])
+      .where('minute', '>=', start)
+      .where('minute', '<', end)
+      .groupBy(['consumer_id', 'minute'])
+      .orderBy('minute')
+      .execute();
+    const baselines = new Map<string, FailureBaseline | undefined>();
+    const findings: Finding[] = [];
+    for (const row of rows) {
+      const total = Number(row.total);
+      if (total < t.failureMinVolume) continue;
+      if (!baselines.has(row.consumer_id)) {
+        baselines.set(row.consumer_id, await readState<FailureBaseline>(tx.db, BASELINE + row.consumer_id));
+      }
+      const baseline = baselines.get(row.consumer_id);
+      const rate = Number(row.failed) / total;
+      const rule = { deviations: t.failureDeviations, minIncrease: t.failureMinIncrease };
+      if (baseline && isFailureSpike(baseline, rate, rule)) {
+        findings.push({
+          rule: 'failure_rate',
+          severity: 'warning',
+          subject: row.consumer_id,
+          consumerId: row.consumer_id,
+          keyId: null,
+          message: `failure rate ${pct(rate)} in the minute from ${new Date(Number(row.minute)).toISOString()}, baseline ${pct(baseline.mean)}`,
+          data: {
+            minute: new Date(Number(row.minute)).toISOString(),
+            requests: total,
+            failed: Number(row.failed),
+            rate,
+            baselineMean: baseline.mean,
+            baselineDeviation: Math.sqrt(baseline.variance),
+          },
+          quietSince: Number(row.minute) - t.cooldownMs,
+        });
+      }
+      baselines.set(row.consumer_id, learn(baseline, rate));
+    }
+    for (const [consumerId, baseline] of baselines) {
+      if (baseline) await writeState(tx.db, BASELINE + consumerId, baseline, end);
+    }
+    return findings;
+  }
+
+  async #unknownKeyBursts(tx: Tx, start: number, end: number, now: number): Promise<Finding[]> {
+    const threshold = this.#o.thresholds.unknownKeyBurst;
+    const count = sql<number | string>`sum(count)`;
+    const rows = await tx.db
+      .selectFrom('unknown_key_minutes')
+      .select(['address', 'minute', count.as('n')])
+      .where('minute', '>=', start)
+      .where('minute', '<', end)
+      .groupBy(['address', 'minute'])
+      .having(count, '>=', threshold)
+      .orderBy('minute')
+      .execute();
+    return rows.map((r) => ({
+      rule: 'unknown_key_burst',
+      severity: 'warning',
+      subject: r.address,
+      consumerId: null,
+      keyId: null,
+      message: `${Number(r.n)} unknown keys from ${r.address} in one minute (threshold ${threshold}): key guessing?`,
+      data: { address: r.address, minute: new Date(Number(r.minute)).toISOString(), attempts: Number(r.n), threshold },
+      quietSince: now - this.#o.thresholds.cooldownMs,
+    }));
+  }
+
+  async #retiredKeyUses(tx: Tx, start: number, end: number, now: number): Promise<Finding[]> {
+    const rows = await tx.db
+      .selectFrom('usage_minutes')
+      .select((eb) => ['key_id', 'consumer_id', 'code', eb.fn.sum<number | string>('count').as('n')])
+      .where('minute', '>=', start)
+      .where('minute', '<', end)
+      .where('code', 'in', ['RETIRED', 'REVOKED'])
+      .groupBy(['key_id', 'consumer_id', 'code'])
+      .execute();
+    return rows.map((r) => {
+      const what = r.code === 'RETIRED' ? 'retired' : 'revoked';
+      return {
+        rule: 'retired_key_used',
+        severity: r.code === 'REVOKED' ? 'critical' : 'warning',
+        subject: `${r.key_id}:${r.code}`,
+        consumerId: r.consumer_id,
+        keyId: r.key_id,
+        message: `${what} key ${r.key_id} was presented ${Number(r.n)} times`,
+        data: { keyId: r.key_id, code: r.code, requests: Number(r.n) },
+        quietSince: now - this.#o.thresholds.cooldownMs,
+      };
+    });
+  }
+
+  async #rotationDeadlines(tx: Tx, now: number): Promise<Finding[]> {
+    const recent = now - RECENT_MS;
+    const rows = await tx.db
+      .selectFrom('keys')
+      .innerJoin('usage_minutes as u', 'u.key_id', 'keys.id')
+      .select((eb) => ['keys.id', 'keys.consumer_id', 'keys.retires_at', eb.fn.sum<number | string>('u.count').as('n')])
+      .where('keys.retires_at', '>', now)
+      .where('keys.retires_at', '<=', now + this.#o.thresholds.rotationNearMs)
+      .where('keys.revoked_at', 'is', null)
+      .where('u.code', '=', 'VALID')
+      .where('u.minute', '>=', recent - (recent % USAGE_BUCKET_MS))
+      .groupBy(['keys.id', 'keys.consumer_id', 'keys.retires_at'])
+      .execute();
+    const findings: Finding[] = [];
+    for (const r of rows) {
+      const retiresAt = Number(r.retires_at);
+      const rotation = await tx.db
+        .selectFrom('rotations')
+        .select(['id', 'new_key_id'])
+        .where('old_key_id', '=', r.id)
+        .where('state', '=', 'rolling')
+        .executeTakeFirst();
+      findings.push({
+        rule: 'rotation_deadline',
+        severity: 'warning',
+        // One alert per deadline: an extension sets a new deadline, which may raise a new alert.
+        subject: `${r.id}@${retiresAt}`,
+        consumerId: r.consumer_id,
+        keyId: r.id,
+        message: `key ${r.id} retires at ${new Date(retiresAt).toISOString()} and still served ${Number(r.n)} requests in the last hour`,
+        data: {
+          keyId: r.id,
+          rotationId: rotation?.id ?? null,
+          newKeyId: rotation?.new_key_id ?? null,
+          retiresAt: new Date(retiresAt).toISOString(),
+          requestsLastHour: Number(r.n),
+        },
+        quietSince: 0,
+      });
+    }
+    return findings;
+  }
+
+  async #successorReclaims(tx: Tx, now: number): Promise<Finding[]> {
+    const cursor = await readState<number>(tx.db, AUDIT_CURSOR);
+    let q = tx.db
+      .selectFrom('audit_events')
+      .select(['seq', 'id', 'at', 'target_id', 'data'])
+      .where('action', '=', 'successor.reclaim_attempted')
+      .orderBy('seq')
+      .limit(500);
+    // A first start judges only recent history, not every reclaim ever recorded.
+    q = cursor === undefined ? q.where('at', '>=', now - LOOKBACK_MS) : q.where('seq', '>', cursor);
+    const events = await q.execute();
+    const head = await tx.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
+    const last = events[events.length - 1];
+    await writeState(tx.db, AUDIT_CURSOR, events.length === 500 && last ? last.seq : Number(head?.seq ?? 0), now);
+    return events.map((e) => {
+      const data: Record<string, unknown> = JSON.parse(e.data);
+      const consumerId = typeof data.consumerId === 'string' ? data.consumerId : null;
+      const keyId = typeof data.oldKeyId === 'string' ? data.oldKeyId : null;
+      return {
+        rule: 'successor_reclaim',
+        severity: 'critical',
+        subject: e.id,
+        consumerId,
+        keyId,
+        message: `the successor of rotation ${e.target_id} was claimed a second time: the old key may have leaked`,
+        data: { rotationId: e.target_id, auditEventId: e.id, ...data },
+        quietSince: 0,
+      };
+    });
+  }
+
+  /** Stores and audits an alert unless one of the same rule and subject is recent; returns whether it did. */
+  async #raise(tx: Tx, f: Finding, now: number): Promise<boolean> {
+    const recent = await tx.db
+      .selectFrom('alerts')
+      .select('id')
+      .where('rule', '=', f.rule)
+      .where('subject', '=', f.subject)
+      .where('raised_at', '>=', f.quietSince)
+      .executeTakeFirst();
+    if (recent) return false;
+    const id = newId('alert', now);
+    await tx.db
+      .insertInto('alerts')
+      .values({
+        id,
+        rule: f.rule,
+        severity: f.severity,
+        subject: f.subject,
+        consumer_id: f.consumerId,
+        key_id: f.keyId,
+        message: f.message,
+        data: JSON.stringify(f.data),
+        raised_at: now,
+        acknowledged_at: null,
+        acknowledged_by: null,
+      })
+      .execute();
+    await tx.audit({
+      at: now,
+      actor: 'system:alerts',
+      action: 'alert.raised',
+      targetType: 'alert',
+      targetId: id,
+      data: {
+        consumerId: f.consumerId,
+        keyId: f.keyId,
+        rule: f.rule,
+        severity: f.severity,
+        message: f.message,
+        ...f.data,
+      },
+    });
+    return true;
+  }
+}
+
+function pct(rate: number): string {
+  return `${(rate * 100).toFixed(1)}%`;
+}
