@@ -4,10 +4,7 @@ import { sql } from 'kysely';
 import type { ClusterNode } from '../../cluster/cluster-node.js';
 
 /** Liveness and readiness. */
-export async function healthRoutes(
-  app: FastifyInstance,
-  opts: { store: Store; cluster?: ClusterNode },
-): Promise<void> {
+export async function healthRoutes(app: FastifyInstance, opts: { store: Store; cluster?: ClusterNode }): Promise<void> {
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
