@@ -53,13 +53,15 @@ export class UsageMeter implements VerificationObserver {
 
   /** Writes the counts gathered so far; concurrent calls run one after another. */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#flushNow());
+    // A failed flush must not block the ones after it (its counts were put back for them).
+    this.#flushing = this.#flushing.catch(() => undefined).then(() => this.#flushNow());
     return this.#flushing;
   }
 
   async #flushNow(): Promise<void> {
-    const buckets = [...this.#buckets.values()];
-    const lastUsed = [...this.#lastUsed.entries()];
+    // Rows are written in one fixed order so that nodes flushing at once cannot deadlock each other.
+    const buckets = [...this.#buckets.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, b]) => b);
+    const lastUsed = [...this.#lastUsed.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     if (buckets.length === 0 && lastUsed.length === 0) return;
     this.#buckets = new Map();
     this.#lastUsed = new Map();
