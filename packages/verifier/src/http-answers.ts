@@ -24,7 +24,7 @@ export type AnswerHeaders = Record<string, string>;
 
 /** A refusal ready to send: status, headers and a problem+json body. */
 export interface HttpRejection {
-  status: 401 | 403 | 429;
+  status: 401 | 403 | 429 | 503;
   headers: AnswerHeaders;
   body: ProblemBody;
 }
@@ -118,6 +118,15 @@ export function rejectionOf(result: RejectedKey | null, instance: string, now: n
     status: answer.status,
     headers,
     body: problemOf(answer.code, answer.status, answer.detail(result), instance, extra),
+  };
+}
+
+/** The answer when the key could not be checked at all (storage unreachable and the key not cached). */
+export function unavailableOf(instance: string): HttpRejection {
+  return {
+    status: 503,
+    headers: { 'retry-after': '1' },
+    body: problemOf('UNAVAILABLE', 503, 'the key could not be checked now; try again', instance),
   };
 }
 

@@ -19,6 +19,7 @@ export {
   problemOf,
   type RejectedKey,
   rejectionOf,
+  unavailableOf,
 } from './http-answers.js';
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';

@@ -5,8 +5,10 @@ import {
   acceptedHeaders,
   type HttpRejection,
   rejectionOf,
+  unavailableOf,
 } from './http-answers.js';
 import type { Verifier } from './verifier.js';
+import type { VerifyResult } from './verify-result.js';
 
 /** What a key check reads from an HTTP request, whatever the framework. */
 export interface PresentedRequest {
@@ -28,10 +30,10 @@ export interface RequestNeeds {
   cost?: number | undefined;
 }
 
-/** The outcome of a key check: the key and headers to add, or the refusal to send. */
+/** The outcome of a key check: the key and headers to add, or the refusal to send (with the error, when verification itself failed). */
 export type RequestCheck =
   | { ok: true; key: AcceptedKey; headers: AnswerHeaders | null }
-  | { ok: false; rejection: HttpRejection };
+  | { ok: false; rejection: HttpRejection; error?: unknown };
 
 const BEARER_RE = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -48,7 +50,8 @@ export function presentedKey(
 
 /**
  * Verifies the key a request presents and turns the result into what to answer: the one path
- * shared by the gateway and the Fastify, Express and Hono adapters.
+ * shared by the gateway and the Fastify, Express and Hono adapters. Never throws: a verification
+ * that fails for want of storage is a 503 rejection carrying the error.
  */
 export async function checkRequest(
   verifier: Verifier,
@@ -58,12 +61,18 @@ export async function checkRequest(
 ): Promise<RequestCheck> {
   const key = presentedKey(req.apiKey, req.authorization);
   if (key === undefined) return { ok: false, rejection: rejectionOf(null, req.path, clock.now()) };
-  const result = await verifier.verify(key, {
-    scopes: needs.scopes,
-    ip: req.ip,
-    userAgent: req.userAgent,
-    cost: needs.cost,
-  });
+  let result: VerifyResult;
+  try {
+    result = await verifier.verify(key, {
+      scopes: needs.scopes,
+      ip: req.ip,
+      userAgent: req.userAgent,
+      cost: needs.cost,
+    });
+  } catch (error) {
+    // Broken infrastructure (storage away and the key not cached): a 503, never a 500 or a pass.
+    return { ok: false, rejection: unavailableOf(req.path), error };
+  }
   if (!result.valid) return { ok: false, rejection: rejectionOf(result, req.path, clock.now()) };
   return { ok: true, key: result, headers: acceptedHeaders(result, clock.now()) };
 }

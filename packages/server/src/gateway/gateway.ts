@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type Clock, ERROR_STATUS, type ErrorCode, systemClock } from '@keyroll/core';
+import { type Clock, ERROR_STATUS, systemClock } from '@keyroll/core';
 import {
   type AnswerHeaders,
   checkRequest,
@@ -131,7 +131,10 @@ export class Gateway {
         route,
         this.#clock,
       );
-      if (!check.ok) return sendProblem(res, check.rejection.body, check.rejection.headers);
+      if (!check.ok) {
+        if (check.error !== undefined) this.#warn('the key could not be verified', check.error, path);
+        return sendProblem(res, check.rejection.body, check.rejection.headers);
+      }
       identity = { consumerId: check.key.consumerId, keyId: check.key.keyId };
       added = check.headers;
     }
@@ -168,16 +171,16 @@ export class Gateway {
   }
 
   #fail(res: ServerResponse, req: IncomingMessage, e: unknown): void {
-    this.#log?.warn({ error: e instanceof Error ? e.message : String(e), url: req.url }, 'gateway request failed');
+    this.#warn('gateway request failed', e, req.url);
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const code: ErrorCode = 'UNAVAILABLE';
-    sendProblem(
-      res,
-      problemOf(code, ERROR_STATUS[code], 'the key could not be checked; try again', req.url?.split('?')[0]),
-    );
+    sendProblem(res, problemOf('INTERNAL', 500, 'internal error', req.url?.split('?')[0]));
+  }
+
+  #warn(message: string, e: unknown, url: string | undefined): void {
+    this.#log?.warn({ error: e instanceof Error ? e.message : String(e), url }, message);
   }
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { VERIFY_CODES } from '@keyroll/core';
-import { Gateway } from '@keyroll/server';
+import { generateKey, VERIFY_CODES } from '@keyroll/core';
+import { Gateway, parseGatewayConfig } from '@keyroll/server';
+import { Verifier } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -209,10 +210,29 @@ for (const dialect of DIALECTS) {
   });
 }
 
+describe('gateway when storage is away', () => {
+  it('answers 503 problem+json for a key it cannot check', async () => {
+    const upstream = await startUpstream();
+    const gateway = new Gateway({
+      config: parseGatewayConfig({ routes: [{ pathPrefix: '/', upstream: upstream.url }] }),
+      verifier: new Verifier({ lookup: { get: () => Promise.reject(new Error('storage down')) } }),
+    });
+    try {
+      const base = await gateway.listen(0);
+      const res = await send(base, 'GET', '/x', { 'x-api-key': generateKey('kr_live').key });
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    } finally {
+      await gateway.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('gateway with authentication off', () => {
   it('forwards every request without identity headers, still stripping keys and spoofed ids', async () => {
     const upstream = await startUpstream();
-    const { parseGatewayConfig } = await import('@keyroll/server');
     const gateway = new Gateway({
       config: parseGatewayConfig({ routes: [{ pathPrefix: '/', upstream: upstream.url }] }),
       verifier: null,

@@ -37,6 +37,7 @@ export function keyrollFastify(options: KeyrollFastifyOptions): preHandlerAsyncH
       o.clock,
     );
     if (!check.ok) {
+      if (check.error !== undefined) request.log.error({ err: check.error }, 'keyroll could not verify the key');
       const { status, headers, body } = check.rejection;
       return reply.code(status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
     }

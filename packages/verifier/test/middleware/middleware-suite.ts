@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
-import { VERIFY_CODES } from '@keyroll/core';
-import type { Verifier } from '@keyroll/verifier';
+import { generateKey, systemClock, VERIFY_CODES } from '@keyroll/core';
+import { Verifier } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -27,6 +27,22 @@ export type StartApp = (verifier: Verifier, clock: Clock) => Promise<RunningApp>
 
 /** The same suite for every adapter, against every database. */
 export function middlewareSuite(framework: string, start: StartApp): void {
+  describe(`${framework} middleware when storage is away`, () => {
+    it('answers 503 problem+json for a key it cannot check, never 500 or a pass', async () => {
+      const broken = new Verifier({ lookup: { get: () => Promise.reject(new Error('storage down')) } });
+      const app = await start(broken, systemClock);
+      try {
+        const res = await send(app.url, 'GET', '/things', { 'x-api-key': generateKey('kr_live').key });
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toBe('1');
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ code: 'UNAVAILABLE', status: 503, instance: '/things' });
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
   for (const dialect of DIALECTS) {
     describe.skipIf(!dialect.available)(`${framework} middleware on ${dialect.name}`, () => {
       let h: Harness;
