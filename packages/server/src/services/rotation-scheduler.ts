@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@keyroll/core';
-import type { KeysTable, RotationPoliciesTable, RotationsTable, Store } from '@keyroll/storage';
+import type { Database, KeysTable, RotationPoliciesTable, RotationsTable, Store } from '@keyroll/storage';
+import type { Kysely } from 'kysely';
 import { systemActor } from './actor.js';
 import { ROOT_CONSUMER_ID } from './consumer-service.js';
 import { keyStatusIs } from './key-filters.js';
@@ -183,7 +184,7 @@ export class RotationScheduler {
         return null;
       }
       if (rule.mode === 'after-first-use' && row.first_used_at === null) {
-        const firstUse = await this.#firstUse(row);
+        const firstUse = await this.#firstUse(tx.db, row);
         if (firstUse === null || !(await steps.successorUsable(tx.db, row, now))) return null;
         await steps.shortenTo(tx, row, now, firstUse + rule.graceMs, firstUse);
         return 'firstUse';
@@ -193,9 +194,9 @@ export class RotationScheduler {
   }
 
   /** When the successor was first used: its first counted minute, not before it was handed out. */
-  async #firstUse(row: RotationsTable): Promise<number | null> {
+  async #firstUse(db: Kysely<Database>, row: RotationsTable): Promise<number | null> {
     if (row.new_key_id === null) return null;
-    const first = await this.#o.store.db
+    const first = await db
       .selectFrom('usage_minutes')
       .select((eb) => eb.fn.min<number | string | null>('minute').as('minute'))
       .where('key_id', '=', row.new_key_id)

@@ -22,17 +22,21 @@ export async function selfRotationRoutes(fastify: FastifyInstance, deps: AppDeps
   app.post(
     '/v1/self/rotate',
     {
+      // The body is optional: an absent one means "no options".
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       preHandler: guard,
       schema: {
         tags,
         summary: 'Rotate the calling key; the successor is in this response only',
-        body: Type.Optional(Type.Object({ gracePeriod: Type.Optional(Duration) }, { additionalProperties: false })),
+        body: Type.Object({ gracePeriod: Type.Optional(Duration) }, { additionalProperties: false }),
         response: { 201: RotationResultSchema, ...errors },
       },
     },
     async (req, reply) => {
       const actor = actorOf(req);
-      const grace = req.body?.gracePeriod;
+      const grace = req.body.gracePeriod;
       const result = await deps.rotations.selfRotate(
         actor,
         actor.id,

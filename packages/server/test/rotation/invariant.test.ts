@@ -1,0 +1,169 @@
+import { isApiError } from '@keyroll/core';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import type { Actor } from '../../src/services/actor.js';
+import { statusOf } from '../../src/services/rotation-steps.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+type Op =
+  | { op: 'rotate'; key: number; graceMs: number; mode: 'deadline' | 'when-idle' | 'after-first-use' }
+  | { op: 'emergency'; key: number }
+  | { op: 'rollback' | 'complete'; rotation: number }
+  | { op: 'extend'; rotation: number; byMs: number }
+  | { op: 'claim'; key: number }
+  | { op: 'use'; key: number }
+  | { op: 'tick' }
+  | { op: 'advance'; ms: number }
+  | { op: 'revoke'; key: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    arbitrary: fc.record({ op: fc.constantFrom('rollback' as const, 'complete' as const), rotation: fc.nat() }),
+    weight: 3,
+  },
+  fc.record({
+    op: fc.constant('rotate' as const),
+    key: fc.nat(),
+    graceMs: fc.constantFrom(MIN, HOUR, DAY, 3 * DAY),
+    mode: fc.constantFrom('deadline' as const, 'when-idle' as const, 'after-first-use' as const),
+  }),
+  fc.record({ op: fc.constant('emergency' as const), key: fc.nat() }),
+  fc.record({ op: fc.constant('extend' as const), rotation: fc.nat(), byMs: fc.constantFrom(MIN, HOUR, DAY) }),
+  fc.record({ op: fc.constant('claim' as const), key: fc.nat() }),
+  fc.record({ op: fc.constant('use' as const), key: fc.nat() }),
+  fc.record({ op: fc.constant('tick' as const) }),
+  fc.record({
+    op: fc.constant('advance' as const),
+    ms: fc.constantFrom(30 * 1000, 10 * MIN, HOUR, 12 * HOUR, 2 * DAY),
+  }),
+  fc.record({ op: fc.constant('revoke' as const), key: fc.nat() }),
+);
+
+const ROOT: Actor = { kind: 'root', id: 'property-test', scopes: ['*'] };
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`rotation invariant (property) on ${dialect.name}`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await createHarness(dialect, { KEYROLL_SCHEDULER_INTERVAL_MS: '0' });
+    });
+    afterAll(() => h?.close());
+
+    /** The consumer's keys (with their secrets when known) and how many authenticate now. */
+    const usable = async (consumerId: string) => {
+      const rows = await h.kr.store.db.selectFrom('keys').selectAll().where('consumer_id', '=', consumerId).execute();
+      const now = h.clock.now();
+      return rows.filter((k) => ['active', 'deprecated'].includes(statusOf(k, now))).length;
+    };
+
+    it('no rotation, rollback, completion, extension or scheduler step leaves a consumer without a valid key', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(opArb, { minLength: 1, maxLength: 24 }),
+          fc.constantFrom(null, '2d', '10d'),
+          fc.boolean(),
+          async (ops, expiresIn, withPolicy) => {
+            const c = await h.consumerWithKey(expiresIn ? { expiresIn } : {});
+            const secrets = new Map<string, string>([[c.keyId, c.key]]);
+            if (withPolicy) {
+              await h.json('PUT', `/v1/rotation-policies/${c.consumerId}`, { every: '1d', gracePeriod: '12h' }, 200);
+            }
+            const keyIds = async () =>
+              (
+                await h.kr.store.db
+                  .selectFrom('keys')
+                  .select('id')
+                  .where('consumer_id', '=', c.consumerId)
+                  .orderBy('id')
+                  .execute()
+              ).map((k) => k.id);
+            const rotationIds = async () =>
+              (
+                await h.kr.store.db
+                  .selectFrom('rotations')
+                  .select('id')
+                  .where('consumer_id', '=', c.consumerId)
+                  .orderBy('id')
+                  .execute()
+              ).map((r) => r.id);
+            const pick = <T>(xs: T[], i: number): T | undefined => (xs.length ? xs[i % xs.length] : undefined);
+
+            for (const o of ops) {
+              if (o.op === 'advance') {
+                h.clock.advance(o.ms);
+                continue;
+              }
+              const before = await usable(c.consumerId);
+              try {
+                switch (o.op) {
+                  case 'rotate':
+                  case 'emergency': {
+                    const id = pick(await keyIds(), o.key);
+                    if (!id) break;
+                    const graceMs = o.op === 'emergency' ? 0 : o.graceMs;
+                    const retire =
+                      o.op === 'emergency' || o.mode === 'deadline'
+                        ? undefined
+                        : o.mode === 'when-idle'
+                          ? { mode: o.mode, idleForMs: 30 * MIN, extendByMs: HOUR, maxExtensions: 2 }
+                          : { mode: o.mode, graceMs: Math.min(HOUR, graceMs) };
+                    const r = await h.kr.rotations.rotate(ROOT, id, { graceMs, retire });
+                    secrets.set(r.newKeyId, r.key);
+                    break;
+                  }
+                  case 'claim': {
+                    const id = pick(await keyIds(), o.key);
+                    if (!id) break;
+                    const r = await h.kr.rotations.claim({ kind: 'consumer', id, scopes: [] }, id);
+                    secrets.set(r.newKeyId, r.key);
+                    break;
+                  }
+                  case 'rollback':
+                  case 'complete':
+                  case 'extend': {
+                    const id = pick(await rotationIds(), o.rotation);
+                    if (!id) break;
+                    if (o.op === 'rollback') await h.kr.rotations.rollback(ROOT, id);
+                    else if (o.op === 'complete') await h.kr.rotations.complete(ROOT, id);
+                    else await h.kr.rotations.extend(ROOT, id, o.byMs);
+                    break;
+                  }
+                  case 'use': {
+                    const secret = secrets.get(pick(await keyIds(), o.key) ?? '');
+                    if (secret) await h.kr.verifier.verify(secret);
+                    await h.kr.usage.flush();
+                    break;
+                  }
+                  case 'tick':
+                    await h.kr.scheduler.tick();
+                    break;
+                  case 'revoke': {
+                    const id = pick(await keyIds(), o.key);
+                    if (id) await h.kr.keys.revoke(ROOT, id, 'test');
+                    break;
+                  }
+                }
+              } catch (e) {
+                // refusals (409, 404) are answers, not failures; anything else is a bug
+                if (!isApiError(e) || e.status >= 500) throw e;
+              }
+              if (o.op !== 'revoke' && before > 0) {
+                const after = await usable(c.consumerId);
+                if (after === 0)
+                  throw new Error(`${JSON.stringify(o)} left consumer ${c.consumerId} without a valid key`);
+              }
+            }
+            if (withPolicy) await h.json('DELETE', `/v1/rotation-policies/${c.consumerId}`, undefined, 204);
+          },
+        ),
+        { numRuns: dialect.name === 'sqlite' ? 150 : 40 },
+      );
+      expect(true).toBe(true);
+    }, 180_000);
+  });
+}
