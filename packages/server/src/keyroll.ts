@@ -72,6 +72,14 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     rootKeyPrefix: config.rootKeyPrefix,
   });
   const usage = new UsageMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const monitoring = createMonitoring({
+    config,
+    store,
+    clock,
+    usage,
+    signingClock: options.signingClock,
+    onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
+  });
   const rotationPolicies = new RotationPolicyService({ store, clock });
   const rotations = new RotationEngine({
     store,
@@ -91,11 +99,14 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const limiter = createRateLimiter({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   const limitSource = new StorageLimitSource({ store });
   const limits = new PlanLimitChecker({ limiter, source: limitSource });
-  const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store) });
+  const lookup = new CachingKeyLookup({ source: monitoring.meterMisses(new StorageKeyLookup(store)) });
   const cluster = new ClusterNode({
     store,
     lookup,
-    listeners: [(change) => limitSource.applyChange(change)],
+    listeners: [
+      (change) => limitSource.applyChange(change),
+      (change) => monitoring.metrics.propagationLag(clock.now() - change.at),
+    ],
     databaseUrl: config.databaseUrl,
     address: config.publicUrl ?? `http://${config.host}:${config.port}`,
     ...options.cluster,
@@ -112,14 +123,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     rotations,
     rotationPolicies,
     scheduler,
-    monitoring: createMonitoring({
-      config,
-      store,
-      clock,
-      usage,
-      signingClock: options.signingClock,
-      onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
-    }),
+    monitoring,
     cluster,
     plans: new PlanService({ store, clock }),
     usageQueries: new UsageService({ store, clock }),

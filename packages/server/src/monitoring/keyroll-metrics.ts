@@ -3,9 +3,9 @@ import type { VerificationEvent, VerificationObserver } from '@keyroll/verifier'
 import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** What the verifier cache reports: one call per lookup. */
+/** What the verifier cache reports: one call per read that missed it and went to storage. */
 export interface CacheMetrics {
-  cacheLookup(hit: boolean): void;
+  cacheMiss(): void;
 }
 
 /** What the change-feed follower reports: the delay from a change's commit to this node applying it. */
@@ -51,12 +51,13 @@ export class KeyrollMetrics
   readonly #verifications: Counter<'code'>;
   readonly #latency: Histogram;
   readonly #rateLimited: Counter<'code'>;
-  readonly #cache: Counter<'result'>;
+  readonly #lookups: Counter;
+  readonly #misses: Counter;
   readonly #lag: Histogram<'node'>;
   readonly #deliveries: Counter<'outcome'>;
   readonly #alerts: Counter<'rule'>;
-  #hits = 0;
-  #misses = 0;
+  #lookupCount = 0;
+  #missCount = 0;
 
   constructor(options: KeyrollMetricsOptions) {
     const registers = [this.registry];
@@ -80,20 +81,24 @@ export class KeyrollMetrics
       labelNames: ['code'],
       registers,
     });
-    this.#cache = new Counter({
-      name: 'keyroll_cache_lookups_total',
-      help: 'Verifier key-cache lookups by result (hit, miss)',
-      labelNames: ['result'],
+    this.#lookups = new Counter({
+      name: 'keyroll_key_lookups_total',
+      help: 'Key lookups by the verifier (every verification of a well-formed key)',
+      registers,
+    });
+    this.#misses = new Counter({
+      name: 'keyroll_cache_misses_total',
+      help: 'Key lookups that missed the cache and read storage',
       registers,
     });
     const self = this;
     new Gauge({
       name: 'keyroll_cache_hit_ratio',
-      help: 'Share of key-cache lookups served from the cache since start',
+      help: 'Share of key lookups answered from the cache since start',
       registers,
       collect() {
-        const total = self.#hits + self.#misses;
-        this.set(total === 0 ? 0 : self.#hits / total);
+        const lookups = Math.max(self.#lookupCount, self.#missCount);
+        this.set(lookups === 0 ? 0 : 1 - self.#missCount / lookups);
       },
     });
     this.#lag = new Histogram({
@@ -143,13 +148,16 @@ export class KeyrollMetrics
   observe(e: VerificationEvent): void {
     this.#verifications.inc({ code: e.code });
     this.#latency.observe(e.durationMs / 1000);
+    if (e.code !== 'MALFORMED') {
+      this.#lookupCount++;
+      this.#lookups.inc();
+    }
     if (e.code === 'RATE_LIMITED' || e.code === 'QUOTA_EXCEEDED') this.#rateLimited.inc({ code: e.code });
   }
 
-  cacheLookup(hit: boolean): void {
-    if (hit) this.#hits++;
-    else this.#misses++;
-    this.#cache.inc({ result: hit ? 'hit' : 'miss' });
+  cacheMiss(): void {
+    this.#missCount++;
+    this.#misses.inc();
   }
 
   propagationLag(ms: number): void {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import type { UsageMeter, Verifier } from '@keyroll/verifier';
+import type { KeyLookup, UsageMeter, Verifier } from '@keyroll/verifier';
 import type { Config } from '../config.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
@@ -12,6 +12,7 @@ import { AnalyticsService } from './analytics-service.js';
 import { BackgroundLoop } from './background-loop.js';
 import { ClientSignalMeter } from './client-signal-meter.js';
 import { KeyrollMetrics } from './keyroll-metrics.js';
+import { MissCountingLookup } from './miss-counting-lookup.js';
 
 /** What {@link createMonitoring} needs. */
 export interface MonitoringOptions {
@@ -37,6 +38,8 @@ export interface Monitoring {
   deliveries: DeliveryWorker;
   /** The background loop: stopped until {@link Monitoring.start}. */
   loop: BackgroundLoop;
+  /** Wraps the storage lookup behind the key cache so that cache misses are counted. */
+  meterMisses(source: KeyLookup): KeyLookup;
   /** Registers the observers that feed metrics and client signals with a verifier. */
   observe(verifier: Verifier): void;
   /** Runs every worker once, in order (evaluate alerts, fan out events, deliver); for tests. */
@@ -88,6 +91,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     dispatcher,
     deliveries,
     loop,
+    meterMisses: (source) => new MissCountingLookup(source, metrics),
     observe: (verifier) => {
       verifier.addObserver(metrics);
       verifier.addObserver(signals);
