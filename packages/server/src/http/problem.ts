@@ -1,7 +1,8 @@
 import { ApiError, ERROR_STATUS, type ErrorCode } from '@keyroll/core';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '@keyroll/verifier';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** Sends an RFC 9457 problem+json response. */
+/** Sends an RFC 9457 problem+json response (the same shape as the gateway's and the adapters'). */
 export function sendProblem(
   reply: FastifyReply,
   code: ErrorCode | string,
@@ -11,20 +12,8 @@ export function sendProblem(
 ): FastifyReply {
   return reply
     .code(status)
-    .type('application/problem+json')
-    .send({
-      type: `urn:keyroll:problem:${code.toLowerCase().replaceAll('_', '-')}`,
-      title: titleOf(code),
-      status,
-      code,
-      detail,
-      instance: reply.request.url.split('?')[0],
-      ...extra,
-    });
-}
-
-function titleOf(code: string): string {
-  return code.charAt(0) + code.slice(1).toLowerCase().replaceAll('_', ' ');
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemOf(code, status, detail, reply.request.url.split('?')[0], extra));
 }
 
 /** Fastify's own client errors, mapped to our codes. */
