@@ -9,6 +9,7 @@ export {
   type ChangeRecord,
 } from './change-feed.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
+export { type CreateVerifierOptions, createVerifier, type EmbeddedVerifier } from './create-verifier.js';
 export {
   type AcceptedKey,
   type AnswerHeaders,

@@ -1,0 +1,74 @@
+import type { Clock } from '@keyroll/core';
+import { createStore } from '@keyroll/storage';
+import { CachingKeyLookup } from './caching-key-lookup.js';
+import { createChangeFeed } from './create-change-feed.js';
+import { StorageKeyLookup } from './key-lookup.js';
+import { createRateLimiter } from './limiter/create-rate-limiter.js';
+import { StorageLimitSource } from './limiter/limit-source.js';
+import { PlanLimitChecker } from './limiter/plan-limit-checker.js';
+import { UsageMeter } from './usage-meter.js';
+import { Verifier } from './verifier.js';
+
+/** Where a provider's process finds keyroll's data; the same values as the keyroll server's. */
+export interface CreateVerifierOptions {
+  /** `postgres://…` or `sqlite:<file>` — keyroll's database (`KEYROLL_DATABASE_URL`). */
+  databaseUrl: string;
+  /** `redis://…` for cluster-wide rate limits and quotas (`KEYROLL_REDIS_URL`); node-local without it. */
+  redisUrl?: string | undefined;
+  /** Prefix of Redis keys; must match the keyroll server's (default `keyroll:`). */
+  redisPrefix?: string | undefined;
+  /** How often usage counts are written, in ms (default 1,000). */
+  usageFlushMs?: number;
+  /** Most keys cached in memory (default 100,000). */
+  maxKeys?: number;
+  clock?: Clock;
+}
+
+/** A verifier running inside a provider's own process, with what it holds open. */
+export interface EmbeddedVerifier {
+  verifier: Verifier;
+  /** Stops following changes, flushes usage counts and closes the database and Redis. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a {@link Verifier} for a provider's process from keyroll's database URL: cached lookups
+ * kept current by the change feed (LISTEN/NOTIFY on PostgreSQL, polling on SQLite), rate limits
+ * and quotas, and usage metering — the same pipeline as a keyroll node. It never migrates: the
+ * keyroll server owns the schema.
+ * @example
+ * const { verifier, close } = await createVerifier({ databaseUrl: process.env.KEYROLL_DATABASE_URL! });
+ * app.get('/orders', { preHandler: keyrollFastify({ verifier, scopes: ['read'] }) }, handler);
+ */
+export async function createVerifier(options: CreateVerifierOptions): Promise<EmbeddedVerifier> {
+  if (!/^(postgres(ql)?:\/\/|sqlite:)/.test(options.databaseUrl)) {
+    throw new TypeError('createVerifier: databaseUrl must start with postgres:// or sqlite:');
+  }
+  const store = createStore({ databaseUrl: options.databaseUrl, dataDir: '.' });
+  const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store), maxKeys: options.maxKeys });
+  const limitSource = new StorageLimitSource({ store });
+  const limiter = createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
+  const usage = new UsageMeter({ store, flushIntervalMs: options.usageFlushMs });
+  const feed = createChangeFeed({
+    store,
+    databaseUrl: options.databaseUrl,
+    listeners: [(change) => lookup.apply(change), (change) => limitSource.applyChange(change)],
+    clock: options.clock,
+  });
+  await feed.start();
+  const verifier = new Verifier({
+    lookup,
+    clock: options.clock,
+    limits: new PlanLimitChecker({ limiter, source: limitSource }),
+    observers: [usage],
+  });
+  return {
+    verifier,
+    close: async () => {
+      await feed.close();
+      await usage.close();
+      await limiter.close();
+      await store.close();
+    },
+  };
+}
