@@ -52,6 +52,8 @@ export interface AlertThresholds {
   rotationNearMs: number;
   /** Least time between two alerts of the same rule and subject, in ms. */
   cooldownMs: number;
+  /** How long before a key's expiry the `key.expiring` event is sent, in ms. */
+  keyExpiringNoticeMs: number;
 }
 
 /** A configuration error: the message names the variable and what it expects. */
@@ -93,6 +95,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       unknownKeyBurst: int(e, 'KEYROLL_ALERT_UNKNOWN_KEY_BURST', 20, 1, 1_000_000_000),
       rotationNearMs: duration(e, 'KEYROLL_ALERT_ROTATION_NEAR', 24 * 3_600_000),
       cooldownMs: duration(e, 'KEYROLL_ALERT_COOLDOWN', 3_600_000),
+      keyExpiringNoticeMs: duration(e, 'KEYROLL_KEY_EXPIRING_NOTICE', 7 * 86_400_000),
     }),
   };
   return Object.freeze(config);
@@ -124,7 +127,8 @@ function num(e: Env, name: string, fallback: number, min: number, max: number): 
   const raw = e[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name} must be a number from ${min} to ${max}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}`);
   return n;
 }
 

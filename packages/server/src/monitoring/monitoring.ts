@@ -11,6 +11,7 @@ import { AlertService } from './alert-service.js';
 import { AnalyticsService } from './analytics-service.js';
 import { BackgroundLoop } from './background-loop.js';
 import { ClientSignalMeter } from './client-signal-meter.js';
+import { ExpiryNotifier } from './expiry-notifier.js';
 import { KeyrollMetrics } from './keyroll-metrics.js';
 import { MissCountingLookup } from './miss-counting-lookup.js';
 
@@ -33,6 +34,7 @@ export interface Monitoring {
   analytics: AnalyticsService;
   alerts: AlertService;
   evaluator: AlertEvaluator;
+  expiry: ExpiryNotifier;
   webhooks: WebhookService;
   dispatcher: WebhookDispatcher;
   deliveries: DeliveryWorker;
@@ -73,9 +75,11 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     settleMs: 2 * config.usageFlushMs + 1000,
     metrics,
   });
+  const expiry = new ExpiryNotifier({ store, clock, noticeMs: config.alerts.keyExpiringNoticeMs });
   const loop = new BackgroundLoop(
     [
       ['alert-evaluator', evaluator],
+      ['expiry-notifier', expiry],
       ['webhook-dispatcher', dispatcher],
       ['webhook-deliveries', deliveries],
     ],
@@ -87,6 +91,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     analytics: new AnalyticsService({ store, clock, usage: o.usage, signals }),
     alerts: new AlertService({ store, clock }),
     evaluator,
+    expiry,
     webhooks: new WebhookService({ store, clock, allowPrivate: config.webhookAllowPrivate }),
     dispatcher,
     deliveries,
