@@ -101,6 +101,7 @@ function nginxVersion() {
 }
 
 async function main() {
+  const loadBefore = os.loadavg()[0].toFixed(1);
   const upstream = await start(['upstream']);
   const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
   const proxies = await start(['proxies', upstreamUrl]);
@@ -128,6 +129,7 @@ async function main() {
     ]),
   );
   const vsAuthOff = result.gateway.rps / result.authOff.rps;
+  const perRound = runs.gateway.map((g, i) => g.rps / runs.authOff[i].rps);
   const vsDirect = result.gateway.rps / result.direct.rps;
   const nginx = nginxVersion();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -135,7 +137,7 @@ async function main() {
   console.log(
     `\nbench:gateway — ${ROUNDS} rounds × ${SECONDS} s per target, ${CONNECTIONS} connections, median of rounds`,
   );
-  console.log(`machine: ${machine}\n`);
+  console.log(`machine: ${machine}; load average before/after: ${loadBefore} / ${os.loadavg()[0].toFixed(1)}\n`);
   console.log('target                         req/s      p99 (ms)');
   for (const [name, label] of [
     ['direct', 'upstream directly'],
@@ -147,6 +149,7 @@ async function main() {
     );
   }
   console.log(`\ngateway / auth off: ${vsAuthOff.toFixed(3)} (target ≥ ${TARGET})`);
+  console.log(`  per round: ${perRound.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`gateway / direct:   ${vsDirect.toFixed(3)}`);
   console.log(
     nginx
@@ -162,6 +165,8 @@ async function main() {
       machine,
       ...result,
       ratioGatewayVsAuthOff: Number(vsAuthOff.toFixed(3)),
+      ratioPerRound: perRound.map((r) => Number(r.toFixed(3))),
+      loadAverage: Number(loadBefore),
       ratioGatewayVsDirect: Number(vsDirect.toFixed(3)),
       target: TARGET,
       pass: vsAuthOff >= TARGET,
