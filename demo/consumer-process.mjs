@@ -1,6 +1,7 @@
 // One consumer process of the end-to-end proof: sends requests continuously through both gateways
-// with the BUILT SDK (packages/client/dist) and reports to the test over IPC. Never prints a key.
-import { createClient, fromFile } from '../../packages/client/dist/node.js';
+// with the built SDK (`@keyroll/client` resolves to packages/client/dist under Node.js) and reports over
+// IPC. Never prints a key.
+import { createClient, fromFile } from '@keyroll/client';
 
 const env = process.env;
 const gateways = (env.E2E_GATEWAYS ?? '').split(',');
