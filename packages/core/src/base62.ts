@@ -3,12 +3,17 @@ export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 
 /** Encodes a non-negative integer as base62, left-padded with zeros to `width` characters. */
 export function encodeBase62(value: bigint | number, width: number): string {
-  let n = BigInt(value);
-  if (n < 0n) throw new RangeError('base62 encodes non-negative integers only');
   let out = '';
-  while (n > 0n) {
-    out = BASE62[Number(n % 62n)] + out;
-    n /= 62n;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    // Plain arithmetic when the value fits a double: every verification encodes a checksum.
+    for (let n = value; n > 0; n = Math.floor(n / 62)) out = BASE62[n % 62] + out;
+  } else {
+    let n = BigInt(value);
+    if (n < 0n) throw new RangeError('base62 encodes non-negative integers only');
+    while (n > 0n) {
+      out = BASE62[Number(n % 62n)] + out;
+      n /= 62n;
+    }
   }
   if (out.length > width) throw new RangeError(`value does not fit in ${width} base62 characters`);
   return out.padStart(width, '0');

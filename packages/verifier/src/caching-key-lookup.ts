@@ -38,6 +38,10 @@ export class CachingKeyLookup implements KeyLookup {
     return cached === undefined ? this.#miss(hash) : Promise.resolve(cached);
   }
 
+  peek(hash: string): CachedKey | null | undefined {
+    return this.cache.get(hash);
+  }
+
   /** Forgets a hash, and makes a read of it that is under way not to be remembered. */
   invalidate(hash: string): void {
     this.cache.invalidate(hash);

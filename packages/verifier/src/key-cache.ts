@@ -8,16 +8,27 @@ export interface KeyCacheOptions {
   maxUnknown?: number;
 }
 
+interface Entry {
+  key: CachedKey;
+  /** Value of the insertion counter when the entry was last put at the young end. */
+  gen: number;
+}
+
 /**
  * Keys by SHA-256 in memory, least recently used first out, plus a bounded negative cache of
  * hashes that storage did not know. Pure memory: no I/O, no clock; validity is decided by the
  * caller from the cached timestamps at request time.
+ *
+ * Recency is tracked approximately, to keep a hit to one `Map.get`: a hit moves its entry to the
+ * young end only when at least a quarter of the capacity was inserted since it was last put there.
+ * An entry used at least once per `maxKeys / 4` insertions is therefore never evicted.
  */
 export class KeyCache {
   readonly maxKeys: number;
   readonly maxUnknown: number;
   // A Map iterates in insertion order: re-inserting on a hit makes the first entry the LRU one.
-  readonly #keys = new Map<string, CachedKey>();
+  readonly #keys = new Map<string, Entry>();
+  #inserted = 0;
   readonly #unknown = new Set<string>();
 
   constructor(options: KeyCacheOptions = {}) {
@@ -27,11 +38,14 @@ export class KeyCache {
 
   /** The cached key, `null` for a hash known to be unknown, `undefined` when nothing is cached. */
   get(hash: string): CachedKey | null | undefined {
-    const key = this.#keys.get(hash);
-    if (key !== undefined) {
-      this.#keys.delete(hash);
-      this.#keys.set(hash, key);
-      return key;
+    const entry = this.#keys.get(hash);
+    if (entry !== undefined) {
+      if (this.#inserted - entry.gen > this.maxKeys >> 2) {
+        entry.gen = this.#inserted;
+        this.#keys.delete(hash);
+        this.#keys.set(hash, entry);
+      }
+      return entry.key;
     }
     return this.#unknown.has(hash) ? null : undefined;
   }
@@ -40,7 +54,7 @@ export class KeyCache {
   setKey(key: CachedKey): void {
     this.#unknown.delete(key.hash);
     this.#keys.delete(key.hash);
-    this.#keys.set(key.hash, key);
+    this.#keys.set(key.hash, { key, gen: ++this.#inserted });
     if (this.#keys.size > this.maxKeys) this.#evictOldest(this.#keys);
   }
 
@@ -62,8 +76,8 @@ export class KeyCache {
   /** Forgets every cached key for which `match` holds (e.g. all keys of a changed consumer). */
   invalidateWhere(match: (key: CachedKey) => boolean): number {
     let dropped = 0;
-    for (const [hash, key] of this.#keys) {
-      if (match(key)) {
+    for (const [hash, entry] of this.#keys) {
+      if (match(entry.key)) {
         this.#keys.delete(hash);
         dropped++;
       }
@@ -82,7 +96,7 @@ export class KeyCache {
     return { keys: this.#keys.size, unknown: this.#unknown.size };
   }
 
-  #evictOldest(entries: Map<string, unknown> | Set<string>): void {
+  #evictOldest(entries: Map<string, Entry> | Set<string>): void {
     const oldest = entries.keys().next();
     if (!oldest.done) entries.delete(oldest.value);
   }

@@ -4,6 +4,8 @@ import { type CachedKey, cachedKeyFromRow } from './key-record.js';
 /** Finds keys by the SHA-256 of their secret. Implementations may cache. */
 export interface KeyLookup {
   get(hash: string): Promise<CachedKey | null>;
+  /** What is cached for a hash, without I/O: a key, `null` (known unknown) or `undefined` (not cached). */
+  peek?(hash: string): CachedKey | null | undefined;
 }
 
 /** Reads every lookup from storage; the baseline that caches build on. */

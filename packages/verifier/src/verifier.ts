@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { type Clock, decideKey, hashKey, parseKey, systemClock } from '@keyroll/core';
 import type { KeyLookup } from './key-lookup.js';
-import type { LimitChecker } from './limits.js';
+import type { CachedKey } from './key-record.js';
+import type { LimitChecker, LimitOutcome } from './limits.js';
 import type { VerificationObserver } from './observer.js';
 import type { VerifyOptions, VerifyResult } from './verify-result.js';
 
@@ -43,9 +44,20 @@ export class Verifier {
   }
 
   /** Verifies `key` for a request with the given requirements. */
-  async verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-    const started = performance.now();
-    const result = await this.#decide(key, options);
+  verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+    const started = this.#observers.length > 0 ? performance.now() : 0;
+    try {
+      const decided = this.#decide(key, options);
+      // A cache hit on a key without limits is decided synchronously: no promise chain on the hot path.
+      return decided instanceof Promise
+        ? decided.then((result) => this.#observed(result, options, started))
+        : Promise.resolve(this.#observed(decided, options, started));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #observed(result: VerifyResult, options: VerifyOptions, started: number): VerifyResult {
     if (this.#observers.length > 0) {
       const event = {
         at: this.#clock.now(),
@@ -61,9 +73,18 @@ export class Verifier {
     return result;
   }
 
-  async #decide(key: string, options: VerifyOptions): Promise<VerifyResult> {
+  #decide(key: string, options: VerifyOptions): VerifyResult | Promise<VerifyResult> {
+    if (typeof key !== 'string') return { valid: false, code: 'MALFORMED' };
+    const hash = hashKey(key);
+    // A cached hash is that of a stored, hence well-formed, key: the checksum (which spares
+    // storage a read for a mistyped key) is only checked before a read.
+    const cached = this.#lookup.peek?.(hash);
+    if (cached !== undefined) return this.#judge(cached, options);
     if (!parseKey(key)) return { valid: false, code: 'MALFORMED' };
-    const found = await this.#lookup.get(hashKey(key));
+    return this.#lookup.get(hash).then((found) => this.#judge(found, options));
+  }
+
+  #judge(found: CachedKey | null, options: VerifyOptions): VerifyResult | Promise<VerifyResult> {
     if (!found) return { valid: false, code: 'NOT_FOUND' };
     const now = this.#clock.now();
     const decision = decideKey(found, { scopes: options.scopes, ip: options.ip }, now);
@@ -76,23 +97,28 @@ export class Verifier {
         ...(decision.missingScopes ? { missingScopes: decision.missingScopes } : {}),
       };
     }
-    const limited = this.#limits ? await this.#limits.check(found, options.cost ?? 1, now) : undefined;
-    if (limited && !limited.allowed) {
+    const deprecated = decision.status === 'deprecated';
+    if (!this.#limits) return accepted(found, deprecated, undefined);
+    return this.#limits.check(found, options.cost ?? 1, now).then((limited): VerifyResult => {
+      if (limited.allowed) return accepted(found, deprecated, limited);
       const { allowed: _, ...rest } = limited;
       return { valid: false, keyId: found.id, consumerId: found.consumerId, ...rest };
-    }
-    return {
-      valid: true,
-      code: 'VALID',
-      keyId: found.id,
-      consumerId: found.consumerId,
-      scopes: found.scopes,
-      metadata: found.metadata,
-      deprecated: decision.status === 'deprecated',
-      retiresAt: found.retiresAt,
-      expiresAt: found.expiresAt,
-      ...(limited?.ratelimit && { ratelimit: limited.ratelimit }),
-      ...(limited?.quota && { quota: limited.quota }),
-    };
+    });
   }
+}
+
+function accepted(found: CachedKey, deprecated: boolean, limited: LimitOutcome | undefined): VerifyResult {
+  return {
+    valid: true,
+    code: 'VALID',
+    keyId: found.id,
+    consumerId: found.consumerId,
+    scopes: found.scopes,
+    metadata: found.metadata,
+    deprecated,
+    retiresAt: found.retiresAt,
+    expiresAt: found.expiresAt,
+    ...(limited?.ratelimit && { ratelimit: limited.ratelimit }),
+    ...(limited?.quota && { quota: limited.quota }),
+  };
 }

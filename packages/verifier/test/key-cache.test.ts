@@ -13,6 +13,17 @@ describe('KeyCache', () => {
     expect(cache.size).toEqual({ keys: 3, unknown: 0 });
   });
 
+  it('never evicts a key used at least once per quarter of the capacity of insertions', () => {
+    const cache = new KeyCache({ maxKeys: 8 });
+    cache.setKey(keyOf('hot', 'csm'));
+    for (let i = 0; i < 100; i++) {
+      cache.setKey(keyOf(`cold-${i}`, 'csm'));
+      if (i % 2 === 0) expect(cache.get('hash-hot')?.id).toBe('hot');
+    }
+    expect(cache.size.keys).toBe(8);
+    expect(cache.get('hash-cold-0')).toBeUndefined();
+  });
+
   it('remembers unknown hashes in a bounded set, distinct from "not cached"', () => {
     const cache = new KeyCache({ maxUnknown: 2 });
     cache.setUnknown('x');
