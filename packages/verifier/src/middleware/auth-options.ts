@@ -1,5 +1,5 @@
 import { type Clock, isValidScope, systemClock } from '@keyroll/core';
-import { Verifier } from '../verifier.js';
+import type { Verifier } from '../verifier.js';
 
 /** Options shared by the Fastify, Express and Hono adapters; `Req` is the framework's request. */
 export interface KeyrollAuthOptions<Req> {
@@ -23,8 +23,10 @@ export interface ResolvedAuthOptions<Req> {
 
 /** Checks adapter options once, when the middleware is created, so a mistake fails at start-up. */
 export function resolveAuthOptions<Req>(options: KeyrollAuthOptions<Req>): ResolvedAuthOptions<Req> {
-  if (!(options.verifier instanceof Verifier))
+  // Duck-typed rather than instanceof: an app may load two copies of this package (source and dist).
+  if (typeof options.verifier?.verify !== 'function') {
     throw new TypeError('keyroll middleware: options.verifier must be a Verifier');
+  }
   const bad = options.scopes?.find((s) => !isValidScope(s));
   if (bad !== undefined) throw new TypeError(`keyroll middleware: invalid scope ${JSON.stringify(bad)}`);
   const cost = options.cost;
