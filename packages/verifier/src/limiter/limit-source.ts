@@ -1,3 +1,4 @@
+import { ApiError } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
 import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
 
@@ -34,6 +35,7 @@ function parse<T>(json: string | null): T | null {
 /**
  * Reads consumers' and plans' limits from storage and keeps them in memory until a change to that
  * consumer or plan arrives through {@link StorageLimitSource.applyChange} (wired to the change feed).
+ * Once read, limits keep applying while storage is away; a read that fails is a 503 `UNAVAILABLE`.
  */
 export class StorageLimitSource implements LimitSource {
   readonly #store: Store;
@@ -77,13 +79,6 @@ export class StorageLimitSource implements LimitSource {
     else if (change.kind.startsWith('plan.')) this.#forget(this.#plans, change.entityId);
   }
 
-  /** Forgets everything (after a gap in the change feed). */
-  clear(): void {
-    this.#generation++;
-    this.#consumers.clear();
-    this.#plans.clear();
-  }
-
   #forget<T>(map: Map<string, T>, id: string): void {
     this.#generation++;
     map.delete(id);
@@ -93,7 +88,13 @@ export class StorageLimitSource implements LimitSource {
     const hit = map.get(id);
     if (hit !== undefined) return hit;
     const generation = this.#generation;
-    const value = await load();
+    let value: T | null;
+    try {
+      value = await load();
+    } catch {
+      // Like a key-cache miss: "cannot tell" (503), never "no limits".
+      throw new ApiError('UNAVAILABLE', 'limits cannot be read: storage is unreachable', { reason: 'storage_error' });
+    }
     if (generation === this.#generation) {
       if (map.size >= this.#max) {
         const oldest = map.keys().next();
