@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseKey } from '@keyroll/core';
@@ -40,11 +40,11 @@ async function cliJson(args: string[], env: Record<string, string>): Promise<any
   return JSON.parse(res.stdout);
 }
 
-// The CLI is tested as users run it: the built `dist/cli.js`. Building is incremental, so this is
-// quick when the tree is already built, and makes `npm test` work from a clean checkout.
-beforeAll(async () => {
-  await run('npx', ['tsc', '-b'], { cwd: REPO, timeout: 240_000 });
-}, 300_000);
+// The CLI is tested as users run it: the built `dist/cli.js`. The global setup
+// (test/support/build-once.ts) builds it before any suite starts, also from a clean checkout.
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the build in test/support/build-once.ts failed`);
+});
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`keyroll CLI against a running server on ${dialect.name}`, () => {
