@@ -98,7 +98,7 @@ export class Verifier {
       };
     }
     const deprecated = decision.status === 'deprecated';
-    if (!this.#limits) return accepted(found, deprecated, undefined);
+    if (!this.#limits || options.skipLimits) return accepted(found, deprecated, undefined);
     return this.#limits.check(found, options.cost ?? 1, now).then((limited): VerifyResult => {
       if (limited.allowed) return accepted(found, deprecated, limited);
       const { allowed: _, ...rest } = limited;

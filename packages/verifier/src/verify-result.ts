@@ -38,4 +38,6 @@ export interface VerifyOptions {
   userAgent?: string | undefined;
   /** Credits the request costs against limits and quota (default 1). */
   cost?: number | undefined;
+  /** Skips rate limits and quotas: for keyroll's own admin and self-service routes, which are not the provider's API. */
+  skipLimits?: boolean | undefined;
 }

@@ -121,6 +121,13 @@ for (const dialect of DIALECTS) {
       const nextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
       expect(exceeded.retryAfterMs).toBe(nextMonth - h.clock.now());
       expect(new Date(exceeded.quota.resetsAt).getTime()).toBe(nextMonth);
+
+      // keyroll's own self-service routes are not the provider's API: neither limited nor charged.
+      for (let i = 0; i < 3; i++) {
+        const self = await h.request({ method: 'GET', url: '/v1/self', headers: { 'x-api-key': a.key }, auth: null });
+        expect(self.statusCode).toBe(200);
+      }
+      expect(await verify(b.key, { cost: 0 })).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: { remaining: 0 } });
     });
 
     it("lets a key's own limit override its plan and follows plan changes at once", async () => {
