@@ -1,3 +1,4 @@
+import { type AutoRotateOptions, scheduleAutoRotate } from './auto-rotate.js';
 import { readDeprecation } from './deprecation.js';
 import { type Duration, toMilliseconds } from './duration.js';
 import { Emitter } from './emitter.js';
@@ -7,7 +8,7 @@ import { KeyrollClientError } from './keyroll-client-error.js';
 import { readProblem } from './problem.js';
 import { isReplayableBody } from './replayable-body.js';
 import { getSelfKey, type IssuedKey, joinUrl, postSelfService } from './self-service.js';
-import { MAX_TIMER_MS, systemTimers, type Timers } from './timers.js';
+import { systemTimers, type Timers } from './timers.js';
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -22,7 +23,7 @@ export interface ClientOptions {
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
   /** Rolls the key by itself when it reaches the age `every`, up to `jitter` earlier (default: a tenth of `every`). */
-  autoRotate?: { every: Duration; jitter?: Duration; gracePeriod?: Duration };
+  autoRotate?: AutoRotateOptions;
   /**
    * How long a deprecated key stays in use before the client claims its successor from keyroll
    * (default 5s), so a key an operator drops into the source right after a rotation is found first.
@@ -86,8 +87,6 @@ const PERMANENT_CODES = new Set(['RETIRED', 'REVOKED', 'EXPIRED']);
 const DEPRECATION_CHECK_MS = 1000;
 /** After a failed claim that may be transient (network, 5xx), wait this long before claiming again. */
 const CLAIM_RETRY_MS = 5000;
-/** After a failed automatic rotation, try again this much later (at most). */
-const AUTO_ROTATE_RETRY_MS = 60_000;
 
 /**
  * Creates a client for the provider's API that keeps working while its key is rotated.
@@ -121,7 +120,6 @@ class Client implements KeyrollClient {
   /** Serialises every key change so they never interleave. */
   #serial: Promise<unknown> = Promise.resolve();
   #stopWatching: (() => void) | undefined;
-  #cancelAutoRotate: (() => void) | undefined;
   readonly #cancelOnClose = new Set<() => void>();
   #closed = false;
 
@@ -142,7 +140,23 @@ class Client implements KeyrollClient {
     this.#stopWatching = this.#source.watch?.(() => {
       this.refresh().catch((e: unknown) => this.#fail(e, 'SOURCE_READ_FAILED'));
     });
-    if (options.autoRotate) this.#startAutoRotate(options.autoRotate);
+    if (options.autoRotate) {
+      this.#requireKeyrollUrl('autoRotate');
+      const gracePeriod = options.autoRotate.gracePeriod;
+      this.#cancelOnClose.add(
+        scheduleAutoRotate({
+          options: options.autoRotate,
+          timers: this.#timers,
+          keyCreatedAt: () => this.#keyCreatedAt(),
+          // Only if the key is still the one in use once the source was re-read under its lock:
+          // another process sharing the source may have rotated it already.
+          rotate: async () => {
+            await this.#rotate(gracePeriod === undefined ? {} : { gracePeriod }, await this.#currentKey());
+          },
+          onError: (e) => this.#fail(e, 'AUTO_ROTATE_FAILED'),
+        }),
+      );
+    }
   }
 
   get keyHint(): string | undefined {
@@ -194,7 +208,6 @@ class Client implements KeyrollClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopWatching?.();
-    this.#cancelAutoRotate?.();
     for (const cancel of this.#cancelOnClose) cancel();
     await this.#serial.catch(() => undefined);
     await this.#source.close?.();
@@ -221,7 +234,7 @@ class Client implements KeyrollClient {
       return this.#handle(path, init, next, await this.#send(path, init, next), false);
     }
     const notice = readDeprecation(res.headers);
-    if (notice) this.#onDeprecated(key, notice.retiresAt, res.headers.get('x-keyroll-key-id') ?? undefined);
+    if (notice) this.#onDeprecated(key, notice.retiresAt);
     return res;
   }
 
@@ -241,17 +254,33 @@ class Client implements KeyrollClient {
     });
   }
 
-  #onDeprecated(key: string, retiresAt: Date | undefined, keyId: string | undefined): void {
-    if (keyId) this.#keyIds.set(key, keyId);
+  #onDeprecated(key: string, retiresAt: Date | undefined): void {
     if (!this.#deprecatedSince.has(key)) {
       this.#deprecatedSince.set(key, this.#timers.now());
-      this.#events.emit('deprecated', { keyId: this.#keyIds.get(key), hint: hintOf(key), retiresAt });
+      this.#emitDeprecated(key, retiresAt);
     }
     const now = this.#timers.now();
     if (key !== this.#current || now - (this.#lastDeprecationCheck.get(key) ?? -Infinity) < DEPRECATION_CHECK_MS)
       return;
     this.#lastDeprecationCheck.set(key, now);
     this.#followDeprecation(key).catch((e: unknown) => this.#fail(e, 'CLAIM_FAILED'));
+  }
+
+  /** Emits `deprecated`, naming the key's id (asked of keyroll's `GET /v1/self` when it is not known yet). */
+  #emitDeprecated(key: string, retiresAt: Date | undefined): void {
+    const emit = (): void => {
+      this.#events.emit('deprecated', { keyId: this.#keyIds.get(key), hint: hintOf(key), retiresAt });
+    };
+    if (this.#keyIds.has(key) || this.#keyrollUrl === undefined) {
+      emit();
+      return;
+    }
+    getSelfKey(this.#fetch, this.#keyrollUrl, key)
+      .then((self) => {
+        if (self.keyId) this.#keyIds.set(key, self.keyId);
+      })
+      .catch(() => undefined)
+      .finally(emit);
   }
 
   /** Moves off a deprecated key: to a newer key in the source, else to the successor claimed from keyroll. */
@@ -376,53 +405,12 @@ class Client implements KeyrollClient {
     this.#events.emit('error', error);
   }
 
-  #startAutoRotate(auto: NonNullable<ClientOptions['autoRotate']>): void {
-    const keyrollUrl = this.#requireKeyrollUrl('autoRotate');
-    const every = toMilliseconds(auto.every);
-    if (every === null || every <= 0)
-      throw new KeyrollClientError('INVALID_OPTIONS', 'autoRotate.every must be a duration');
-    const jitter = auto.jitter === undefined ? every / 10 : toMilliseconds(auto.jitter);
-    if (jitter === null || jitter > every) {
-      throw new KeyrollClientError('INVALID_OPTIONS', 'autoRotate.jitter must be a duration no longer than every');
-    }
-    const options = auto.gracePeriod === undefined ? {} : { gracePeriod: auto.gracePeriod };
-    const nextDue = (from: number): number => from + every - this.#timers.random() * jitter;
-    const arm = (dueAt: number): void => {
-      if (this.#closed) return;
-      const wait = Math.max(0, dueAt - this.#timers.now());
-      this.#cancelAutoRotate = this.#timers.schedule(
-        () => {
-          // Long waits are chained: timers cannot wait longer than MAX_TIMER_MS.
-          if (this.#timers.now() < dueAt) return arm(dueAt);
-          this.#autoRotateOnce(options).then(
-            () => arm(nextDue(this.#timers.now())),
-            (e: unknown) => {
-              this.#fail(e, 'AUTO_ROTATE_FAILED');
-              arm(this.#timers.now() + Math.min(every, AUTO_ROTATE_RETRY_MS));
-            },
-          );
-        },
-        Math.min(wait, MAX_TIMER_MS),
-      );
-    };
-    // The age of the key decides, not the age of the process: a process restarted daily must still rotate.
-    this.#currentKey()
-      .then((key) => getSelfKey(this.#fetch, keyrollUrl, key).then((self) => ({ key, self })))
-      .then(
-        ({ key, self }) => {
-          if (self.keyId) this.#keyIds.set(key, self.keyId);
-          arm(nextDue(self.createdAt ?? this.#timers.now()));
-        },
-        (e: unknown) => {
-          this.#fail(e, 'AUTO_ROTATE_FAILED');
-          arm(nextDue(this.#timers.now()));
-        },
-      );
-  }
-
-  /** One automatic rotation, unless another process sharing the source already rotated the key. */
-  async #autoRotateOnce(options: { gracePeriod?: Duration }): Promise<void> {
-    await this.#rotate(options, await this.#currentKey());
+  /** When the key in use was created, from `GET /v1/self`; also learns its id. */
+  async #keyCreatedAt(): Promise<number | undefined> {
+    const key = await this.#currentKey();
+    const self = await getSelfKey(this.#fetch, this.#requireKeyrollUrl('autoRotate'), key);
+    if (self.keyId) this.#keyIds.set(key, self.keyId);
+    return self.createdAt;
   }
 }
 

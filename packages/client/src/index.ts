@@ -1,3 +1,4 @@
+export type { AutoRotateOptions } from './auto-rotate.js';
 export {
   type ClientEvents,
   type ClientOptions,

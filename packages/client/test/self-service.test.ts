@@ -134,7 +134,7 @@ describe('server-initiated rotation', () => {
     expect(res.headers.get('sunset')).not.toBeNull();
     await waitFor(() => rotated.length > 0, 'the claim');
     expect(deprecated).toEqual([
-      { keyId: undefined, hint: expect.any(String), retiresAt: new Date(stack.h.clock.now() + 7 * DAY) },
+      { keyId, hint: expect.any(String), retiresAt: new Date(stack.h.clock.now() + 7 * DAY) },
     ]);
     expect(rotated[0]).toMatchObject({ how: 'claimed', fromKeyId: keyId });
     expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual([expect.stringMatching(/^kr_live_/), key]);
