@@ -156,18 +156,23 @@ export class Gateway {
       this.#log?.warn({ upstream: route.upstream, error: failure.reason }, 'gateway upstream failure');
       sendProblem(res, problemOf(failure.code, ERROR_STATUS[failure.code], failure.detail, req.url?.split('?')[0]));
     };
-    pool.dispatch(
-      {
-        origin: route.upstream,
-        path: req.url ?? '/',
-        method: req.method ?? 'GET',
-        headers: upstreamRequestHeaders(req, identity),
-        body: withBody ? req : null,
-        headersTimeout: route.timeoutMs,
-        bodyTimeout: route.timeoutMs,
-      },
-      new UpstreamExchange(res, added, onFailure),
-    );
+    try {
+      pool.dispatch(
+        {
+          origin: route.upstream,
+          path: req.url ?? '/',
+          method: req.method ?? 'GET',
+          headers: upstreamRequestHeaders(req, identity),
+          body: withBody ? req : null,
+          headersTimeout: route.timeoutMs,
+          bodyTimeout: route.timeoutMs,
+        },
+        new UpstreamExchange(res, added, onFailure),
+      );
+    } catch (e) {
+      // undici refuses a request it cannot send (say, a header it will not forward): the upstream never saw it.
+      onFailure(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   #fail(res: ServerResponse, req: IncomingMessage, e: unknown): void {
