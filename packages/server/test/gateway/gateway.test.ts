@@ -4,7 +4,7 @@ import { generateKey, VERIFY_CODES } from '@keyroll/core';
 import { Gateway, parseGatewayConfig } from '@keyroll/server';
 import { Verifier } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../../test/support/databases.js';
+import { DIALECTS, REDIS_URL } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { send } from '../../../../test/support/http-send.js';
 import {
@@ -209,6 +209,37 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe.skipIf(!REDIS_URL)('gateway with cluster-wide limits in Redis', () => {
+  it('answers RATE_LIMITED and QUOTA_EXCEEDED with Retry-After and RateLimit-* headers', async () => {
+    const upstream = await startUpstream();
+    const sqlite = DIALECTS.find((d) => d.name === 'sqlite');
+    if (!sqlite) throw new Error('no sqlite dialect');
+    const h = await createHarness(sqlite, {
+      KEYROLL_GATEWAY_CONFIG: JSON.stringify({
+        routes: [{ pathPrefix: '/api', upstream: upstream.url, scopes: ['read'] }],
+      }),
+      KEYROLL_REDIS_URL: REDIS_URL ?? '',
+      KEYROLL_REDIS_PREFIX: `keyroll-test-gateway-${randomBytes(4).toString('hex')}:`,
+    });
+    try {
+      const base = await h.kr.gateway!.listen(0);
+      const keys = await keysForEveryCode(h);
+      for (const code of ['RATE_LIMITED', 'QUOTA_EXCEEDED'] as const) {
+        const { key, prime } = keys.cases[code];
+        for (let i = 0; i < prime; i++) {
+          const ok = await send(base, 'GET', '/api/x', { 'x-api-key': key });
+          expect(ok.status).toBe(200);
+          expect(ok.headers['ratelimit-remaining']).toMatch(/^\d+$/);
+        }
+        expectRefusal(await send(base, 'GET', '/api/x', { 'x-api-key': key }), code);
+      }
+    } finally {
+      await h.close();
+      await upstream.close();
+    }
+  });
+});
 
 describe('gateway when storage is away', () => {
   it('answers 503 problem+json for a key it cannot check', async () => {
