@@ -265,6 +265,24 @@ describe('autoRotate', () => {
     expect(timers.pending).toBe(0);
   });
 
+  it('waits longer than a timer can (every 90d) by chaining timers', async () => {
+    const { key } = await stack.h.consumerWithKey();
+    const timers = new ManualTimers(stack.h.clock.now());
+    const client = sdk.createClient({
+      baseUrl: stack.gatewayUrl,
+      keyrollUrl: stack.keyrollUrl,
+      keys: sdk.fromFile(await keyFile(key), { pollMs: 0, watch: false }),
+      autoRotate: { every: '90d', jitter: 0 },
+      timers,
+    });
+    const rotated: unknown[] = [];
+    client.on('rotated', (e) => rotated.push(e));
+    await waitFor(() => timers.pending > 0, 'the first schedule');
+    for (let day = 0; day < 89; day += 20) timers.advance(20 * DAY); // 100 days in steps, chained re-arms
+    await waitFor(() => rotated.length === 1, 'the rotation at 90 days');
+    await client.close();
+  });
+
   it('two processes sharing a file rotate once, not twice', async () => {
     const { key } = await stack.h.consumerWithKey();
     const file = await keyFile(key);
