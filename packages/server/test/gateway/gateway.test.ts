@@ -168,6 +168,28 @@ for (const dialect of DIALECTS) {
       expect(down.body).toMatchObject({ code: 'BAD_GATEWAY', status: 502 });
     });
 
+    it('carries a rotation through: both keys pass in the grace window, the old one with Deprecation/Sunset, then only the new', async () => {
+      const old = await h.consumerWithKey({ scopes: ['read'] });
+      expect((await send(base, 'GET', '/api/x', { 'x-api-key': old.key })).headers.deprecation).toBeUndefined();
+      const rotated = await h.json('POST', `/v1/keys/${old.keyId}/rotate`, { gracePeriod: '1h' }, 201);
+      const oldView = await h.json('GET', `/v1/keys/${old.keyId}`, undefined, 200);
+      const retiresAt = Date.parse(oldView.retiresAt);
+      expect(retiresAt).toBe(h.clock.now() + 3_600_000);
+
+      const during = await send(base, 'GET', '/api/x', { 'x-api-key': old.key });
+      expect(during.status).toBe(200);
+      expectDeprecationHeaders(during, retiresAt);
+      expect(upstream.last().headers['x-keyroll-key-id']).toBe(old.keyId);
+      const fresh = await send(base, 'GET', '/api/x', { 'x-api-key': rotated.key });
+      expect(fresh.status).toBe(200);
+      expect(fresh.headers.deprecation).toBeUndefined();
+      expect(upstream.last().headers['x-keyroll-consumer-id']).toBe(old.consumerId);
+
+      h.clock.set(retiresAt);
+      expectRefusal(await send(base, 'GET', '/api/x', { 'x-api-key': old.key }), 'RETIRED');
+      expect((await send(base, 'GET', '/api/x', { 'x-api-key': rotated.key })).status).toBe(200);
+    });
+
     it('gives up on the upstream request when the client goes away', async () => {
       const closed = upstream.hangClosed();
       await new Promise<void>((resolve) => {
