@@ -186,7 +186,7 @@ export class RotationScheduler {
       if (rule.mode === 'after-first-use' && row.first_used_at === null) {
         const firstUse = await this.#firstUse(tx.db, row);
         if (firstUse === null || !(await steps.successorUsable(tx.db, row, now))) return null;
-        await steps.shortenTo(tx, row, now, firstUse + rule.graceMs, firstUse);
+        await steps.shortenTo(tx, this.#actor, row, now, firstUse + rule.graceMs, firstUse);
         return 'firstUse';
       }
       return null;

@@ -235,18 +235,36 @@ export class RotationSteps {
     });
   }
 
-  /** Moves the old key's deadline earlier (never later, never into the past): the first-use rule. */
-  async shortenTo(tx: Tx, row: RotationsTable, now: number, at: number, firstUsedAt: number): Promise<void> {
+  /**
+   * The first-use rule: records when the successor was first used and moves the old key's deadline
+   * to `at` — only ever earlier, never into the past.
+   */
+  async shortenTo(
+    tx: Tx,
+    actor: Actor,
+    row: RotationsTable,
+    now: number,
+    at: number,
+    firstUsedAt: number,
+  ): Promise<void> {
     const old = await this.key(tx.db, row.old_key_id);
     const to = Math.max(now, Math.min(at, row.deadline_at));
     if (statusOf(old, now) === 'deprecated' && to < row.deadline_at) {
       await this.#setRetiresAt(tx, old, to, now, 'rotation.shortened');
+    } else {
+      await tx.change({ at: now, kind: 'rotation.shortened', entityId: old.id, keyHash: old.hash });
     }
     await tx.db
       .updateTable('rotations')
-      .set({ deadline_at: Math.min(to, row.deadline_at), first_used_at: firstUsedAt, updated_at: now })
+      .set({ deadline_at: to, first_used_at: firstUsedAt, updated_at: now })
       .where('id', '=', row.id)
       .execute();
+    await this.#audit(tx, actor, row, now, 'rotation.shortened', {
+      rule: 'after-first-use',
+      successorFirstUsedAt: new Date(firstUsedAt).toISOString(),
+      from: new Date(row.deadline_at).toISOString(),
+      to: new Date(to).toISOString(),
+    });
   }
 
   async #issueSuccessor(

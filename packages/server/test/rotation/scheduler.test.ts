@@ -149,6 +149,11 @@ for (const dialect of DIALECTS) {
       expect(await verify(c.key)).toMatchObject({ code: 'RETIRED' });
       await h.kr.scheduler.tick();
       expect((await rotation(res.rotation.id)).state).toBe('completed');
+      expect(await auditActions(res.rotation.id)).toEqual([
+        'rotation.started',
+        'rotation.shortened',
+        'rotation.completed',
+      ]);
     });
 
     it('one node at a time holds the lease; a second runner takes over when it lapses', async () => {
