@@ -8,6 +8,9 @@ export interface KeyCacheOptions {
   maxUnknown?: number;
 }
 
+/** Most distinct scope lists kept as shared copies. */
+const MAX_SHARED_SCOPE_LISTS = 10_000;
+
 interface Entry {
   key: CachedKey;
   /** Value of the insertion counter when the entry was last put at the young end. */
@@ -30,6 +33,8 @@ export class KeyCache {
   readonly #keys = new Map<string, Entry>();
   #inserted = 0;
   readonly #unknown = new Set<string>();
+  // Keys mostly share a few scope lists: one shared copy of each keeps a hit's reads in the CPU cache.
+  readonly #scopeLists = new Map<string, readonly string[]>();
 
   constructor(options: KeyCacheOptions = {}) {
     this.maxKeys = positive('maxKeys', options.maxKeys ?? 100_000);
@@ -54,7 +59,7 @@ export class KeyCache {
   setKey(key: CachedKey): void {
     this.#unknown.delete(key.hash);
     this.#keys.delete(key.hash);
-    this.#keys.set(key.hash, { key, gen: ++this.#inserted });
+    this.#keys.set(key.hash, { key: { ...key, scopes: this.#shared(key.scopes) }, gen: ++this.#inserted });
     if (this.#keys.size > this.maxKeys) this.#evictOldest(this.#keys);
   }
 
@@ -94,6 +99,14 @@ export class KeyCache {
   /** Number of cached keys and of remembered unknown hashes. */
   get size(): { keys: number; unknown: number } {
     return { keys: this.#keys.size, unknown: this.#unknown.size };
+  }
+
+  #shared(scopes: readonly string[]): readonly string[] {
+    const id = scopes.join('\n');
+    const known = this.#scopeLists.get(id);
+    if (known) return known;
+    if (this.#scopeLists.size < MAX_SHARED_SCOPE_LISTS) this.#scopeLists.set(id, Object.freeze([...scopes]));
+    return scopes;
   }
 
   #evictOldest(entries: Map<string, Entry> | Set<string>): void {

@@ -1,0 +1,126 @@
+// Shared by bench:verify and bench:scale: N cached keys, a verifier over them, and the floor.
+import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { generateKey } from '@keyroll/core';
+import { createStore, migrateToLatest } from '@keyroll/storage';
+import { CachingKeyLookup, cachedKeyFromRow, StorageKeyLookup, Verifier } from '@keyroll/verifier';
+
+/** The machine, for the results table. */
+export function machine() {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model?.trim() ?? 'cpu'} × ${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+/** Median of numbers. */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** `n` fresh keys: secrets and the rows storage would hold for them. */
+export function makeKeys(n) {
+  const keys = new Array(n);
+  const rows = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const g = generateKey('kr_live');
+    keys[i] = g.key;
+    rows[i] = keyRow(i, g);
+  }
+  return { keys, rows };
+}
+
+/** The row storage holds for the `i`-th generated key `g`. */
+export function keyRow(i, g, now = Date.now()) {
+  return {
+    id: `key_${i.toString(36).padStart(20, '0')}`,
+    consumer_id: `csm_${(i % 1000).toString(36).padStart(20, '0')}`,
+    name: 'default',
+    hash: g.hash,
+    hint: g.hint,
+    prefix: 'kr_live',
+    version: 1,
+    predecessor_id: null,
+    scopes: '["read","trade"]',
+    metadata: '{}',
+    allowed_ips: null,
+    rate_limit: null,
+    quota: null,
+    plan_id: null,
+    created_at: now,
+    updated_at: now,
+    expires_at: null,
+    retires_at: null,
+    revoked_at: null,
+    revoke_reason: null,
+    last_used_at: null,
+  };
+}
+
+/**
+ * A verifier whose cache holds every row (as the misses of a warm-up would have put them there),
+ * in front of a real, empty SQLite store: a single miss would show up as NOT_FOUND.
+ */
+export async function cachedVerifier(rows, options = {}) {
+  const { verifier, lookup, store } = await emptyVerifier(rows.length, options);
+  for (const row of rows) lookup.cache.setKey(cachedKeyFromRow(row));
+  return { verifier, lookup, store };
+}
+
+/** A verifier with room for `capacity` cached keys and none cached yet (see {@link cachedVerifier}). */
+export async function emptyVerifier(capacity, options = {}) {
+  const store = createStore({ dataDir: mkdtempSync(join(os.tmpdir(), 'keyroll-bench-')) });
+  await migrateToLatest(store.db, store.dialect);
+  const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store), maxKeys: Math.max(capacity, 1) });
+  return { verifier: new Verifier({ lookup, ...options }), lookup, store };
+}
+
+/** The raw floor: one SHA-256 and one Map lookup per key. */
+export function floorMap(rows) {
+  const map = new Map();
+  for (const row of rows) map.set(row.hash, row);
+  return (key) => map.get(createHash('sha256').update(key).digest('hex'));
+}
+
+/** Verifications per second over `order` (indices into `keys`) for about `ms` milliseconds. */
+export async function verifyRate(verifier, keys, order, ms) {
+  let done = 0;
+  let i = 0;
+  const started = performance.now();
+  let now = started;
+  while (now - started < ms) {
+    for (let j = 0; j < 1000; j++) {
+      const r = await verifier.verify(keys[order[i]], { scopes: ['read'] });
+      if (r.code !== 'VALID') throw new Error(`unexpected ${r.code}`);
+      i = i + 1 === order.length ? 0 : i + 1;
+    }
+    done += 1000;
+    now = performance.now();
+  }
+  return done / ((now - started) / 1000);
+}
+
+/** Floor lookups per second over the same keys, same order. */
+export function floorRate(lookup, keys, order, ms) {
+  let done = 0;
+  let i = 0;
+  const started = performance.now();
+  let now = started;
+  while (now - started < ms) {
+    for (let j = 0; j < 1000; j++) {
+      if (lookup(keys[order[i]]) === undefined) throw new Error('floor miss');
+      i = i + 1 === order.length ? 0 : i + 1;
+    }
+    done += 1000;
+    now = performance.now();
+  }
+  return done / ((now - started) / 1000);
+}
+
+/** A random visiting order of `n` keys, `length` long. */
+export function randomOrder(n, length) {
+  const order = new Uint32Array(length);
+  for (let i = 0; i < length; i++) order[i] = Math.floor(Math.random() * n);
+  return order;
+}

@@ -1,0 +1,83 @@
+// bench:verify — in-process verification of cached keys against the raw floor (one SHA-256 plus
+// one Map lookup per key), same keys, same random order, same run. Many short rounds interleave
+// the targets so that the load of a shared machine hits them alike; the ratio reported is the
+// median of the per-round ratios, the rates the medians of the rounds.
+//
+//   npm run bench:verify                       (builds first)
+//   BENCH_KEYS=1000 BENCH_MS=200 BENCH_ROUNDS=30 node bench/verify.mjs
+//
+// DESIGN target: verifier ≥ 0.8 × floor.
+import { UsageMeter } from '@keyroll/verifier';
+import {
+  cachedVerifier,
+  floorMap,
+  floorRate,
+  machine,
+  makeKeys,
+  median,
+  randomOrder,
+  verifyRate,
+} from './cached-keys.mjs';
+
+const KEYS = Number(process.env.BENCH_KEYS ?? 1000);
+const MS = Number(process.env.BENCH_MS ?? 200);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
+const TARGET = 0.8;
+
+const { keys, rows } = makeKeys(KEYS);
+const order = randomOrder(KEYS, 100_000);
+const floor = floorMap(rows);
+const plain = await cachedVerifier(rows);
+const metered = await cachedVerifier(rows);
+// Usage metering as the server runs it (in-memory counts; the periodic flush is left out of the loop).
+const usage = new UsageMeter({ store: metered.store, flushIntervalMs: 0 });
+metered.verifier.addObserver(usage);
+
+// Warm-up: let the JIT settle on every path.
+floorRate(floor, keys, order, 300);
+await verifyRate(plain.verifier, keys, order, 300);
+await verifyRate(metered.verifier, keys, order, 300);
+
+const runs = { floor: [], verifier: [], metered: [] };
+for (let r = 0; r < ROUNDS; r++) {
+  runs.floor.push(floorRate(floor, keys, order, MS));
+  runs.verifier.push(await verifyRate(plain.verifier, keys, order, MS));
+  runs.metered.push(await verifyRate(metered.verifier, keys, order, MS));
+}
+const result = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, Math.round(median(v))]));
+const ratio = median(runs.verifier.map((v, i) => v / runs.floor[i]));
+const meteredRatio = median(runs.metered.map((v, i) => v / runs.floor[i]));
+
+console.log(`\nbench:verify — ${KEYS} cached keys, ${ROUNDS} rounds × ${MS} ms per target, medians of rounds`);
+console.log(`machine: ${machine()}\n`);
+console.log('target                                   verifications/s   µs each');
+for (const [name, label] of [
+  ['floor', 'floor: SHA-256 + Map.get'],
+  ['verifier', 'Verifier (cache hit)'],
+  ['metered', 'Verifier (cache hit) + usage metering'],
+]) {
+  console.log(
+    `${label.padEnd(40)} ${String(result[name]).padStart(15)}   ${(1e6 / result[name]).toFixed(2).padStart(7)}`,
+  );
+}
+console.log(
+  `\nverifier / floor:          ${ratio.toFixed(3)} (target ≥ ${TARGET}) ${ratio >= TARGET ? 'PASS' : 'FAIL'}`,
+);
+console.log(`verifier+metering / floor: ${meteredRatio.toFixed(3)}`);
+console.log(
+  JSON.stringify({
+    bench: 'verify',
+    keys: KEYS,
+    roundMs: MS,
+    rounds: ROUNDS,
+    opsPerSec: result,
+    ratio: Number(ratio.toFixed(3)),
+    meteredRatio: Number(meteredRatio.toFixed(3)),
+    target: TARGET,
+    pass: ratio >= TARGET,
+    machine: machine(),
+  }),
+);
+await usage.close().catch(() => undefined);
+await plain.store.close();
+await metered.store.close();
