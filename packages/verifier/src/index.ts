@@ -5,8 +5,8 @@ export {
   type ChangeFeedStatus,
   ChangeFollower,
   type ChangeListener,
-  changeLogHead,
   type ChangeRecord,
+  changeLogHead,
 } from './change-feed.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
 export { type CreateVerifierOptions, createVerifier, type EmbeddedVerifier } from './create-verifier.js';
@@ -24,14 +24,13 @@ export {
 } from './http-answers.js';
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
-export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
-export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { type CachedKey, cachedKeyFromRow, type QuotaSpec, type RateLimitSpec } from './key-record.js';
 export { type CreateRateLimiterOptions, createRateLimiter } from './limiter/create-rate-limiter.js';
 export {
   type ConsumerLimits,
   type LimitSet,
   type LimitSource,
+  type MaybePromise,
   StorageLimitSource,
   type StorageLimitSourceOptions,
 } from './limiter/limit-source.js';
@@ -42,6 +41,7 @@ export type { ConsumeResult, LimitCounter, RateLimiter } from './limiter/rate-li
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './limiter/redis-rate-limiter.js';
 export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
+export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
 export {
   checkRequest,
   type PresentedRequest,
@@ -49,6 +49,7 @@ export {
   type RequestCheck,
   type RequestNeeds,
 } from './request-check.js';
+export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { USAGE_BUCKET_MS, UsageMeter, type UsageMeterOptions } from './usage-meter.js';
 export { Verifier, type VerifierOptions } from './verifier.js';
 export type { VerifyOptions, VerifyResult } from './verify-result.js';

@@ -27,7 +27,10 @@ export type LimitOutcome =
       quota?: QuotaState;
     };
 
-/** Applies rate limits and quotas to a request on a key that is otherwise valid. */
+/**
+ * Applies rate limits and quotas to a request on a key that is otherwise valid. May answer
+ * synchronously (e.g. when nothing limits the key), which keeps the verifier's hot path free of promises.
+ */
 export interface LimitChecker {
-  check(key: CachedKey, cost: number, now: number): Promise<LimitOutcome>;
+  check(key: CachedKey, cost: number, now: number): LimitOutcome | Promise<LimitOutcome>;
 }

@@ -99,12 +99,17 @@ export class Verifier {
     }
     const deprecated = decision.status === 'deprecated';
     if (!this.#limits || options.skipLimits) return accepted(found, deprecated, undefined);
-    return this.#limits.check(found, options.cost ?? 1, now).then((limited): VerifyResult => {
-      if (limited.allowed) return accepted(found, deprecated, limited);
-      const { allowed: _, ...rest } = limited;
-      return { valid: false, keyId: found.id, consumerId: found.consumerId, ...rest };
-    });
+    const limited = this.#limits.check(found, options.cost ?? 1, now);
+    return limited instanceof Promise
+      ? limited.then((outcome) => limitedResult(found, deprecated, outcome))
+      : limitedResult(found, deprecated, limited);
   }
+}
+
+function limitedResult(found: CachedKey, deprecated: boolean, limited: LimitOutcome): VerifyResult {
+  if (limited.allowed) return accepted(found, deprecated, limited);
+  const { allowed: _, ...rest } = limited;
+  return { valid: false, keyId: found.id, consumerId: found.consumerId, ...rest };
 }
 
 function accepted(found: CachedKey, deprecated: boolean, limited: LimitOutcome | undefined): VerifyResult {

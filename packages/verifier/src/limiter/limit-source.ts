@@ -13,12 +13,15 @@ export interface ConsumerLimits extends LimitSet {
   planId: string | null;
 }
 
-/** Where a limit checker finds consumers' and plans' limits (keys bring their own). */
+/** A value, or a promise of it when it has to be read first. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Where a limit checker finds consumers' and plans' limits (keys bring their own); answers from memory synchronously. */
 export interface LimitSource {
   /** The consumer's limits; `null` when it does not exist. */
-  consumer(id: string): Promise<ConsumerLimits | null>;
+  consumer(id: string): MaybePromise<ConsumerLimits | null>;
   /** The plan's limits; `null` when it does not exist. */
-  plan(id: string): Promise<LimitSet | null>;
+  plan(id: string): MaybePromise<LimitSet | null>;
 }
 
 /** What a {@link StorageLimitSource} needs. */
@@ -50,7 +53,7 @@ export class StorageLimitSource implements LimitSource {
     this.#max = options.maxEntries ?? 100_000;
   }
 
-  consumer(id: string): Promise<ConsumerLimits | null> {
+  consumer(id: string): MaybePromise<ConsumerLimits | null> {
     return this.#cached(this.#consumers, id, async () => {
       const row = await this.#store.db
         .selectFrom('consumers')
@@ -62,7 +65,7 @@ export class StorageLimitSource implements LimitSource {
     });
   }
 
-  plan(id: string): Promise<LimitSet | null> {
+  plan(id: string): MaybePromise<LimitSet | null> {
     return this.#cached(this.#plans, id, async () => {
       const row = await this.#store.db
         .selectFrom('plans')
@@ -84,9 +87,12 @@ export class StorageLimitSource implements LimitSource {
     map.delete(id);
   }
 
-  async #cached<T>(map: Map<string, T | null>, id: string, load: () => Promise<T | null>): Promise<T | null> {
+  #cached<T>(map: Map<string, T | null>, id: string, load: () => Promise<T | null>): MaybePromise<T | null> {
     const hit = map.get(id);
-    if (hit !== undefined) return hit;
+    return hit !== undefined ? hit : this.#fill(map, id, load);
+  }
+
+  async #fill<T>(map: Map<string, T | null>, id: string, load: () => Promise<T | null>): Promise<T | null> {
     const generation = this.#generation;
     let value: T | null;
     try {

@@ -1,6 +1,6 @@
 import type { CachedKey } from '../key-record.js';
 import type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from '../limits.js';
-import type { LimitSet, LimitSource } from './limit-source.js';
+import type { ConsumerLimits, LimitSet, LimitSource, MaybePromise } from './limit-source.js';
 import { quotaPeriod, rateWindow } from './limit-windows.js';
 import { hasRoom, type LimitCounter, type RateLimiter } from './rate-limiter.js';
 
@@ -70,36 +70,61 @@ export class PlanLimitChecker implements LimitChecker {
     this.#source = options.source;
   }
 
-  async check(key: CachedKey, cost: number, now: number): Promise<LimitOutcome> {
-    const consumer = await this.#source.consumer(key.consumerId);
-    // Sequential on purpose: on a cache hit each await is a resolved promise, cheaper than Promise.all.
-    const keyPlan = key.planId ? await this.#source.plan(key.planId) : null;
-    const consumerPlan = consumer?.planId ? await this.#source.plan(consumer.planId) : null;
-    const all = [
-      ...charges(key.id, key.consumerId, effective(key, keyPlan), cost, now),
-      ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, consumerPlan), cost, now) : []),
-    ];
-    if (all.length === 0) return { allowed: true };
-    const { allowed, used } = await this.#limiter.consume(
-      all.map((c) => c.counter),
-      now,
-    );
-    const rated = all.map((c, i) => ({ ...c, used: used[i] ?? 0 }));
-    const ratelimit = tightest(rated.filter((c) => c.kind === 'rate'));
-    const quota = tightest(rated.filter((c) => c.kind === 'quota'));
-    const states = {
-      ...(ratelimit && { ratelimit: rateState(ratelimit, now) }),
-      ...(quota && { quota: quotaState(quota) }),
-    };
-    if (allowed) return { allowed: true, ...states };
-    const blocking = rated.filter((c) => !hasRoom(c.used, c.counter.limit, c.counter.cost));
-    return {
-      allowed: false,
-      code: blocking.some((c) => c.kind === 'quota') ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED',
-      retryAfterMs: Math.max(0, ...blocking.map((c) => c.counter.resetsAt - now)),
-      ...states,
-    };
+  /** Answers synchronously when every limit is known and none applies; reads or counts otherwise. */
+  check(key: CachedKey, cost: number, now: number): MaybePromise<LimitOutcome> {
+    const consumer = this.#source.consumer(key.consumerId);
+    const keyPlan = key.planId ? this.#source.plan(key.planId) : null;
+    if (consumer instanceof Promise || keyPlan instanceof Promise) {
+      return Promise.all([consumer, keyPlan]).then(([c, p]) => this.#withConsumerPlan(key, c, p, cost, now));
+    }
+    return this.#withConsumerPlan(key, consumer, keyPlan, cost, now);
   }
+
+  #withConsumerPlan(
+    key: CachedKey,
+    consumer: ConsumerLimits | null,
+    keyPlan: LimitSet | null,
+    cost: number,
+    now: number,
+  ): MaybePromise<LimitOutcome> {
+    const consumerPlan = consumer?.planId ? this.#source.plan(consumer.planId) : null;
+    const chargesOf = (plan: LimitSet | null) => [
+      ...charges(key.id, key.consumerId, effective(key, keyPlan), cost, now),
+      ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, plan), cost, now) : []),
+    ];
+    return consumerPlan instanceof Promise
+      ? consumerPlan.then((plan) => this.#charge(chargesOf(plan), now))
+      : this.#charge(chargesOf(consumerPlan), now);
+  }
+
+  #charge(all: Charge[], now: number): MaybePromise<LimitOutcome> {
+    if (all.length === 0) return { allowed: true };
+    return this.#limiter
+      .consume(
+        all.map((c) => c.counter),
+        now,
+      )
+      .then(({ allowed, used }) => outcome(all, allowed, used, now));
+  }
+}
+
+/** The limit states to report, and on a refusal the code and when to retry. */
+function outcome(all: Charge[], allowed: boolean, used: number[], now: number): LimitOutcome {
+  const rated = all.map((c, i) => ({ ...c, used: used[i] ?? 0 }));
+  const ratelimit = tightest(rated.filter((c) => c.kind === 'rate'));
+  const quota = tightest(rated.filter((c) => c.kind === 'quota'));
+  const states = {
+    ...(ratelimit && { ratelimit: rateState(ratelimit, now) }),
+    ...(quota && { quota: quotaState(quota) }),
+  };
+  if (allowed) return { allowed: true, ...states };
+  const blocking = rated.filter((c) => !hasRoom(c.used, c.counter.limit, c.counter.cost));
+  return {
+    allowed: false,
+    code: blocking.some((c) => c.kind === 'quota') ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED',
+    retryAfterMs: Math.max(0, ...blocking.map((c) => c.counter.resetsAt - now)),
+    ...states,
+  };
 }
 
 type Rated = Charge & { used: number };

@@ -5,11 +5,11 @@ export class MapLimitSource implements LimitSource {
   readonly consumers = new Map<string, ConsumerLimits>();
   readonly plans = new Map<string, LimitSet>();
 
-  async consumer(id: string): Promise<ConsumerLimits | null> {
+  consumer(id: string): ConsumerLimits | null {
     return this.consumers.get(id) ?? null;
   }
 
-  async plan(id: string): Promise<LimitSet | null> {
+  plan(id: string): LimitSet | null {
     return this.plans.get(id) ?? null;
   }
 }

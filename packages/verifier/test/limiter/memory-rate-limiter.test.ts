@@ -103,8 +103,10 @@ describe('PlanLimitChecker on the memory limiter', () => {
     expect(await run(sibling, 3)).toBe(0);
   });
 
-  it('answers without counters for keys and consumers without limits', async () => {
-    expect(await checker.check(keyOf('key_1', 'csm_a'), 1, clock.now())).toEqual({ allowed: true });
+  it('answers without counters, synchronously, for keys and consumers without limits', async () => {
+    const unlimited = checker.check(keyOf('key_1', 'csm_a'), 1, clock.now());
+    expect(unlimited).not.toBeInstanceOf(Promise);
+    expect(unlimited).toEqual({ allowed: true });
     expect(await checker.check(keyOf('key_2', 'csm_unknown'), 1, clock.now())).toEqual({ allowed: true });
   });
 });
