@@ -1,0 +1,159 @@
+// bench:propagation — two keyroll nodes (two processes) on one PostgreSQL database: the time from
+// a revocation on node A until node B rejects the key, over many trials. Node B verifies the key
+// every millisecond (a busy loop would steal the CPU the nodes and the database need) and stamps
+// the first rejection with the system-wide monotonic clock, which both processes share.
+//
+//   npm run bench:propagation                       (builds first)
+//   KEYROLL_BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_TRIALS=200 node bench/propagation.mjs
+//
+// The database is a fresh one created next to the URL's and dropped at the end.
+// DESIGN target: p99 ≤ 100 ms.
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKeyroll, loadConfig } from '@keyroll/server';
+import pg from 'pg';
+import { machine } from './cached-keys.mjs';
+
+const role = process.argv[2] ?? 'main';
+const PG_URL =
+  process.env.KEYROLL_BENCH_PG_URL ?? process.env.KEYROLL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 200);
+const TARGET_P99_MS = 100;
+
+function nodeConfig(url, dataDir) {
+  return loadConfig({ KEYROLL_DATA_DIR: dataDir, KEYROLL_DATABASE_URL: url, KEYROLL_LOG_LEVEL: 'error' });
+}
+
+/** Node B: verifies what it is told to watch until the key is rejected. */
+async function runNodeB(url) {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-b-'));
+  const kr = await createKeyroll(nodeConfig(url, dataDir), { scheduler: false });
+  process.on('message', async (msg) => {
+    if (msg.type === 'stop') {
+      await kr.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }
+    if (msg.type !== 'watch') return;
+    for (;;) {
+      const r = await kr.verifier.verify(msg.key);
+      if (r.code === 'VALID') break;
+      await sleep(1);
+    }
+    process.send({ type: 'ready' });
+    for (;;) {
+      const r = await kr.verifier.verify(msg.key);
+      if (r.code === 'REVOKED') {
+        process.send({ type: 'rejected', at: String(process.hrtime.bigint()) });
+        return;
+      }
+      await sleep(1);
+    }
+  });
+  process.send({ type: 'up' });
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+async function main() {
+  const name = `keyroll_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  try {
+    await admin.connect();
+  } catch (e) {
+    console.log(`bench:propagation skipped: PostgreSQL not reachable at ${PG_URL} (${e.message})`);
+    console.log(JSON.stringify({ bench: 'propagation', skipped: true, reason: 'no PostgreSQL' }));
+    return;
+  }
+  await admin.query(`create database ${name}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-a-'));
+  const a = await createKeyroll(nodeConfig(url.toString(), dataDir), { scheduler: false });
+  const auth = { authorization: `Bearer ${a.bootstrap.rootKey}` };
+  const call = async (method, path, payload) => {
+    const res = await a.app.inject({ method, url: path, headers: auth, payload });
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const consumer = await call('POST', '/v1/consumers', { name: 'bench' });
+
+  const b = fork(new URL(import.meta.url).pathname, ['node-b', url.toString()], { stdio: 'inherit' });
+  const next = (type) => new Promise((resolve) => b.once('message', (m) => (m.type === type ? resolve(m) : null)));
+  await next('up');
+
+  const fromRequest = [];
+  const fromResponse = [];
+  for (let i = 0; i < TRIALS; i++) {
+    const created = await call('POST', '/v1/keys', { consumerId: consumer.id });
+    const ready = next('ready');
+    b.send({ type: 'watch', key: created.key });
+    await ready;
+    const rejected = next('rejected');
+    const t0 = process.hrtime.bigint();
+    await call('POST', `/v1/keys/${created.id}/revoke`, {});
+    const t1 = process.hrtime.bigint();
+    const at = BigInt((await rejected).at);
+    fromRequest.push(Number(at - t0) / 1e6);
+    fromResponse.push(Math.max(0, Number(at - t1) / 1e6));
+  }
+
+  b.send({ type: 'stop' });
+  await new Promise((r) => b.once('exit', r));
+  await a.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.query(`drop database if exists ${name}`);
+      break;
+    } catch (e) {
+      if (attempt > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await admin.end();
+
+  const stats = (xs) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const r = (v) => Number(v.toFixed(2));
+    return { p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1]) };
+  };
+  const req = stats(fromRequest);
+  const res = stats(fromResponse);
+  console.log(
+    `\nbench:propagation — revoke on node A → rejected on node B, PostgreSQL LISTEN/NOTIFY, ${TRIALS} trials`,
+  );
+  console.log(`machine: ${machine()}\n`);
+  console.log('measured from                        p50 ms    p90 ms    p99 ms    max ms');
+  for (const [label, s] of [
+    ['revoke request sent on A', req],
+    ['revoke response received from A', res],
+  ]) {
+    console.log(
+      `${label.padEnd(34)} ${String(s.p50).padStart(8)}  ${String(s.p90).padStart(8)}  ${String(s.p99).padStart(8)}  ${String(s.max).padStart(8)}`,
+    );
+  }
+  const pass = req.p99 <= TARGET_P99_MS;
+  console.log(`\np99 from the revoke request: ${req.p99} ms (target ≤ ${TARGET_P99_MS} ms) ${pass ? 'PASS' : 'FAIL'}`);
+  console.log(
+    JSON.stringify({
+      bench: 'propagation',
+      database: 'postgres',
+      trials: TRIALS,
+      fromRequestMs: req,
+      fromResponseMs: res,
+      targetP99Ms: TARGET_P99_MS,
+      pass,
+      machine: machine(),
+    }),
+  );
+}
+
+if (role === 'node-b') await runNodeB(process.argv[3]);
+else await main();
