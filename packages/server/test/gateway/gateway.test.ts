@@ -68,7 +68,8 @@ for (const dialect of DIALECTS) {
 
     it('forwards with the consumer and key ids and never passes the key on, in either header', async () => {
       const { key, keyId, consumerId } = keys.valid;
-      for (const headers of [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }]) {
+      const styles: Record<string, string>[] = [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }];
+      for (const headers of styles) {
         const res = await send(base, 'GET', '/api/things?x=1', headers);
         expect(res.status).toBe(200);
         expect(res.body).toMatchObject({ method: 'GET', url: '/api/things?x=1' });

@@ -81,7 +81,8 @@ export function middlewareSuite(framework: string, start: StartApp): void {
 
       it('attaches the verified key to the request, from x-api-key or Bearer', async () => {
         const { key, keyId, consumerId } = keys.valid;
-        for (const headers of [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }]) {
+        const styles: Record<string, string>[] = [{ 'x-api-key': key }, { authorization: `Bearer ${key}` }];
+        for (const headers of styles) {
           const res = await send(app.url, 'GET', '/things', headers);
           expect(res.status).toBe(200);
           expect(res.body).toEqual({ consumerId, keyId, deprecated: false });
