@@ -5,7 +5,7 @@ import { type Actor, actorName } from './actor.js';
 import type { IssuedKey, KeyService } from './key-service.js';
 import { type RetireRule, retireWindowMs } from './rotation-retire.js';
 import { type RotationOrigin, type StoredExtension, storedExtensions } from './rotation-view.js';
-import { checkScopes, metadataJson } from './validate.js';
+import { checkFuture, checkScopes, metadataJson } from './validate.js';
 
 /** What a second claim of a successor does: answer 409, or also revoke the whole lineage. */
 export type OnReuse = 'reject' | 'revoke';
@@ -276,6 +276,7 @@ export class RotationSteps {
     o: SuccessorOverrides,
   ): Promise<IssuedKey> {
     const scopes = o.scopes === undefined ? undefined : checkScopes(o.scopes);
+    if (o.expiresAt != null) checkFuture('expiresAt', o.expiresAt, now);
     if (scopes) this.#keys.assertMayGrant(actor, old.consumer_id, scopes);
     const lifetime = old.expires_at === null ? null : old.expires_at - old.created_at;
     const expiresAt = o.expiresAt !== undefined ? o.expiresAt : lifetime === null ? null : now + lifetime;

@@ -297,6 +297,56 @@ for (const dialect of DIALECTS) {
       expect((await h.json('GET', '/v1/audit/verify', undefined, 200)).ok).toBe(true);
     });
 
+    it('rejects inconsistent retirement rules and durations with 400', async () => {
+      const c = await h.consumerWithKey();
+      for (const body of [
+        { gracePeriod: '1d', retire: { mode: 'when-idle' } },
+        { gracePeriod: '1d', retire: { mode: 'when-idle', idleFor: '1h', minGrace: '2d' } },
+        { gracePeriod: '1d', retire: { mode: 'when-idle', idleFor: '1h', maxExtensions: 2 } },
+        { gracePeriod: '1d', retire: { mode: 'deadline', idleFor: '1h' } },
+        { gracePeriod: '1d', retire: { mode: 'after-first-use', gracePeriod: '2d' } },
+        { gracePeriod: '1d', retire: { mode: 'sometime' } },
+        { gracePeriod: 0, retire: { mode: 'when-idle', idleFor: '1h' } },
+        { gracePeriod: -5 },
+        { gracePeriod: '1d', expiresAt: '2020-01-01T00:00:00Z' },
+        { gracePeriod: '1d', surprise: true },
+      ]) {
+        const res = await h.request({ method: 'POST', url: `/v1/keys/${c.keyId}/rotate`, payload: body });
+        expect(res.statusCode, JSON.stringify(body)).toBe(400);
+        expect(res.json().code).toBe('VALIDATION_FAILED');
+      }
+      expect((await h.json('GET', `/v1/keys/${c.keyId}`, undefined, 200)).status).toBe('active');
+      const r = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1d' }, 201);
+      const zero = await h.request({
+        method: 'POST',
+        url: `/v1/rotations/${r.rotation.id}/extend`,
+        payload: { by: 0 },
+      });
+      expect(zero.statusCode).toBe(400);
+    });
+
+    it('pages through rotations', async () => {
+      const c = await h.consumerWithKey();
+      const ids: string[] = [];
+      let keyId = c.keyId;
+      for (let i = 0; i < 3; i++) {
+        const r = await h.json('POST', `/v1/keys/${keyId}/rotate`, { gracePeriod: '1d' }, 201);
+        ids.push(r.rotation.id);
+        keyId = r.newKeyId;
+        h.clock.advance(1); // ids sort by creation time to the millisecond
+      }
+      const first = await h.json('GET', `/v1/rotations?consumerId=${c.consumerId}&limit=2`, undefined, 200);
+      expect(first.data.map((r: { id: string }) => r.id)).toEqual(ids.slice(0, 2));
+      const second = await h.json(
+        'GET',
+        `/v1/rotations?consumerId=${c.consumerId}&limit=2&cursor=${first.nextCursor}`,
+        undefined,
+        200,
+      );
+      expect(second.data.map((r: { id: string }) => r.id)).toEqual(ids.slice(2));
+      expect(second.nextCursor).toBeNull();
+    });
+
     it('needs the keys:rotate scope', async () => {
       const reader = await h.rootKeyWith(['keys:read', 'keys:write']);
       const c = await h.consumerWithKey();
