@@ -1,6 +1,5 @@
 import type { Store } from '@keyroll/storage';
 import type { VerificationEvent, VerificationObserver } from '@keyroll/verifier';
-import { sql } from 'kysely';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the verifier cache reports: one call per read that missed it and went to storage. */
@@ -178,15 +177,11 @@ export class KeyrollMetrics
   }
 }
 
-/** Counts rotations by state; empty while the rotations table does not exist. */
-async function rotationsByState(store: Store): Promise<{ state: string; n: number }[]> {
-  try {
-    const result = await sql<{
-      state: string;
-      n: number;
-    }>`select state, count(*) as n from rotations group by state`.execute(store.db);
-    return result.rows;
-  } catch {
-    return [];
-  }
+/** Counts rotations by state. */
+async function rotationsByState(store: Store): Promise<{ state: string; n: number | string }[]> {
+  return store.db
+    .selectFrom('rotations')
+    .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
+    .groupBy('state')
+    .execute();
 }

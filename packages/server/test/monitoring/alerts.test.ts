@@ -28,9 +28,7 @@ for (const dialect of DIALECTS) {
       h.clock.advance(MINUTE);
       return h.kr.monitoring.evaluator.tick();
     }
-    async function alerts(
-      query = '',
-    ): Promise<
+    async function alerts(query = ''): Promise<
       {
         id: string;
         rule: string;

@@ -81,6 +81,31 @@ for (const dialect of DIALECTS) {
       await h.json('DELETE', `/v1/webhooks/${hook.id}`, undefined, 204);
     });
 
+    it('delivers the events of one webhook in the order they happened', async () => {
+      const hook = await h.json('POST', '/v1/webhooks', { url: rx.url, events: ['key.created', 'key.revoked'] }, 201);
+      const { consumerId } = await h.consumerWithKey();
+      const expected: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const k = await h.json('POST', '/v1/keys', { consumerId, name: `k${i}` }, 201);
+        expected.push(`key.created:${k.id}`);
+        if (i % 2 === 0) {
+          await h.json('POST', `/v1/keys/${k.id}/revoke`, {}, 200);
+          expected.push(`key.revoked:${k.id}`);
+        }
+      }
+      await drain();
+      const got = await rx.waitFor(expected.length + 1);
+      const seen = got.map((r) => {
+        const e = new Webhook(hook.secret).verify(r.body, signatureHeaders(r)) as {
+          type: string;
+          data: { keyId: string };
+        };
+        return `${e.type}:${e.data.keyId}`;
+      });
+      expect(seen.slice(1)).toEqual(expected);
+      await h.json('DELETE', `/v1/webhooks/${hook.id}`, undefined, 204);
+    });
+
     it('retries failures with backoff under the same webhook-id, then delivers', async () => {
       rx.respond = (n) => (n <= 2 ? 500 : 200);
       const hook = await h.json('POST', '/v1/webhooks', { url: rx.url, events: ['key.created'] }, 201);
