@@ -24,6 +24,10 @@ export interface Config {
   publicUrl: string | undefined;
   /** Period of the rotation scheduler in ms; 0 runs it only when asked (`scheduler.tick()`). */
   schedulerIntervalMs: number;
+  /** Most keys the verifier keeps in memory (least recently used out). */
+  keyCacheSize: number;
+  /** This node's id in `GET /v1/cluster`; a host/pid-based one when unset. */
+  nodeId: string | undefined;
   /** Longest grace period a consumer may ask for in `POST /v1/self/rotate`, in ms. */
   selfRotateMaxGraceMs: number;
   /** Webhooks may target private and loopback addresses (tests, internal receivers). */
@@ -83,6 +87,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     usageFlushMs: int(e, 'KEYROLL_USAGE_FLUSH_MS', 1000, 0, 60_000),
     publicUrl: e.KEYROLL_PUBLIC_URL || undefined,
     schedulerIntervalMs: int(e, 'KEYROLL_SCHEDULER_INTERVAL_MS', 30_000, 0, 3_600_000),
+    keyCacheSize: int(e, 'KEYROLL_KEY_CACHE_SIZE', 100_000, 1, 10_000_000),
+    nodeId: e.KEYROLL_NODE_ID || undefined,
     selfRotateMaxGraceMs: duration(e, 'KEYROLL_SELF_ROTATE_MAX_GRACE', 7 * 24 * 3_600_000),
     webhookAllowPrivate: e.KEYROLL_WEBHOOK_ALLOW_PRIVATE === '1' || e.KEYROLL_WEBHOOK_ALLOW_PRIVATE === 'true',
     webhookMaxAttempts: int(e, 'KEYROLL_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),

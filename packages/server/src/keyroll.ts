@@ -99,7 +99,10 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const limiter = createRateLimiter({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   const limitSource = new StorageLimitSource({ store });
   const limits = new PlanLimitChecker({ limiter, source: limitSource });
-  const lookup = new CachingKeyLookup({ source: monitoring.meterMisses(new StorageKeyLookup(store)) });
+  const lookup = new CachingKeyLookup({
+    source: monitoring.meterMisses(new StorageKeyLookup(store)),
+    maxKeys: config.keyCacheSize,
+  });
   const cluster = new ClusterNode({
     store,
     lookup,
@@ -109,6 +112,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     ],
     databaseUrl: config.databaseUrl,
     address: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
     ...options.cluster,
   });
   const deps: AppDeps = {
