@@ -14,6 +14,8 @@ export interface CodeKeys {
   cases: Record<VerifyCode, CodeCase>;
   deprecated: { key: string; keyId: string; consumerId: string; retiresAt: number };
   valid: { key: string; keyId: string; consumerId: string };
+  /** A key allowed from loopback only: it passes only if the client's socket address reaches the verifier. */
+  loopbackOnly: { key: string; keyId: string; consumerId: string };
 }
 
 /** What each refusal looks like on the wire, whoever answers (gateway or middleware). */
@@ -52,6 +54,7 @@ export async function keysForEveryCode(h: Harness): Promise<CodeKeys> {
   await h.json('POST', `/v1/keys/${revoked.keyId}/revoke`, { reason: 'leaked' }, 200);
   const scoped = await h.consumerWithKey({ scopes: ['write'] });
   const fenced = await h.consumerWithKey({ scopes: ['read'], allowedIps: ['10.0.0.0/8'] });
+  const loopbackOnly = await h.consumerWithKey({ scopes: ['read'], allowedIps: ['127.0.0.1/32', '::1/128'] });
   const limited = await h.consumerWithKey({ scopes: ['read'], rateLimit: { limit: 1, window: '1h' } });
   const quota = await h.consumerWithKey({ scopes: ['read'], quota: { limit: 2, period: 'month' } });
   const deprecated = await h.consumerWithKey({ scopes: ['read'] });
@@ -74,6 +77,7 @@ export async function keysForEveryCode(h: Harness): Promise<CodeKeys> {
     },
     deprecated: { ...deprecated, retiresAt },
     valid,
+    loopbackOnly,
   };
 }
 

@@ -59,6 +59,10 @@ for (const dialect of DIALECTS) {
       });
     }
 
+    it("checks a key's allowed addresses against the client's socket address", async () => {
+      expect((await send(base, 'GET', '/api/things', { 'x-api-key': keys.loopbackOnly.key })).status).toBe(200);
+    });
+
     it('asks for a key with a bare Bearer challenge when none is presented', async () => {
       const res = await send(base, 'GET', '/api/things');
       expect(res.status).toBe(401);

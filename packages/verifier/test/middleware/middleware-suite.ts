@@ -72,6 +72,10 @@ export function middlewareSuite(framework: string, start: StartApp): void {
         });
       }
 
+      it("checks a key's allowed addresses against the client's socket address", async () => {
+        expect((await send(app.url, 'GET', '/things', { 'x-api-key': keys.loopbackOnly.key })).status).toBe(200);
+      });
+
       it('asks for a key when none is presented', async () => {
         const res = await send(app.url, 'GET', '/things');
         expect(res.status).toBe(401);
