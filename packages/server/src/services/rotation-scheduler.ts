@@ -41,6 +41,8 @@ export interface TickReport {
   firstUse: number;
   started: number;
   reminders: number;
+  /** Jobs that threw; each is reported to `onError` and retried next tick, the others still run. */
+  failed: number;
 }
 
 /** Name of the scheduler's lease row. */
@@ -100,6 +102,16 @@ export class RotationScheduler {
       firstUse: 0,
       started: 0,
       reminders: 0,
+      failed: 0,
+    };
+    const job = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await fn();
+      } catch (err) {
+        report.failed++;
+        this.#o.onError?.(err);
+        return null;
+      }
     };
     if (!(await this.#takeLease())) return report;
     report.leader = true;
@@ -112,16 +124,16 @@ export class RotationScheduler {
       .limit(this.#batch())
       .execute();
     for (const { id } of rolling) {
-      const done = await this.#advance(id, now);
+      const done = await job(() => this.#advance(id, now));
       if (done) report[done]++;
     }
     for (const policy of await this.#o.store.db.selectFrom('rotation_policies').selectAll().execute()) {
       for (const key of await this.#dueKeys(policy, now, policy.every_ms)) {
-        if (await this.#startPolicyRotation(policy, key.id, now)) report.started++;
+        if (await job(() => this.#startPolicyRotation(policy, key.id, now))) report.started++;
       }
       if (policy.notify_before_ms !== null) {
         for (const key of await this.#dueKeys(policy, now, policy.every_ms - policy.notify_before_ms)) {
-          if (await this.#remind(policy, key, now)) report.reminders++;
+          if (await job(() => this.#remind(policy, key, now))) report.reminders++;
         }
       }
     }
@@ -152,7 +164,7 @@ export class RotationScheduler {
   }
 
   /** One rotation's job: complete it, retire early, push its deadline or shorten it after first use. */
-  #advance(id: string, now: number): Promise<keyof Omit<TickReport, 'leader'> | null> {
+  #advance(id: string, now: number): Promise<keyof Omit<TickReport, 'leader' | 'failed'> | null> {
     const steps = this.#o.engine.steps;
     return this.#o.store.mutate(async (tx) => {
       const row = await steps.rotation(tx.db, id);

@@ -347,6 +347,24 @@ for (const dialect of DIALECTS) {
       expect(second.nextCursor).toBeNull();
     });
 
+    it('documents its routes in the OpenAPI description', async () => {
+      const doc = await h.json('GET', '/openapi.json', undefined, 200, null);
+      for (const path of [
+        '/v1/keys/{id}/rotate',
+        '/v1/consumers/{id}/rollover',
+        '/v1/rotations',
+        '/v1/rotations/{id}',
+        '/v1/rotations/{id}/rollback',
+        '/v1/rotations/{id}/complete',
+        '/v1/rotations/{id}/extend',
+        '/v1/rotation-policies/{target}',
+        '/v1/self/rotate',
+        '/v1/self/successor',
+      ]) {
+        expect(Object.keys(doc.paths)).toContain(path);
+      }
+    });
+
     it('needs the keys:rotate scope', async () => {
       const reader = await h.rootKeyWith(['keys:read', 'keys:write']);
       const c = await h.consumerWithKey();
