@@ -114,10 +114,12 @@ process.on('message', async (m) => {
       (e) => process.send?.({ type: 'rotate-failed', label, code: e.code, message: e.message }),
     );
   } else if (m.cmd === 'stop-auto-rotate') {
-    // Like a redeploy without autoRotate: a new client on the same file takes over, the old one drains.
+    // Like a redeploy without autoRotate: a new client on the same file takes over, the old one drains
+    // its requests in flight and closes (its timers with it) before this is confirmed.
     const old = client;
     client = makeClient(undefined);
-    setTimeout(() => old.close(), 500);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await old.close();
     process.send?.({ type: 'auto-rotate-stopped', label });
   } else if (m.cmd === 'stop') {
     running = false;

@@ -74,8 +74,11 @@ class Worker {
       };
     });
     this.final.catch(() => undefined);
+    /** @type {Map<string, (message: any) => void>} */
+    this.replies = new Map();
     this.child.on('message', (/** @type {any} */ m) => {
       if (m.type === 'progress') this.progress = m;
+      this.replies.get(m.type)?.(m);
       if (m.type === 'ready') onReady();
       if (m.type === 'final') onFinal(m);
     });
@@ -85,6 +88,17 @@ class Worker {
   /** @param {Record<string, unknown>} cmd */
   send(cmd) {
     this.child.send(cmd);
+  }
+
+  /**
+   * Sends `cmd` and waits for the message of type `reply`.
+   * @param {Record<string, unknown>} cmd
+   * @param {string} reply
+   */
+  ask(cmd, reply) {
+    const answered = new Promise((resolve) => this.replies.set(reply, resolve));
+    this.send(cmd);
+    return answered;
   }
 }
 
@@ -279,7 +293,7 @@ export async function runRotationScenario({ databaseUrl, onProgress = () => unde
     );
     onStep('case 3: the policy rotation was claimed by one "policy" process, the other read the file');
     await admin('DELETE', `/v1/rotation-policies/${consumer('policy').id}`);
-    auto.send({ cmd: 'stop-auto-rotate' });
+    await auto.ask({ cmd: 'stop-auto-rotate' }, 'auto-rotate-stopped');
 
     // Traffic goes on until every old key has retired (deadlines of 2-6 s): retirement happens under load.
     /** @returns {Promise<Record<string, KeyView[]>>} */

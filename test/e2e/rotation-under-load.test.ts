@@ -103,8 +103,11 @@ describe.skipIf(!postgres?.available)('rotation under load: 2 nodes on PostgreSQ
   it('moved every consumer to its new key the way its case says', () => {
     expect(worker('operator').rotations.map((r) => r.how)).toEqual(['source']);
     expect([worker('self-a').rotations[0]?.how, worker('self-b').rotations[0]?.how]).toEqual(['self-rotate', 'source']);
-    expect(worker('auto').rotations.length).toBeGreaterThanOrEqual(1);
-    expect(worker('auto').rotations.every((r) => r.how === 'self-rotate')).toBe(true);
+    // autoRotate may fire more than once; the client that replaces it at the end ("redeploy") may
+    // then take the last rotated key from the file.
+    const auto = worker('auto').rotations.map((r) => r.how);
+    expect(auto).toContain('self-rotate');
+    expect(auto.every((how) => how === 'self-rotate' || how === 'source')).toBe(true);
     expect(worker('emergency').rotations.map((r) => r.how)).toEqual(['source']);
     expect(worker('bystander').rotations).toEqual([]);
   });
