@@ -140,6 +140,12 @@ async function main() {
     );
   }
   const pass = req.p99 <= TARGET_P99_MS;
+  console.log(
+    `load average: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} CPUs`,
+  );
   console.log(`\np99 from the revoke request: ${req.p99} ms (target ≤ ${TARGET_P99_MS} ms) ${pass ? 'PASS' : 'FAIL'}`);
   console.log(
     JSON.stringify({
@@ -150,6 +156,7 @@ async function main() {
       fromResponseMs: res,
       targetP99Ms: TARGET_P99_MS,
       pass,
+      loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),
       machine: machine(),
     }),
   );

@@ -9,6 +9,7 @@
 // DESIGN target: throughput at 1M keys ≥ 0.9 × throughput at 1k keys.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import { generateKey } from '@keyroll/core';
 import { cachedKeyFromRow } from '@keyroll/verifier';
 import { emptyVerifier, floorRate, keyRow, machine, median, randomOrder, verifyRate } from './cached-keys.mjs';
@@ -93,6 +94,12 @@ console.log(
 console.log(`floor, same sizes:           ${floorRatio.toFixed(3)} (the cost of random memory access alone)`);
 console.log(`process RSS at the end: ${Math.round(rss / 2 ** 20)} MiB`);
 console.log(
+  `load average: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${os.cpus().length} CPUs`,
+);
+console.log(
   JSON.stringify({
     bench: 'scale',
     keys: { small: SMALL, large: LARGE },
@@ -103,6 +110,7 @@ console.log(
     target: TARGET,
     pass: ratio >= TARGET,
     rounds: ROUNDS,
+    loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),
     roundMs: MS,
     machine: machine(),
   }),

@@ -7,6 +7,7 @@
 //   BENCH_KEYS=1000 BENCH_MS=200 BENCH_ROUNDS=30 node bench/verify.mjs
 //
 // DESIGN target: verifier ≥ 0.8 × floor.
+import os from 'node:os';
 import { UsageMeter } from '@keyroll/verifier';
 import {
   cachedVerifier,
@@ -38,21 +39,28 @@ floorRate(floor, keys, order, 300);
 await verifyRate(plain.verifier, keys, order, 300);
 await verifyRate(metered.verifier, keys, order, 300);
 
-const runs = { floor: [], verifier: [], metered: [] };
+/** The floor behind an awaited promise: what any asynchronous API costs on top of it. */
+const floorAwaited = { verify: async (key) => ({ code: floor(key) ? 'VALID' : 'NOT_FOUND' }) };
+
+const runs = { floor: [], floorAwaited: [], verifier: [], metered: [] };
 for (let r = 0; r < ROUNDS; r++) {
   runs.floor.push(floorRate(floor, keys, order, MS));
+  runs.floorAwaited.push(await verifyRate(floorAwaited, keys, order, MS));
   runs.verifier.push(await verifyRate(plain.verifier, keys, order, MS));
   runs.metered.push(await verifyRate(metered.verifier, keys, order, MS));
 }
 const result = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, Math.round(median(v))]));
 const ratio = median(runs.verifier.map((v, i) => v / runs.floor[i]));
 const meteredRatio = median(runs.metered.map((v, i) => v / runs.floor[i]));
+const awaitedRatio = median(runs.floorAwaited.map((v, i) => v / runs.floor[i]));
+const vsAwaited = median(runs.verifier.map((v, i) => v / runs.floorAwaited[i]));
 
 console.log(`\nbench:verify — ${KEYS} cached keys, ${ROUNDS} rounds × ${MS} ms per target, medians of rounds`);
 console.log(`machine: ${machine()}\n`);
 console.log('target                                   verifications/s   µs each');
 for (const [name, label] of [
   ['floor', 'floor: SHA-256 + Map.get'],
+  ['floorAwaited', 'floor behind an awaited promise'],
   ['verifier', 'Verifier (cache hit)'],
   ['metered', 'Verifier (cache hit) + usage metering'],
 ]) {
@@ -64,6 +72,14 @@ console.log(
   `\nverifier / floor:          ${ratio.toFixed(3)} (target ≥ ${TARGET}) ${ratio >= TARGET ? 'PASS' : 'FAIL'}`,
 );
 console.log(`verifier+metering / floor: ${meteredRatio.toFixed(3)}`);
+console.log(`awaited floor / floor:     ${awaitedRatio.toFixed(3)} (the price of a Promise-returning API)`);
+console.log(`verifier / awaited floor:  ${vsAwaited.toFixed(3)}`);
+console.log(
+  `load average: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${os.cpus().length} CPUs`,
+);
 console.log(
   JSON.stringify({
     bench: 'verify',
@@ -73,6 +89,9 @@ console.log(
     opsPerSec: result,
     ratio: Number(ratio.toFixed(3)),
     meteredRatio: Number(meteredRatio.toFixed(3)),
+    awaitedFloorRatio: Number(awaitedRatio.toFixed(3)),
+    verifierVsAwaitedFloor: Number(vsAwaited.toFixed(3)),
+    loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),
     target: TARGET,
     pass: ratio >= TARGET,
     machine: machine(),
