@@ -59,7 +59,7 @@ export class CachingKeyLookup implements KeyLookup {
     if (change.kind.endsWith('.created')) return;
     const id = change.entityId;
     this.cache.invalidateWhere((k) => k.consumerId === id || k.planId === id || k.id === id);
-    for (const hash of this.#loads.keys()) this.#loads.delete(hash);
+    this.#loads.clear();
   }
 
   #miss(hash: string): Promise<CachedKey | null> {
