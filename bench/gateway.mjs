@@ -61,6 +61,8 @@ async function runProxies(upstream) {
   const authOffUrl = await authOff.listen(0);
   process.send({ gatewayUrl, authOffUrl, key });
   process.on('message', async (m) => {
+    // CPU time this process has used, so the driver can charge it to the target under load.
+    if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
     if (m !== 'stop') return;
     await authOff.close();
     await kr.close();
@@ -83,7 +85,15 @@ async function load(url, headers, seconds) {
   if (r.errors > 0 || r.non2xx > 0 || r.timeouts > 0) {
     throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} time-outs`);
   }
-  return { rps: r.requests.average, p99: r.latency.p99 };
+  return { rps: r.requests.average, p99: r.latency.p99, requests: r.requests.total };
+}
+
+/** The proxies process's CPU time (µs) so far. */
+function cpuOf(child) {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m.cpu));
+    child.send('cpu');
+  });
 }
 
 function median(values) {
@@ -116,7 +126,13 @@ async function main() {
     for (const t of targets) await load(t.url, t.headers, 2); // warm-up: JIT, pools, key cache
     // Rounds interleave the targets so that drift of the machine hits all three alike.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const t of targets) runs[t.name].push(await load(t.url, t.headers, SECONDS));
+      for (const t of targets) {
+        const before = await cpuOf(proxies.child);
+        const run = await load(t.url, t.headers, SECONDS);
+        const after = await cpuOf(proxies.child);
+        const used = after.user + after.system - before.user - before.system;
+        runs[t.name].push({ ...run, cpuUs: used / run.requests });
+      }
     }
   } finally {
     proxies.child.send('stop');
@@ -125,12 +141,20 @@ async function main() {
   const result = Object.fromEntries(
     targets.map((t) => [
       t.name,
-      { rps: Math.round(median(runs[t.name].map((r) => r.rps))), p99: median(runs[t.name].map((r) => r.p99)) },
+      {
+        rps: Math.round(median(runs[t.name].map((r) => r.rps))),
+        p99: median(runs[t.name].map((r) => r.p99)),
+        // CPU of the proxy process per request: steady even when other work shares the machine.
+        ...(t.name !== 'direct' && { cpuUsPerRequest: Number(median(runs[t.name].map((r) => r.cpuUs)).toFixed(1)) }),
+      },
     ]),
   );
   const vsAuthOff = result.gateway.rps / result.authOff.rps;
   const perRound = runs.gateway.map((g, i) => g.rps / runs.authOff[i].rps);
   const vsDirect = result.gateway.rps / result.direct.rps;
+  // Requests the same CPU serves with authentication, relative to without: the throughput ratio a
+  // proxy bound by its own CPU reaches.
+  const cpuRatio = result.authOff.cpuUsPerRequest / result.gateway.cpuUsPerRequest;
   const nginx = nginxVersion();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
@@ -138,19 +162,20 @@ async function main() {
     `\nbench:gateway — ${ROUNDS} rounds × ${SECONDS} s per target, ${CONNECTIONS} connections, median of rounds`,
   );
   console.log(`machine: ${machine}; load average before/after: ${loadBefore} / ${os.loadavg()[0].toFixed(1)}\n`);
-  console.log('target                         req/s      p99 (ms)');
+  console.log('target                         req/s      p99 (ms)   proxy CPU µs/request');
   for (const [name, label] of [
     ['direct', 'upstream directly'],
     ['authOff', 'proxy, authentication off'],
     ['gateway', 'gateway (key verified)'],
   ]) {
     console.log(
-      `${label.padEnd(28)} ${String(result[name].rps).padStart(8)}   ${String(result[name].p99).padStart(8)}`,
+      `${label.padEnd(28)} ${String(result[name].rps).padStart(8)}   ${String(result[name].p99).padStart(8)}   ${String(result[name].cpuUsPerRequest ?? '-').padStart(8)}`,
     );
   }
   console.log(`\ngateway / auth off: ${vsAuthOff.toFixed(3)} (target ≥ ${TARGET})`);
   console.log(`  per round: ${perRound.map((r) => r.toFixed(3)).join(' ')}`);
   console.log(`gateway / direct:   ${vsDirect.toFixed(3)}`);
+  console.log(`CPU per request, auth off / gateway: ${cpuRatio.toFixed(3)} (the same ratio, measured by CPU time)`);
   console.log(
     nginx
       ? `nginx found (${nginx.trim()}) but the nginx comparison is not implemented yet`
@@ -168,6 +193,7 @@ async function main() {
       ratioPerRound: perRound.map((r) => Number(r.toFixed(3))),
       loadAverage: Number(loadBefore),
       ratioGatewayVsDirect: Number(vsDirect.toFixed(3)),
+      cpuRatioAuthOffVsGateway: Number(cpuRatio.toFixed(3)),
       target: TARGET,
       pass: vsAuthOff >= TARGET,
       nginx: null,
