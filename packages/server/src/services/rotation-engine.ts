@@ -167,16 +167,6 @@ export class RotationEngine {
     return { data: await Promise.all(page1.data.map((r) => this.view(r))), nextCursor: page1.nextCursor };
   }
 
-  /** The rotation that waits for (or handed out) the successor of `oldKeyId`, if any is rolling. */
-  rollingFor(oldKeyId: string): Promise<RotationsTable | undefined> {
-    return this.#o.store.db
-      .selectFrom('rotations')
-      .selectAll()
-      .where('old_key_id', '=', oldKeyId)
-      .where('state', '=', 'rolling')
-      .executeTakeFirst();
-  }
-
   /**
    * Hands the successor of a server-initiated rotation to the holder of the old key, once. A second
    * claim is recorded as a possible leak and answered 409 (after the record commits); with the
@@ -192,6 +182,13 @@ export class RotationEngine {
         .where('state', '=', 'rolling')
         .executeTakeFirst();
       if (!row) throw new ApiError('NOT_FOUND', 'no successor awaits this key');
+      // An operator's rotation handed the secret to the operator, not to this key's holder: asking
+      // for it is no sign of a leak (the client has not been given its new key yet).
+      if (row.claimed_at !== null && (row.origin === 'admin' || row.origin === 'rollover')) {
+        throw new ApiError('CONFLICT', 'the successor of this key was issued to an operator and cannot be claimed', {
+          rotationId: row.id,
+        });
+      }
       if (row.claimed_at !== null) {
         return { kind: 'reused' as const, row, revoked: await this.steps.reclaimAttempted(tx, actor, row, now) };
       }

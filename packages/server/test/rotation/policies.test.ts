@@ -145,6 +145,30 @@ for (const dialect of DIALECTS) {
       await h.json('DELETE', `/v1/rotation-policies/${c.consumerId}`, undefined, 204);
     });
 
+    it('a successor issued to an operator cannot be claimed, and asking is not taken for reuse', async () => {
+      const c = await h.consumerWithKey();
+      await h.json(
+        'PUT',
+        `/v1/rotation-policies/${c.consumerId}`,
+        { every: '90d', gracePeriod: '1d', onReuse: 'revoke' },
+        200,
+      );
+      const res = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1d' }, 201);
+      const claim = await asConsumer(c.key, 'POST', '/v1/self/successor');
+      expect(claim.statusCode).toBe(409);
+      expect(claim.json().code).toBe('CONFLICT');
+      expect(await auditOf('successor.reclaim_attempted', c.consumerId)).toHaveLength(0);
+      expect(await verify(c.key)).toMatchObject({ valid: true, deprecated: true });
+      expect(await verify(res.key)).toMatchObject({ valid: true });
+      // a self-rotation handed the successor to the key's holder: asking again is a reuse
+      const self = await asConsumer(res.key, 'POST', '/v1/self/rotate', { gracePeriod: '1h' });
+      expect(self.statusCode).toBe(201);
+      const again = await asConsumer(res.key, 'POST', '/v1/self/successor');
+      expect(again.json()).toMatchObject({ code: 'SUCCESSOR_ALREADY_CLAIMED', revoked: true });
+      expect(await verify(self.json().key)).toMatchObject({ code: 'REVOKED' });
+      await h.json('DELETE', `/v1/rotation-policies/${c.consumerId}`, undefined, 204);
+    });
+
     it('a rolled-back policy rotation is not restarted at once; a key without a rotation cannot claim', async () => {
       const c = await h.consumerWithKey();
       expect((await asConsumer(c.key, 'POST', '/v1/self/successor')).statusCode).toBe(404);
