@@ -61,12 +61,19 @@ export class AlertEvaluator {
     this.#o = options;
   }
 
-  /** Judges every settled minute since the last call; returns the alerts raised. */
+  /**
+   * Judges every settled minute since the last call (usage rules and rotation deadlines, once per
+   * minute) and every successor reclaim recorded since; returns the alerts raised. Takes the write
+   * lock only when there is something to judge.
+   */
   async tick(): Promise<number> {
     await Promise.all([this.#o.usage.flush(), this.#o.signals.flush()]);
     const now = this.#o.clock.now();
     const settled = now - (this.#o.settleMs ?? 5_000);
     const end = settled - (settled % USAGE_BUCKET_MS);
+    const db = this.#o.store.db;
+    const minuteDue = ((await readState<number>(db, MINUTE_CURSOR)) ?? Number.NEGATIVE_INFINITY) < end;
+    if (!minuteDue && !(await this.#reclaimPending(now))) return 0;
     const raised = await this.#o.store.mutate(async (tx) => {
       const cursor = (await readState<number>(tx.db, MINUTE_CURSOR)) ?? end - LOOKBACK_MS;
       const start = Math.max(cursor, end - 24 * LOOKBACK_MS);
@@ -75,9 +82,9 @@ export class AlertEvaluator {
         findings.push(...(await this.#failureRates(tx, start, end)));
         findings.push(...(await this.#unknownKeyBursts(tx, start, end, now)));
         findings.push(...(await this.#retiredKeyUses(tx, start, end, now)));
+        findings.push(...(await this.#rotationDeadlines(tx, now)));
         await writeState(tx.db, MINUTE_CURSOR, end, now);
       }
-      findings.push(...(await this.#rotationDeadlines(tx, now)));
       findings.push(...(await this.#successorReclaims(tx, now)));
       const rules: AlertRule[] = [];
       for (const f of findings) if (await this.#raise(tx, f, now)) rules.push(f.rule);
@@ -229,6 +236,17 @@ export class AlertEvaluator {
       });
     }
     return findings;
+  }
+
+  /** True when a successor reclaim was recorded after the audit cursor (which moves at least once a minute). */
+  async #reclaimPending(now: number): Promise<boolean> {
+    const cursor = await readState<number>(this.#o.store.db, AUDIT_CURSOR);
+    let q = this.#o.store.db
+      .selectFrom('audit_events')
+      .select('seq')
+      .where('action', '=', 'successor.reclaim_attempted');
+    q = cursor === undefined ? q.where('at', '>=', now - LOOKBACK_MS) : q.where('seq', '>', cursor);
+    return (await q.limit(1).executeTakeFirst()) !== undefined;
   }
 
   async #successorReclaims(tx: Tx, now: number): Promise<Finding[]> {

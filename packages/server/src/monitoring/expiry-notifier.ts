@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
-import { sql } from 'kysely';
+import type { Database, Store } from '@keyroll/storage';
+import { type Kysely, sql } from 'kysely';
 import { writeState } from './monitoring-state.js';
 
 /** What an {@link ExpiryNotifier} needs. */
@@ -30,20 +30,10 @@ export class ExpiryNotifier {
   /** Announces the keys that entered the notice window; returns how many. */
   async tick(): Promise<number> {
     const now = this.#o.clock.now();
+    // A read first, so that the write lock is taken only when there is something to announce.
+    if ((await this.#due(this.#o.store.db, now, 1)).length === 0) return 0;
     return this.#o.store.mutate(async (tx) => {
-      const due = await tx.db
-        .selectFrom('keys')
-        .leftJoin('monitoring_state as s', (join) => join.on('s.name', '=', sql<string>`${NOTICE} || keys.id`))
-        .select(['keys.id', 'keys.consumer_id', 'keys.name', 'keys.hint', 'keys.expires_at', 's.value'])
-        .where('keys.expires_at', '>', now)
-        .where('keys.expires_at', '<=', now + this.#o.noticeMs)
-        .where('keys.revoked_at', 'is', null)
-        .where((eb) =>
-          eb.or([eb('s.value', 'is', null), eb('s.value', '!=', sql<string>`cast(keys.expires_at as text)`)]),
-        )
-        .orderBy('keys.expires_at')
-        .limit(this.#o.batchSize ?? 500)
-        .execute();
+      const due = await this.#due(tx.db, now, this.#o.batchSize ?? 500);
       for (const k of due) {
         const expiresAt = Number(k.expires_at);
         await tx.audit({
@@ -63,5 +53,21 @@ export class ExpiryNotifier {
       }
       return due.length;
     });
+  }
+
+  #due(db: Kysely<Database>, now: number, limit: number) {
+    return db
+      .selectFrom('keys')
+      .leftJoin('monitoring_state as s', (join) => join.on('s.name', '=', sql<string>`${NOTICE} || keys.id`))
+      .select(['keys.id', 'keys.consumer_id', 'keys.name', 'keys.hint', 'keys.expires_at', 's.value'])
+      .where('keys.expires_at', '>', now)
+      .where('keys.expires_at', '<=', now + this.#o.noticeMs)
+      .where('keys.revoked_at', 'is', null)
+      .where((eb) =>
+        eb.or([eb('s.value', 'is', null), eb('s.value', '!=', sql<string>`cast(keys.expires_at as text)`)]),
+      )
+      .orderBy('keys.expires_at')
+      .limit(limit)
+      .execute();
   }
 }

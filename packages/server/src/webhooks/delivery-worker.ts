@@ -80,6 +80,15 @@ export class DeliveryWorker {
   async #claim(): Promise<Claimed[]> {
     const now = this.#o.clock.now();
     const lease = now + this.#o.timeoutMs + 5_000;
+    // A read first, so that the write lock is taken only when something is due.
+    const due = await this.#o.store.db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('status', 'in', ['pending', 'retrying'])
+      .where('next_attempt_at', '<=', now)
+      .limit(1)
+      .executeTakeFirst();
+    if (!due) return [];
     return this.#o.store.mutate(async (tx) => {
       const rows = await tx.db
         .selectFrom('webhook_deliveries as d')

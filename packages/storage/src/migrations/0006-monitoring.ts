@@ -80,6 +80,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('unknown_key_minute_idx').on('unknown_key_minutes').column('minute').execute();
 
+  // Expiring-key notices and analytics look keys up by expiry.
+  await db.schema.createIndex('keys_expires_idx').on('keys').column('expires_at').execute();
+
   await db.schema
     .createTable('key_clients')
     .addColumn('key_id', 'text', (c) => c.notNull())
