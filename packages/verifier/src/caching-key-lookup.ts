@@ -1,4 +1,4 @@
-import { ApiError } from '@keyroll/core';
+import { ApiError, ID_PREFIXES } from '@keyroll/core';
 import type { ChangeRecord } from './change-feed.js';
 import { KeyCache, type KeyCacheOptions } from './key-cache.js';
 import type { KeyLookup } from './key-lookup.js';
@@ -54,10 +54,13 @@ export class CachingKeyLookup implements KeyLookup {
       this.invalidate(change.keyHash);
       return;
     }
-    // A change without a key hash may concern what keys inherit (their consumer, their plan);
-    // nothing can be cached yet for something just created.
-    if (change.kind.endsWith('.created')) return;
+    // Without a key hash, a change matters to cached keys only through what keys inherit: their
+    // consumer or plan (a change about one key carries its hash). Nothing is cached yet for
+    // something just created. Ids of other known kinds (rotations, policies…) are skipped, since
+    // dropping by consumer or plan has to look at every cached key.
     const id = change.entityId;
+    const kind = ID_KINDS.find(([, prefix]) => id.startsWith(prefix))?.[0];
+    if (change.kind.endsWith('.created') || (kind !== undefined && kind !== 'consumer' && kind !== 'plan')) return;
     this.cache.invalidateWhere((k) => k.consumerId === id || k.planId === id || k.id === id);
     this.#loads.clear();
   }
@@ -101,3 +104,4 @@ export class CachingKeyLookup implements KeyLookup {
 }
 
 const TIMEOUT = 'key lookup timed out';
+const ID_KINDS = Object.entries(ID_PREFIXES).map(([kind, prefix]) => [kind, `${prefix}_`] as const);

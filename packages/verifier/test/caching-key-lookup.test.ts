@@ -142,6 +142,10 @@ for (const dialect of DIALECTS) {
       lookup.apply({ seq: 0, at: 0, kind: 'consumer.updated', entityId: other, keyHash: null });
       expect(lookup.cache.get(a.hash)?.id).toBe(a.id);
       expect(lookup.cache.get(b.hash)).toBeUndefined();
+
+      // A change about one key without its hash (a reminder, say) leaves the cache alone.
+      lookup.apply({ seq: 0, at: 0, kind: 'rotation.reminder', entityId: a.id, keyHash: null });
+      expect(lookup.cache.get(a.hash)?.id).toBe(a.id);
     });
   });
 }
