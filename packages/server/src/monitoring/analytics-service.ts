@@ -398,8 +398,9 @@ export class AnalyticsService {
     return { rotationId, ...traffic };
   }
 
+  /** Writes this node's pending counts first; if storage refuses them now, answer from what is stored. */
   async #flush(): Promise<void> {
-    await Promise.all([this.#o.usage.flush(), this.#o.signals.flush()]);
+    await Promise.all([this.#o.usage.flush(), this.#o.signals.flush()]).catch(() => undefined);
   }
 
   /** Aligns a range to its buckets; 400 when it is empty or holds too many buckets (unless `clamp`). */

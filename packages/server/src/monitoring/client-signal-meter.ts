@@ -23,6 +23,10 @@ interface Client {
   count: number;
 }
 
+function byId(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
 /** Address recorded when the verifier was not told one. */
 export const UNKNOWN_ADDRESS = 'unknown';
 const OVERFLOW_ADDRESS = 'other';
@@ -94,8 +98,11 @@ export class ClientSignalMeter implements VerificationObserver {
   }
 
   async #flushNow(): Promise<void> {
-    const unknown = [...this.#unknown.values()];
-    const clients = [...this.#clients.entries()];
+    // Rows are written in a fixed order, so that two nodes flushing at once cannot deadlock on PostgreSQL.
+    const unknown = [...this.#unknown.entries()].sort(byId).map(([, u]) => u);
+    const clients = [...this.#clients.entries()]
+      .sort(byId)
+      .map(([keyId, seen]): [string, Client[]] => [keyId, [...seen.entries()].sort(byId).map(([, c]) => c)]);
     if (unknown.length === 0 && clients.length === 0) return;
     this.#unknown = new Map();
     this.#clients = new Map();
@@ -113,7 +120,7 @@ export class ClientSignalMeter implements VerificationObserver {
           .execute();
       }
       for (const [keyId, seen] of clients) {
-        for (const c of seen.values()) {
+        for (const c of seen) {
           await trx
             .insertInto('key_clients')
             .values({
