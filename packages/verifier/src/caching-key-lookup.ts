@@ -1,4 +1,4 @@
-import { ApiError, ID_PREFIXES } from '@keyroll/core';
+import { ApiError } from '@keyroll/core';
 import type { ChangeRecord } from './change-feed.js';
 import { KeyCache, type KeyCacheOptions } from './key-cache.js';
 import type { KeyLookup } from './key-lookup.js';
@@ -48,21 +48,14 @@ export class CachingKeyLookup implements KeyLookup {
     this.#loads.delete(hash);
   }
 
-  /** Applies one entry of the change log to the cache. */
+  /**
+   * Applies one entry of the change log to the cache. A cached key holds only its own row, and
+   * every change to a key row carries the key's hash; changes without one (consumers, plans,
+   * rotations, policies) leave the cache alone — limits inherited from consumers and plans are
+   * kept current by the limit source's own listener.
+   */
   apply(change: ChangeRecord): void {
-    if (change.keyHash) {
-      this.invalidate(change.keyHash);
-      return;
-    }
-    // Without a key hash, a change matters to cached keys only through what keys inherit: their
-    // consumer or plan (a change about one key carries its hash). Nothing is cached yet for
-    // something just created. Ids of other known kinds (rotations, policies…) are skipped, since
-    // dropping by consumer or plan has to look at every cached key.
-    const id = change.entityId;
-    const kind = ID_KINDS.find(([, prefix]) => id.startsWith(prefix))?.[0];
-    if (change.kind.endsWith('.created') || (kind !== undefined && kind !== 'consumer' && kind !== 'plan')) return;
-    this.cache.invalidateWhere((k) => k.consumerId === id || k.planId === id || k.id === id);
-    this.#loads.clear();
+    if (change.keyHash) this.invalidate(change.keyHash);
   }
 
   #miss(hash: string): Promise<CachedKey | null> {
@@ -104,4 +97,3 @@ export class CachingKeyLookup implements KeyLookup {
 }
 
 const TIMEOUT = 'key lookup timed out';
-const ID_KINDS = Object.entries(ID_PREFIXES).map(([kind, prefix]) => [kind, `${prefix}_`] as const);

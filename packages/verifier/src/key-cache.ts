@@ -78,18 +78,6 @@ export class KeyCache {
     this.#unknown.delete(hash);
   }
 
-  /** Forgets every cached key for which `match` holds (e.g. all keys of a changed consumer). */
-  invalidateWhere(match: (key: CachedKey) => boolean): number {
-    let dropped = 0;
-    for (const [hash, entry] of this.#keys) {
-      if (match(entry.key)) {
-        this.#keys.delete(hash);
-        dropped++;
-      }
-    }
-    return dropped;
-  }
-
   /** Forgets everything. */
   clear(): void {
     this.#keys.clear();

@@ -47,16 +47,6 @@ describe('KeyCache', () => {
     expect(cache.get('hash-a')).toBeUndefined();
   });
 
-  it('drops every key matching a predicate (e.g. all keys of a consumer)', () => {
-    const cache = new KeyCache();
-    cache.setKey(keyOf('a', 'csm_1'));
-    cache.setKey(keyOf('b', 'csm_2'));
-    cache.setKey(keyOf('c', 'csm_1'));
-    expect(cache.invalidateWhere((k) => k.consumerId === 'csm_1')).toBe(2);
-    expect(cache.size.keys).toBe(1);
-    expect(cache.get('hash-b')?.id).toBe('b');
-  });
-
   it('rejects nonsense bounds', () => {
     expect(() => new KeyCache({ maxKeys: 0 })).toThrow(RangeError);
     expect(() => new KeyCache({ maxUnknown: -1 })).toThrow(RangeError);
