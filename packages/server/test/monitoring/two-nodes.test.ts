@@ -1,0 +1,61 @@
+import { createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
+import { createStore, type Store } from '@keyroll/storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import { startReceiver } from '../webhooks/receiver.js';
+
+const MINUTE = 60_000;
+
+// Two nodes in one process need PostgreSQL: two SQLite connections in one process wait for each
+// other's write lock synchronously (better-sqlite3's busy timeout blocks the event loop).
+for (const dialect of DIALECTS.filter((d) => d.name === 'postgres')) {
+  describe.skipIf(!dialect.available)(`monitoring on two nodes sharing ${dialect.name}`, () => {
+    let h: Harness;
+    let second: Keyroll;
+    let secondStore: Store;
+    beforeAll(async () => {
+      h = await createHarness(dialect, { KEYROLL_WEBHOOK_ALLOW_PRIVATE: '1' });
+      secondStore = createStore({ databaseUrl: h.db.url, dataDir: h.db.dataDir });
+      const config = loadConfig({
+        KEYROLL_DATA_DIR: h.db.dataDir,
+        KEYROLL_DATABASE_URL: h.db.url,
+        KEYROLL_WEBHOOK_ALLOW_PRIVATE: '1',
+      });
+      second = await createKeyroll(config, { clock: h.clock, store: secondStore });
+    });
+    afterAll(async () => {
+      await second?.close();
+      await secondStore?.close();
+      await h?.close();
+    });
+
+    it('raises each alert once and delivers each event once when both nodes run the workers', async () => {
+      const rx = await startReceiver();
+      const hook = await h.json('POST', '/v1/webhooks', { url: rx.url, events: ['alert.raised', 'key.created'] }, 201);
+      h.clock.set(Date.UTC(2026, 6, 1, 12, 0, 10));
+      await Promise.all([h.kr.monitoring.evaluator.tick(), second.monitoring.evaluator.tick()]);
+      const c = await h.consumerWithKey();
+      await h.json('POST', `/v1/keys/${c.keyId}/revoke`, {}, 200);
+      // Both nodes see the revoked key in use; each counts its own requests.
+      await h.kr.verifier.verify(c.key);
+      await second.verifier.verify(c.key);
+      await second.verifier.verify(c.key);
+      h.clock.advance(MINUTE);
+      const raised = await Promise.all([h.kr.monitoring.evaluator.tick(), second.monitoring.evaluator.tick()]);
+      expect(raised[0] + raised[1]).toBe(1);
+      const [alert] = (await h.json('GET', '/v1/alerts?rule=retired_key_used', undefined, 200)).data;
+      expect(alert.data).toMatchObject({ code: 'REVOKED', requests: 3 });
+
+      for (let i = 0; i < 3; i++) {
+        await Promise.all([h.kr.monitoring.dispatcher.tick(), second.monitoring.dispatcher.tick()]);
+        await Promise.all([h.kr.monitoring.deliveries.tick(), second.monitoring.deliveries.tick()]);
+      }
+      await rx.waitFor(2);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(rx.received.map((r) => JSON.parse(r.body).type).sort()).toEqual(['alert.raised', 'key.created']);
+      await h.json('DELETE', `/v1/webhooks/${hook.id}`, undefined, 204);
+      await rx.close();
+    });
+  });
+}
