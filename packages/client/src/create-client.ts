@@ -362,13 +362,17 @@ class Client implements KeyrollClient {
 
   async #currentKey(): Promise<string> {
     if (this.#current !== undefined) return this.#current;
-    this.#loading ??= this.#readKeys().then((keys) => {
-      this.#loading = undefined;
-      const first = keys[0];
-      if (first === undefined) throw new KeyrollClientError('NO_KEY', 'the key source holds no key');
-      this.#current ??= first;
-      return this.#current;
-    });
+    // One read for the callers arriving together; a failed read is tried again by the next call.
+    this.#loading ??= this.#readKeys()
+      .then((keys) => {
+        const first = keys[0];
+        if (first === undefined) throw new KeyrollClientError('NO_KEY', 'the key source holds no key');
+        this.#current ??= first;
+        return this.#current;
+      })
+      .finally(() => {
+        this.#loading = undefined;
+      });
     return this.#loading;
   }
 

@@ -120,6 +120,26 @@ describe('deprecated keys', () => {
   });
 });
 
+describe('sources that fail', () => {
+  it('a source that cannot be read fails the call with SOURCE_READ_FAILED, and works once it recovers', async () => {
+    table.set(NEW, { valid: true, code: 'VALID' });
+    let broken = true;
+    const client = sdk.createClient({
+      baseUrl: gateway.url,
+      keys: {
+        read: () => {
+          if (broken) throw new Error('vault unreachable');
+          return NEW;
+        },
+      },
+    });
+    await expect(client.fetch('/x')).rejects.toMatchObject({ code: 'SOURCE_READ_FAILED' });
+    broken = false;
+    expect((await client.fetch('/x')).status).toBe(200);
+    await client.close();
+  });
+});
+
 describe('options', () => {
   it('rejects bad options with INVALID_OPTIONS / NO_KEYROLL_URL', async () => {
     expect(() => sdk.createClient({ baseUrl: '', keys: sdk.fromValue('k') })).toThrow(/baseUrl/);
