@@ -4,18 +4,19 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { installPropagationWait } from '../cluster/propagation-wait.js';
 import type { AppDeps } from './deps.js';
 import { installErrorHandling } from './problem.js';
-import { clusterRoutes } from './routes/cluster.js';
 import { rejectNulCharacters } from './reject-nul.js';
+import { requestValidatorFactory } from './request-validation.js';
 import { alertRoutes } from './routes/alerts.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { auditRoutes } from './routes/audit.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { consumerRoutes } from './routes/consumers.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
-import { rotationPolicyRoutes } from './routes/rotation-policies.js';
-import { rotationRoutes } from './routes/rotations.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { planRoutes } from './routes/plans.js';
+import { rotationPolicyRoutes } from './routes/rotation-policies.js';
+import { rotationRoutes } from './routes/rotations.js';
 import { selfRoutes } from './routes/self.js';
 import { selfRotationRoutes } from './routes/self-rotation.js';
 import { usageRoutes } from './routes/usage.js';
@@ -42,6 +43,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     bodyLimit: 64 * 1024,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    schemaController: { compilersFactory: { buildValidator: requestValidatorFactory() } },
   });
   app.decorateRequest('actor', null);
   app.decorateRequest('selfKey', null);

@@ -104,13 +104,25 @@ for (const dialect of DIALECTS) {
         ['POST', '/v1/keys/verify', { key: 'k', cost: -1 }],
         ['POST', '/v1/keys/verify', { key: 'k', cost: 1.5 }],
         ['POST', '/v1/keys/verify', { key: 'k'.repeat(513) }],
+        // JSON bodies are not coerced: a number is no string, a string no list.
+        ['POST', '/v1/consumers', { name: 123 }],
+        ['POST', '/v1/consumers', { name: true }],
+        ['POST', '/v1/consumers', { name: null }],
+        ['POST', '/v1/consumers', { name: 'a', externalId: 42 }],
+        ['POST', '/v1/keys', { consumerId: 'x', scopes: 'read' }],
+        ['POST', '/v1/keys', { consumerId: 'x', allowedIps: '10.0.0.0/8' }],
+        ['POST', '/v1/keys', { consumerId: 'x', name: 7 }],
+        ['POST', '/v1/keys', { consumerId: 'x', expiresIn: true }],
+        ['POST', '/v1/keys', { consumerId: 'x', rateLimit: { limit: '5', window: '1m' } }],
+        ['POST', '/v1/keys/verify', { key: 'k', cost: '1' }],
+        ['POST', '/v1/keys/verify', { key: 'k', scopes: 'read' }],
+        ['PATCH', `/v1/keys/${keyId}`, { expiresAt: 0 }],
+        ['PATCH', `/v1/consumers/${consumerId}`, { metadata: null }],
       ];
       for (const [method, url, body] of cases) {
         const res = await h.request({ method: method as 'POST', url, payload: body as object });
-        if (url === '/v1/keys' && typeof body === 'object' && body && 'consumerId' in body && body.consumerId === 'x') {
-          // A body that passes the schema would reach the consumer lookup: prove it did not.
-          expect(res.json().code, JSON.stringify(body)).toBe('VALIDATION_FAILED');
-        }
+        // consumerId 'x' does not exist: a body that passed the schema would be a 404.
+        expect(res.json().code, `${method} ${url} ${JSON.stringify(body)}`).toBe('VALIDATION_FAILED');
         expectProblem(res, 400, 'VALIDATION_FAILED');
       }
     });
