@@ -29,6 +29,10 @@ export async function postSelfService(
       ...(body ? { 'content-type': 'application/json' } : {}),
     },
     ...(body ? { body: JSON.stringify(body) } : {}),
+  }).catch((e: unknown) => {
+    throw new KeyrollClientError('NETWORK_ERROR', `POST ${path}: keyroll could not be reached`, undefined, {
+      cause: e,
+    });
   });
   if (!res.ok) {
     const problem = await readProblem(res);

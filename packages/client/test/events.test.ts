@@ -99,7 +99,7 @@ describe('deprecated keys', () => {
     expect(errors).toEqual([]);
     timers.advance(5000);
     await waitFor(() => errors.length > 0, 'the error event');
-    expect(errors[0]).toMatchObject({ name: 'KeyrollClientError', code: 'CLAIM_FAILED' });
+    expect(errors[0]).toMatchObject({ name: 'KeyrollClientError', code: 'NETWORK_ERROR' });
     expect(JSON.stringify(errors[0]?.message)).not.toContain(OLD);
     await client.close();
   });
