@@ -35,6 +35,31 @@ for (const dialect of DIALECTS) {
         expect(await h.json('GET', `/v1/consumers/${created.id}`, undefined, 200)).toEqual(patched);
       });
 
+      it('sets and clears rate limit, quota and externalId with PATCH', async () => {
+        const c = await h.json('POST', '/v1/consumers', { name: 'limits', externalId: 'lim-1' }, 201);
+        expect(c).toMatchObject({ rateLimit: null, quota: null });
+        const limited = await h.json(
+          'PATCH',
+          `/v1/consumers/${c.id}`,
+          { rateLimit: { limit: 100, window: 60 }, quota: { limit: 5000, period: 'month' } },
+          200,
+        );
+        expect(limited).toMatchObject({
+          rateLimit: { limit: 100, window: '1m' },
+          quota: { limit: 5000, period: 'month' },
+          externalId: 'lim-1',
+        });
+        const cleared = await h.json(
+          'PATCH',
+          `/v1/consumers/${c.id}`,
+          { rateLimit: null, quota: null, externalId: null },
+          200,
+        );
+        expect(cleared).toMatchObject({ rateLimit: null, quota: null, externalId: null, name: 'limits' });
+        // The freed external id can be taken again.
+        await h.json('POST', '/v1/consumers', { name: 'other', externalId: 'lim-1' }, 201);
+      });
+
       it('pages through consumers with limit and cursor, each exactly once', async () => {
         const made = new Set<string>();
         for (let i = 0; i < 5; i++) made.add((await h.json('POST', '/v1/consumers', { name: `page-${i}` }, 201)).id);

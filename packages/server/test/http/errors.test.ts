@@ -220,6 +220,34 @@ for (const dialect of DIALECTS) {
       expect(created.metadata).toEqual(nested);
     });
 
+    it('never answers random query strings and ids with a 5xx (property)', async () => {
+      const text = fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 80 }),
+        fc.constantFrom('', '0', '-1', '1e3', '100', 'active', 'revoked', consumerId, keyId, 'YzE6'),
+      );
+      const url = fc.oneof(
+        fc
+          .tuple(
+            fc.constantFrom('/v1/consumers', '/v1/keys', '/v1/audit'),
+            fc.dictionary(fc.constantFrom('limit', 'cursor', 'status', 'consumerId', 'targetId', 'action', 'x'), text, {
+              maxKeys: 4,
+            }),
+          )
+          .map(([path, q]) => `${path}?${new URLSearchParams(q)}`),
+        fc
+          .tuple(fc.constantFrom('/v1/consumers/', '/v1/keys/', '/v1/keys/'), text)
+          .map(([path, id]) => `${path}${encodeURIComponent(id)}`),
+      );
+      await fc.assert(
+        fc.asyncProperty(url, async (u) => {
+          const res = await h.request({ method: 'GET', url: u });
+          if (res.statusCode >= 500) throw new Error(`GET ${u} → ${res.body}`);
+          if (res.statusCode >= 400) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('never answers random JSON bodies with a 5xx (property)', async () => {
       const field = fc.constantFrom(
         'name',
