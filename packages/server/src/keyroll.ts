@@ -26,7 +26,6 @@ import { PlanService } from './services/plan-service.js';
 import { RotationEngine } from './services/rotation-engine.js';
 import { RotationPolicyService } from './services/rotation-policies.js';
 import { RotationScheduler } from './services/rotation-scheduler.js';
-import { UsageService } from './services/usage-service.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
 export interface Keyroll extends AppDeps {
@@ -130,7 +129,6 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     monitoring,
     cluster,
     plans: new PlanService({ store, clock }),
-    usageQueries: new UsageService({ store, clock }),
   };
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();

@@ -11,7 +11,6 @@ import type { RotationEngine } from '../services/rotation-engine.js';
 import type { RotationPolicyService } from '../services/rotation-policies.js';
 import type { RotationScheduler } from '../services/rotation-scheduler.js';
 import type { PlanService } from '../services/plan-service.js';
-import type { UsageService } from '../services/usage-service.js';
 
 /** Everything the HTTP layer is built from; wired once at start-up (or by a test). */
 export interface AppDeps {
@@ -32,6 +31,4 @@ export interface AppDeps {
   /** This node's change feed, key cache and heartbeat. */
   cluster: ClusterNode;
   plans: PlanService;
-  /** Reads flushed usage counts (`usage` is the meter that writes them). */
-  usageQueries: UsageService;
 }

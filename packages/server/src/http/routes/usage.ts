@@ -36,7 +36,7 @@ export async function usageRoutes(fastify: FastifyInstance, deps: AppDeps): Prom
         params: IdParams,
         querystring: Type.Object(
           {
-            from: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; default: one span before to' })),
+            from: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; default: 24 buckets before to' })),
             to: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601, exclusive; default: now' })),
             granularity: Type.Optional(Granularity),
           },
@@ -45,11 +45,17 @@ export async function usageRoutes(fastify: FastifyInstance, deps: AppDeps): Prom
         response: { 200: UsageSchema, ...adminErrors },
       },
     },
-    async (req) =>
-      deps.usageQueries.keyUsage(req.params.id, {
-        from: parseInstant('from', req.query.from) ?? undefined,
-        to: parseInstant('to', req.query.to) ?? undefined,
-        granularity: req.query.granularity,
-      }),
+    async (req) => {
+      await deps.keys.get(req.params.id);
+      // The same series as /v1/analytics/usage?keyId=…, under the key it describes.
+      return deps.monitoring.analytics.usage(
+        { keyId: req.params.id },
+        {
+          from: parseInstant('from', req.query.from) ?? undefined,
+          to: parseInstant('to', req.query.to) ?? undefined,
+          granularity: req.query.granularity,
+        },
+      );
+    },
   );
 }
