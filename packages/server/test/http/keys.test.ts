@@ -1,4 +1,5 @@
 import { generateKey } from '@keyroll/core';
+import { createKeyroll, loadConfig } from '@keyroll/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -310,6 +311,49 @@ for (const dialect of DIALECTS) {
         h.clock.advance(10_000);
         expect((await h.json('GET', `/v1/keys/${short.id}`, undefined, 200)).status).toBe('expired');
         await h.json('POST', '/v1/keys', { consumerId }, 201);
+      });
+
+      it('holds the maximum under concurrent requests', async () => {
+        const consumerId = await newConsumer();
+        const results = await Promise.all(
+          Array.from({ length: 8 }, () => h.request({ method: 'POST', url: '/v1/keys', payload: { consumerId } })),
+        );
+        const codes = results.map((r) => r.statusCode).sort();
+        expect(codes).toEqual([201, 201, 201, 409, 409, 409, 409, 409]);
+        const active = await h.json('GET', `/v1/keys?consumerId=${consumerId}&status=active`, undefined, 200);
+        expect(active.data).toHaveLength(3);
+      });
+
+      it.skipIf(dialect.name === 'sqlite')('holds the maximum across two nodes', async () => {
+        const config = loadConfig({
+          KEYROLL_DATA_DIR: h.db.dataDir,
+          KEYROLL_DATABASE_URL: h.db.url,
+          KEYROLL_MAX_ACTIVE_KEYS: '3',
+        });
+        const second = await createKeyroll(config, { clock: h.clock });
+        try {
+          const consumerId = await newConsumer();
+          const viaSecond = () =>
+            second.app.inject({
+              method: 'POST',
+              url: '/v1/keys',
+              headers: { authorization: `Bearer ${h.rootKey}` },
+              payload: { consumerId },
+            });
+          const viaFirst = () => h.request({ method: 'POST', url: '/v1/keys', payload: { consumerId } });
+          const results = await Promise.all([
+            viaFirst(),
+            viaSecond(),
+            viaFirst(),
+            viaSecond(),
+            viaFirst(),
+            viaSecond(),
+          ]);
+          expect(results.filter((r) => r.statusCode === 201)).toHaveLength(3);
+          expect(results.filter((r) => r.statusCode === 409)).toHaveLength(3);
+        } finally {
+          await second.close();
+        }
       });
 
       it('answers 404 for unknown key ids on get, patch and revoke', async () => {
