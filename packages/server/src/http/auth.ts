@@ -53,6 +53,7 @@ export function requireRoot(verifier: Verifier, scope: string): preHandlerAsyncH
     if (!result.valid) unauthorized(reply, `root key rejected: ${result.code}`, result.code);
     if (result.consumerId !== ROOT_CONSUMER_ID) throw new ApiError('FORBIDDEN', 'this key is not a root key');
     if (missingScopes(result.scopes, [scope]).length > 0) {
+      reply.header('www-authenticate', `Bearer realm="keyroll", error="insufficient_scope", scope="${scope}"`);
       throw new ApiError('FORBIDDEN', `this root key lacks the scope ${scope}`, { requiredScope: scope });
     }
     request.actor = { kind: 'root', id: result.keyId, scopes: result.scopes };

@@ -144,6 +144,9 @@ for (const dialect of DIALECTS) {
           });
           expect(res.statusCode, `${method} ${url}`).toBe(403);
           expect(res.json()).toMatchObject({ code: 'FORBIDDEN', requiredScope: scope });
+          expect(res.headers['www-authenticate']).toBe(
+            `Bearer realm="keyroll", error="insufficient_scope", scope="${scope}"`,
+          );
         }
         const wildcard = await h.rootKeyWith(['keys:*']);
         expect((await h.request({ method: 'GET', url: '/v1/keys', auth: wildcard })).statusCode).toBe(200);
