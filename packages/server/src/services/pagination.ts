@@ -15,9 +15,9 @@ export interface Page<T> {
 /** Default and largest page sizes. */
 export const PAGE_LIMITS = { default: 20, max: 100 } as const;
 
-/** Decodes a cursor into the sort key it carries; 400 INVALID_CURSOR when it was not ours. */
+/** Decodes a cursor into the sort key it carries; 400 INVALID_CURSOR when it was not ours. Empty means the first page. */
 export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
+  if (cursor === undefined || cursor === '') return undefined;
   const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!decoded.startsWith('c1:') || decoded.length > 200) throw new ApiError('INVALID_CURSOR', 'cursor is not valid');
   return decoded.slice(3);

@@ -81,6 +81,8 @@ for (const dialect of DIALECTS) {
         const all = await h.json('GET', '/v1/consumers?limit=100', undefined, 200);
         expect(all.data.map((c: { id: string }) => c.id)).toEqual(seen);
         expect(all.nextCursor).toBeNull();
+        // An empty cursor (a client passing on a null nextCursor) is the first page.
+        expect(await h.json('GET', '/v1/consumers?limit=100&cursor=', undefined, 200)).toEqual(all);
       });
 
       it('deleting a consumer revokes its keys, hides it, and audits which keys went', async () => {
