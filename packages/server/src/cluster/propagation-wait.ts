@@ -1,3 +1,4 @@
+import { Type } from '@fastify/type-provider-typebox';
 import { ApiError, parseDuration } from '@keyroll/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ClusterNode, PropagationResult } from './cluster-node.js';
@@ -18,6 +19,18 @@ export const PROPAGATION_HEADER = 'keyroll-propagation';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** The query parameters, as the API docs show them on every mutating route. */
+const WaitQuery = Type.Object({
+  wait: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')], {
+      description: 'answer once every live node has applied this change (or waitTimeout passed)',
+    }),
+  ),
+  waitTimeout: Type.Optional(
+    Type.String({ maxLength: 32, description: 'longest wait: seconds or "500ms", "5s" (default 5s, at most 60s)' }),
+  ),
+});
+
 /**
  * `?wait=true[&waitTimeout=5s]` on every mutating route: the successful response is held until
  * every live node has applied the change log up to its head as of the response (so the request's
@@ -27,6 +40,12 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function installPropagationWait(app: FastifyInstance, cluster: ClusterNode): void {
   app.decorateRequest('propagationWait', null);
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.schema && !route.schema.querystring && methods.some((m) => MUTATING.has(m))) {
+      route.schema.querystring = WaitQuery;
+    }
+  });
   app.addHook('onRequest', async (request) => {
     if (MUTATING.has(request.method)) request.propagationWait = waitRequest(request);
   });
@@ -51,7 +70,7 @@ function waitRequest(request: FastifyRequest): { timeoutMs: number } | null {
   if (typeof query !== 'object' || query === null) return null;
   const wait = 'wait' in query ? query.wait : undefined;
   if (wait === undefined || wait === 'false' || wait === '0') return null;
-  if (wait !== 'true' && wait !== '1' && wait !== '') {
+  if (wait !== 'true' && wait !== '1') {
     throw new ApiError('VALIDATION_FAILED', 'querystring/wait must be true or false');
   }
   const raw = 'waitTimeout' in query ? query.waitTimeout : undefined;
