@@ -3,7 +3,7 @@ import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { type SecondNode, startSecondNode } from './second-node.js';
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error('condition not met in time');
