@@ -83,6 +83,9 @@ describe('ids and clock', () => {
     expect(isId('key', a)).toBe(true);
     expect(isId('consumer', a)).toBe(false);
     expect(a < b).toBe(true);
+    const sameMs = Array.from({ length: 200 }, () => newId('consumer', 5000));
+    expect([...sameMs].sort()).toEqual(sameMs);
+    expect(new Set(sameMs).size).toBe(200);
   });
   it('moves only when told', () => {
     const c = new ManualClock(0);
