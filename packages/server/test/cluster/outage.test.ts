@@ -5,17 +5,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import { eventually } from './eventually.js';
 import { type SecondNode, startSecondNode } from './second-node.js';
 
 const HOUR = 3_600_000;
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Keys in the three situations the outage tests look at, verified once so that they are cached. */
 async function cachedKeys(h: Harness, verify: (key: string) => Promise<{ code: string }>) {
