@@ -213,6 +213,7 @@ export class KeyService {
       if (current.revoked_at !== null || (current.retires_at !== null && current.retires_at <= now)) {
         throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is ${keyView(current, now).status} and cannot be changed`);
       }
+      this.assertMayGrant(actor, current.consumer_id, JSON.parse(current.scopes));
       if (scopes) this.assertMayGrant(actor, current.consumer_id, scopes);
       // Taking `*` away from the last root key holding it locks everyone out, just like revoking it.
       if (scopes && !scopes.includes('*') && current.consumer_id === ROOT_CONSUMER_ID) {
@@ -254,6 +255,7 @@ export class KeyService {
     return this.#o.store.mutate(async (tx) => {
       const current = await this.row(tx.db, id);
       if (current.revoked_at !== null) throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is already revoked`);
+      this.assertMayGrant(actor, current.consumer_id, JSON.parse(current.scopes));
       if (current.consumer_id === ROOT_CONSUMER_ID) await this.#assertAnotherRootKey(tx, id, now);
       await this.revokeInTx(tx, current, now, reason ?? 'revoked', actor);
       return keyView({ ...current, revoked_at: now, revoke_reason: reason ?? 'revoked', updated_at: now }, now);
@@ -278,7 +280,11 @@ export class KeyService {
     });
   }
 
-  /** 403 when a root key would grant a root key scopes it does not hold itself. */
+  /**
+   * 403 when a root key would grant a root key scopes it does not hold itself — also checked against
+   * the scopes a root key already has before it is changed, revoked or rotated, so that a narrow root
+   * key can neither lock out nor inherit a stronger one.
+   */
   assertMayGrant(actor: Actor, consumerId: string, scopes: readonly string[]): void {
     if (consumerId !== ROOT_CONSUMER_ID) return;
     const beyond = missingScopes(actor.scopes, scopes);

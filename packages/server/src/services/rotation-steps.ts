@@ -277,7 +277,8 @@ export class RotationSteps {
   ): Promise<IssuedKey> {
     const scopes = o.scopes === undefined ? undefined : checkScopes(o.scopes);
     if (o.expiresAt != null) checkFuture('expiresAt', o.expiresAt, now);
-    if (scopes) this.#keys.assertMayGrant(actor, old.consumer_id, scopes);
+    // The successor's secret goes to the caller: it may not carry scopes the caller lacks, inherited or not.
+    this.#keys.assertMayGrant(actor, old.consumer_id, scopes ?? JSON.parse(old.scopes));
     const lifetime = old.expires_at === null ? null : old.expires_at - old.created_at;
     const expiresAt = o.expiresAt !== undefined ? o.expiresAt : lifetime === null ? null : now + lifetime;
     const { key, row } = this.#keys.newKeyRow(old.consumer_id, now, {
