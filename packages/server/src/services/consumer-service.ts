@@ -112,7 +112,7 @@ export class ConsumerService {
       ...(patch.planId !== undefined && { plan_id: patch.planId }),
     };
     await this.#store.mutate(async (tx) => {
-      await this.#liveConsumer(tx.db, id);
+      await assertLiveConsumer(tx.db, id);
       if (patch.externalId) await this.#assertExternalIdFree(tx.db, patch.externalId, id);
       await assertPlanExists(tx.db, patch.planId);
       await tx.db.updateTable('consumers').set(set).where('id', '=', id).execute();
@@ -134,7 +134,7 @@ export class ConsumerService {
     if (id === ROOT_CONSUMER_ID) throw new ApiError('CONFLICT', 'the root consumer cannot be deleted');
     const now = this.#clock.now();
     await this.#store.mutate(async (tx) => {
-      await this.#liveConsumer(tx.db, id);
+      await assertLiveConsumer(tx.db, id);
       const keys = await tx.db
         .selectFrom('keys')
         .select(['id', 'hash'])
@@ -161,16 +161,6 @@ export class ConsumerService {
     });
   }
 
-  async #liveConsumer(db: Store['db'], id: string): Promise<void> {
-    const row = await db
-      .selectFrom('consumers')
-      .select('id')
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
-  }
-
   async #assertExternalIdFree(db: Store['db'], externalId: string | null, self: string | null): Promise<void> {
     if (!externalId) return;
     const taken = await db
@@ -181,4 +171,15 @@ export class ConsumerService {
     if (taken && taken.id !== self)
       throw new ApiError('CONFLICT', `externalId ${externalId} is already used by ${taken.id}`);
   }
+}
+
+/** 404 unless a consumer with this id exists and is not deleted. */
+export async function assertLiveConsumer(db: Store['db'], id: string): Promise<void> {
+  const row = await db
+    .selectFrom('consumers')
+    .select('id')
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
 }

@@ -3,7 +3,7 @@ import { ApiError, type Clock, generateKey, missingScopes, newId } from '@keyrol
 import type { KeysTable, Store, Tx } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
-import { ROOT_CONSUMER_ID } from './consumer-service.js';
+import { assertLiveConsumer, ROOT_CONSUMER_ID } from './consumer-service.js';
 import { keyStatusIs } from './key-filters.js';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
 import { assertPlanExists } from './plan-service.js';
@@ -71,7 +71,7 @@ export class KeyService {
     if (input.expiresAt != null) checkFuture('expiresAt', input.expiresAt, now);
     this.assertMayGrant(actor, input.consumerId, scopes);
     return this.#o.store.mutate(async (tx) => {
-      await this.#liveConsumer(tx, input.consumerId);
+      await assertLiveConsumer(tx.db, input.consumerId);
       await assertPlanExists(tx.db, input.planId);
       await this.assertBelowKeyLimit(tx, input.consumerId, now);
       const row = this.newKeyRow(input.consumerId, now, {
@@ -293,16 +293,6 @@ export class KeyService {
         scopes: beyond,
       });
     }
-  }
-
-  async #liveConsumer(tx: Tx, id: string): Promise<void> {
-    const row = await tx.db
-      .selectFrom('consumers')
-      .select('id')
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
   }
 
   async #assertAnotherRootKey(tx: Tx, except: string, now: number): Promise<void> {

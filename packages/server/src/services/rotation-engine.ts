@@ -1,6 +1,7 @@
 import { ApiError, type Clock, formatDuration } from '@keyroll/core';
 import type { RotationsTable, Store, Tx } from '@keyroll/storage';
 import type { Actor } from './actor.js';
+import { assertLiveConsumer } from './consumer-service.js';
 import type { IssuedKey, KeyService } from './key-service.js';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
@@ -89,13 +90,7 @@ export class RotationEngine {
     const now = this.#o.clock.now();
     const rule = this.#rule(input);
     const started = await this.#o.store.mutate(async (tx) => {
-      const consumer = await tx.db
-        .selectFrom('consumers')
-        .select('id')
-        .where('id', '=', consumerId)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (!consumer) throw new ApiError('NOT_FOUND', `consumer ${consumerId} not found`);
+      await assertLiveConsumer(tx.db, consumerId);
       const policy = await this.#o.policies.effective(tx.db, consumerId);
       const keys = await tx.db
         .selectFrom('keys')

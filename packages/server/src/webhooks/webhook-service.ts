@@ -1,6 +1,7 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { Store, Tx, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
 import { type Actor, actorName } from '../services/actor.js';
+import { assertLiveConsumer } from '../services/consumer-service.js';
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../services/pagination.js';
 import { iso } from '../services/records.js';
 import { isWebhookEventType, WEBHOOK_EVENT_TYPES } from './event-types.js';
@@ -76,7 +77,7 @@ export class WebhookService {
     const secret = newWebhookSecret();
     const id = newId('webhook', now);
     const row = await this.#o.store.mutate(async (tx) => {
-      if (input.consumerId) await assertConsumer(tx, input.consumerId);
+      if (input.consumerId) await assertLiveConsumer(tx.db, input.consumerId);
       await tx.audit({
         at: now,
         actor: actorName(actor),
@@ -142,7 +143,7 @@ export class WebhookService {
     const now = this.#o.clock.now();
     return this.#o.store.mutate(async (tx) => {
       const current = await this.#row(tx.db, id);
-      if (patch.consumerId) await assertConsumer(tx, patch.consumerId);
+      if (patch.consumerId) await assertLiveConsumer(tx.db, patch.consumerId);
       const set: Partial<WebhooksTable> = {
         updated_at: now,
         ...(url !== undefined && { url }),
@@ -284,16 +285,6 @@ function checkEvents(events: readonly string[]): string[] {
     }
   }
   return [...new Set(events)];
-}
-
-async function assertConsumer(tx: Tx, id: string): Promise<void> {
-  const row = await tx.db
-    .selectFrom('consumers')
-    .select('id')
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
 }
 
 function webhookView(row: WebhooksTable, now: number): WebhookView {
