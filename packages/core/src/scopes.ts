@@ -13,5 +13,17 @@ export function grantCovers(grant: string, required: string): boolean {
 
 /** The required scopes that `grants` do not cover; empty when all are granted. */
 export function missingScopes(grants: readonly string[], required: readonly string[]): string[] {
-  return required.filter((r) => !grants.some((g) => grantCovers(g, r)));
+  // Plain loops: this runs on every verification that asks for scopes.
+  const missing: string[] = [];
+  for (const r of required) {
+    let covered = false;
+    for (const g of grants) {
+      if (grantCovers(g, r)) {
+        covered = true;
+        break;
+      }
+    }
+    if (!covered) missing.push(r);
+  }
+  return missing;
 }

@@ -87,7 +87,7 @@ export class Verifier {
   #judge(found: CachedKey | null, options: VerifyOptions): VerifyResult | Promise<VerifyResult> {
     if (!found) return { valid: false, code: 'NOT_FOUND' };
     const now = this.#clock.now();
-    const decision = decideKey(found, { scopes: options.scopes, ip: options.ip }, now);
+    const decision = decideKey(found, options, now);
     if (!decision.valid) {
       return {
         valid: false,
@@ -113,7 +113,7 @@ function limitedResult(found: CachedKey, deprecated: boolean, limited: LimitOutc
 }
 
 function accepted(found: CachedKey, deprecated: boolean, limited: LimitOutcome | undefined): VerifyResult {
-  return {
+  const result: VerifyResult = {
     valid: true,
     code: 'VALID',
     keyId: found.id,
@@ -123,7 +123,9 @@ function accepted(found: CachedKey, deprecated: boolean, limited: LimitOutcome |
     deprecated,
     retiresAt: found.retiresAt,
     expiresAt: found.expiresAt,
-    ...(limited?.ratelimit && { ratelimit: limited.ratelimit }),
-    ...(limited?.quota && { quota: limited.quota }),
   };
+  // Assigned rather than spread: a plain literal is much cheaper to build on the hot path.
+  if (limited?.ratelimit) result.ratelimit = limited.ratelimit;
+  if (limited?.quota) result.quota = limited.quota;
+  return result;
 }
