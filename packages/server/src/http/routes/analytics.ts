@@ -56,26 +56,28 @@ const ExpiringKey = Type.Composite([
   Type.Object({ endsBy: Type.Union([Type.Literal('expiry'), Type.Literal('retirement')]), endsAt: DateTime }),
 ]);
 
+/** Fields of a rotation's traffic: old vs new key per bucket and who still uses the old key. */
+export const RotationTrafficFields = {
+  granularity: Granularity,
+  buckets: Type.Array(Type.Object({ start: DateTime, oldKey: Type.Integer(), newKey: Type.Integer() })),
+  oldKeyRequests: Type.Integer(),
+  newKeyRequests: Type.Integer(),
+  shareOnNew: Nullable(Type.Number()),
+  oldKeyLastSeenAt: Nullable(DateTime),
+  oldKeyClients: Type.Array(
+    Type.Object({
+      address: Type.String(),
+      userAgent: Type.String(),
+      requests: Type.Integer(),
+      firstSeenAt: Nullable(DateTime),
+      lastSeenAt: Nullable(DateTime),
+    }),
+  ),
+};
+
 /** The traffic of a rotation: old vs new key per bucket and who still uses the old key. */
 export const RotationTrafficSchema = Type.Object(
-  {
-    rotationId: Type.String(),
-    granularity: Granularity,
-    buckets: Type.Array(Type.Object({ start: DateTime, oldKey: Type.Integer(), newKey: Type.Integer() })),
-    oldKeyRequests: Type.Integer(),
-    newKeyRequests: Type.Integer(),
-    shareOnNew: Nullable(Type.Number()),
-    oldKeyLastSeenAt: Nullable(DateTime),
-    oldKeyClients: Type.Array(
-      Type.Object({
-        address: Type.String(),
-        userAgent: Type.String(),
-        requests: Type.Integer(),
-        firstSeenAt: Nullable(DateTime),
-        lastSeenAt: Nullable(DateTime),
-      }),
-    ),
-  },
+  { rotationId: Type.String(), ...RotationTrafficFields },
   { $id: 'RotationTraffic' },
 );
 

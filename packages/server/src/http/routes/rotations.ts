@@ -16,6 +16,7 @@ import {
   Scopes,
 } from '../schemas.js';
 import { expiryInput, requireDuration } from '../time-input.js';
+import { RotationTrafficFields } from './analytics.js';
 
 /** A retirement rule in a request. */
 export const RetireBody = Type.Object(
@@ -200,12 +201,23 @@ export async function rotationRoutes(fastify: FastifyInstance, deps: AppDeps): P
       preHandler: read,
       schema: {
         tags,
-        summary: 'A rotation with its progress',
+        summary: 'A rotation with its progress and traffic: old vs new key per bucket, clients still on the old key',
         params: IdParams,
-        response: { 200: RotationSchema, ...adminErrors },
+        response: {
+          200: Type.Composite([RotationSchema, Type.Object({ traffic: Type.Object(RotationTrafficFields) })]),
+          ...adminErrors,
+        },
       },
     },
-    async (req) => deps.rotations.get(req.params.id),
+    async (req) => {
+      const rotation = await deps.rotations.get(req.params.id);
+      const traffic = await deps.monitoring.analytics.rotationTraffic(
+        rotation.oldKeyId,
+        rotation.newKeyId,
+        Date.parse(rotation.startedAt),
+      );
+      return { ...rotation, traffic };
+    },
   );
 
   const control = {
