@@ -13,14 +13,15 @@ for (const dialect of DIALECTS) {
     it('shows old vs new key traffic and the clients still presenting the old key', async () => {
       const c = await h.consumerWithKey();
       const rotated = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1h' }, 201);
-      for (let i = 0; i < 3; i++) await h.json('POST', '/v1/keys/verify', { key: c.key, ip: '203.0.113.9' }, 200);
+      for (let i = 0; i < 3; i++)
+        await h.json('POST', '/v1/keys/verify', { key: c.key, ip: '203.0.113.9', userAgent: 'bot/1.0' }, 200);
       await h.json('POST', '/v1/keys/verify', { key: rotated.key, ip: '198.51.100.4' }, 200);
 
       const rotation = await h.json('GET', `/v1/rotations/${rotated.rotation.id}`, undefined, 200);
       expect(rotation.traffic).toMatchObject({ oldKeyRequests: 3, newKeyRequests: 1, shareOnNew: 0.25 });
       expect(rotation.traffic.buckets.reduce((n: number, b: { oldKey: number }) => n + b.oldKey, 0)).toBe(3);
-      expect(rotation.traffic.oldKeyClients.map((client: { address: string }) => client.address)).toEqual([
-        '203.0.113.9',
+      expect(rotation.traffic.oldKeyClients).toMatchObject([
+        { address: '203.0.113.9', userAgent: 'bot/1.0', requests: 3 },
       ]);
     });
   });

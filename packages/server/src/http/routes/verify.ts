@@ -13,6 +13,9 @@ const VerifyBody = Type.Object(
     ip: Type.Optional(
       Type.String({ maxLength: 64, description: "the client's address, checked against the key's allow-list" }),
     ),
+    userAgent: Type.Optional(
+      Type.String({ maxLength: 512, description: "the client's user agent, for rotation progress and analytics" }),
+    ),
   },
   { additionalProperties: false },
 );
