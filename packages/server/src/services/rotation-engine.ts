@@ -118,18 +118,18 @@ export class RotationEngine {
 
   /** Rolls a rolling rotation back: the old key is active again, the successor revoked. */
   rollback(actor: Actor, id: string): Promise<RotationView> {
-    return this.#step(id, (tx, row, now) => this.steps.rollback(tx, actor, row, now));
+    return this.#step(actor, id, (tx, row, now) => this.steps.rollback(tx, actor, row, now));
   }
 
   /** Retires the old key now; needs a usable successor. */
   complete(actor: Actor, id: string): Promise<RotationView> {
-    return this.#step(id, (tx, row, now) => this.steps.complete(tx, actor, row, now, 'operator'));
+    return this.#step(actor, id, (tx, row, now) => this.steps.complete(tx, actor, row, now, 'operator'));
   }
 
   /** Pushes the old key's deadline back by `byMs` (never past its own expiry). */
   extend(actor: Actor, id: string, byMs: number): Promise<RotationView> {
     if (byMs <= 0) throw new ApiError('VALIDATION_FAILED', 'by: must be longer than 0', { field: 'by' });
-    return this.#step(id, (tx, row, now) => this.steps.extend(tx, actor, row, now, byMs));
+    return this.#step(actor, id, (tx, row, now) => this.steps.extend(tx, actor, row, now, byMs));
   }
 
   /** One rotation with its progress; 404 when unknown. */
@@ -238,9 +238,19 @@ export class RotationEngine {
     return retireRule(input.graceMs === 0 ? undefined : input.retire, input.graceMs);
   }
 
-  async #step(id: string, fn: (tx: Tx, row: RotationsTable, now: number) => Promise<void>): Promise<RotationView> {
+  /** Runs an operator step; a root key may only steer rotations of root keys whose scopes it holds itself. */
+  async #step(
+    actor: Actor,
+    id: string,
+    fn: (tx: Tx, row: RotationsTable, now: number) => Promise<void>,
+  ): Promise<RotationView> {
     const now = this.#o.clock.now();
-    await this.#o.store.mutate(async (tx) => fn(tx, await this.steps.rotation(tx.db, id), now));
+    await this.#o.store.mutate(async (tx) => {
+      const row = await this.steps.rotation(tx.db, id);
+      const old = await this.steps.key(tx.db, row.old_key_id);
+      this.#o.keys.assertMayGrant(actor, old.consumer_id, JSON.parse(old.scopes));
+      await fn(tx, row, now);
+    });
     return this.get(id);
   }
 

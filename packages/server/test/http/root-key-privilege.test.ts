@@ -41,6 +41,28 @@ for (const dialect of DIALECTS) {
       expect((await h.json('GET', `/v1/keys/${starKeyId}`, undefined, 200)).status).toBe('active');
     });
 
+    it('refuses to roll back, complete or extend the rotation of a root key with scopes the caller lacks', async () => {
+      const strong = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['*'] }, 201);
+      const { rotation } = await h.json('POST', `/v1/keys/${strong.id}/rotate`, { gracePeriod: '1h' }, 201);
+      const rotator = await h.rootKeyWith(['keys:rotate']);
+      for (const [step, payload] of [
+        ['rollback', undefined],
+        ['complete', undefined],
+        ['extend', { by: '1h' }],
+      ] as const) {
+        const res = await h.request({
+          method: 'POST',
+          url: `/v1/rotations/${rotation.id}/${step}`,
+          ...(payload && { payload }),
+          auth: rotator,
+        });
+        expect(res.statusCode, step).toBe(403);
+      }
+      const after = await h.json('GET', `/v1/rotations/${rotation.id}`, undefined, 200);
+      expect(after.state).toBe('rolling');
+      expect(after.extensions).toEqual([]);
+    });
+
     it('refuses to change or revoke a root key with scopes the caller lacks', async () => {
       const writer = await h.rootKeyWith(['keys:write']);
       const patch = await h.request({
