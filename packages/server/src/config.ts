@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isValidPrefix, parseDuration } from '@keyroll/core';
+import { DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
 
 /** keyroll's configuration, parsed once from the environment (and an optional JSON file). */
 export interface Config {
@@ -81,8 +81,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gatewayPort: e.KEYROLL_GATEWAY_PORT ? int(e, 'KEYROLL_GATEWAY_PORT', 0, 0, 65535) : undefined,
     gatewayConfig: e.KEYROLL_GATEWAY_CONFIG || undefined,
     maxActiveKeysPerConsumer: int(e, 'KEYROLL_MAX_ACTIVE_KEYS', 10, 1, 1000),
-    keyPrefix: prefix(e, 'KEYROLL_KEY_PREFIX', 'kr_live'),
-    rootKeyPrefix: prefix(e, 'KEYROLL_ROOT_KEY_PREFIX', 'kr_root'),
+    keyPrefix: prefix(e, 'KEYROLL_KEY_PREFIX', DEFAULT_PREFIXES.live),
+    rootKeyPrefix: prefix(e, 'KEYROLL_ROOT_KEY_PREFIX', DEFAULT_PREFIXES.root),
     logLevel: e.KEYROLL_LOG_LEVEL || 'info',
     usageFlushMs: int(e, 'KEYROLL_USAGE_FLUSH_MS', 1000, 0, 60_000),
     publicUrl: e.KEYROLL_PUBLIC_URL || undefined,
