@@ -1,9 +1,9 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { installPropagationWait } from '../cluster/propagation-wait.js';
 import type { AppDeps } from './deps.js';
 import { installErrorHandling } from './problem.js';
+import { installPropagationWait } from './propagation-wait.js';
 import { rejectNulCharacters } from './reject-nul.js';
 import { requestValidatorFactory } from './request-validation.js';
 import { alertRoutes } from './routes/alerts.js';

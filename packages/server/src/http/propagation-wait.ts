@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { ApiError, parseDuration } from '@keyroll/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ClusterNode, PropagationResult } from './cluster-node.js';
+import type { ClusterNode, PropagationResult } from '../cluster/cluster-node.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
