@@ -7,10 +7,10 @@ import type { Monitoring } from '../monitoring/monitoring.js';
 import type { AuditService } from '../services/audit-service.js';
 import type { ConsumerService } from '../services/consumer-service.js';
 import type { KeyService } from '../services/key-service.js';
+import type { PlanService } from '../services/plan-service.js';
 import type { RotationEngine } from '../services/rotation-engine.js';
 import type { RotationPolicyService } from '../services/rotation-policies.js';
 import type { RotationScheduler } from '../services/rotation-scheduler.js';
-import type { PlanService } from '../services/plan-service.js';
 
 /** Everything the HTTP layer is built from; wired once at start-up (or by a test). */
 export interface AppDeps {
