@@ -32,6 +32,17 @@ export const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number(
 /** ISO 8601 date-time. */
 export const DateTime = Type.String({ format: 'date-time' });
 
+/** Bucket size of usage over time. */
+export const Granularity = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')]);
+
+/** Verification counts by outcome code (codes with no count are left out). */
+export const CodeCounts = Type.Object(Object.fromEntries(VERIFY_CODES.map((c) => [c, Type.Optional(Type.Integer())])), {
+  additionalProperties: false,
+});
+
+/** Usage buckets over time: each bucket's start, total and counts by code. */
+export const UsageBuckets = Type.Array(Type.Object({ start: DateTime, total: Type.Integer(), codes: CodeCounts }));
+
 /** Free-form JSON object, at most 8 KiB serialized. */
 export const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'free-form JSON object (≤ 8 KiB)' });
 

@@ -1,15 +1,22 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { VERIFY_CODES } from '@keyroll/core';
 import type { FastifyInstance } from 'fastify';
 import { requireRoot } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { adminErrors, DateTime, Duration, IdParams, KeySchema, Nullable, PageOf, PageQuery } from '../schemas.js';
+import {
+  adminErrors,
+  CodeCounts,
+  DateTime,
+  Duration,
+  Granularity,
+  IdParams,
+  KeySchema,
+  Nullable,
+  PageOf,
+  PageQuery,
+  UsageBuckets,
+} from '../schemas.js';
 import { parseInstant, requireDuration } from '../time-input.js';
 
-const Granularity = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')]);
-const Codes = Type.Object(Object.fromEntries(VERIFY_CODES.map((c) => [c, Type.Optional(Type.Integer())])), {
-  additionalProperties: false,
-});
 const Range = {
   from: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; default: 24 buckets before to' })),
   to: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601, exclusive; default: now' })),
@@ -23,16 +30,16 @@ const UsageOverTime = Type.Object({
   from: DateTime,
   to: DateTime,
   total: Type.Integer(),
-  codes: Codes,
-  buckets: Type.Array(Type.Object({ start: DateTime, total: Type.Integer(), codes: Codes })),
+  codes: CodeCounts,
+  buckets: UsageBuckets,
 });
 
 const Failures = Type.Object({
   from: DateTime,
   to: DateTime,
   total: Type.Integer(),
-  byCode: Codes,
-  byConsumer: Type.Array(Type.Object({ consumerId: Type.String(), total: Type.Integer(), codes: Codes })),
+  byCode: CodeCounts,
+  byConsumer: Type.Array(Type.Object({ consumerId: Type.String(), total: Type.Integer(), codes: CodeCounts })),
   retiredKeyUses: Type.Array(
     Type.Object({
       keyId: Type.String(),
@@ -47,7 +54,7 @@ const UnknownKeys = Type.Object({
   from: DateTime,
   to: DateTime,
   sources: Type.Array(
-    Type.Object({ address: Type.String(), total: Type.Integer(), codes: Codes, lastSeenAt: Nullable(DateTime) }),
+    Type.Object({ address: Type.String(), total: Type.Integer(), codes: CodeCounts, lastSeenAt: Nullable(DateTime) }),
   ),
 });
 

@@ -1,17 +1,10 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { VERIFY_CODES } from '@keyroll/core';
 import type { FastifyInstance } from 'fastify';
 import { MAX_USAGE_BUCKETS } from '../../services/usage-service.js';
 import { requireRoot } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { adminErrors, DateTime, IdParams } from '../schemas.js';
+import { adminErrors, CodeCounts, DateTime, Granularity, IdParams, UsageBuckets } from '../schemas.js';
 import { parseInstant } from '../time-input.js';
-
-const Granularity = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')]);
-
-const Codes = Type.Object(Object.fromEntries(VERIFY_CODES.map((c) => [c, Type.Optional(Type.Integer())])), {
-  additionalProperties: false,
-});
 
 const UsageSchema = Type.Object({
   keyId: Type.String(),
@@ -19,8 +12,8 @@ const UsageSchema = Type.Object({
   from: DateTime,
   to: DateTime,
   total: Type.Integer(),
-  codes: Codes,
-  buckets: Type.Array(Type.Object({ start: DateTime, total: Type.Integer(), codes: Codes })),
+  codes: CodeCounts,
+  buckets: UsageBuckets,
 });
 
 /** `GET /v1/keys/:id/usage`: a key's verifications over time, by outcome code. */
