@@ -217,7 +217,7 @@ export class KeyService {
       if (scopes) this.assertMayGrant(actor, current.consumer_id, scopes);
       // Taking `*` away from the last root key holding it locks everyone out, just like revoking it.
       if (scopes && !scopes.includes('*') && current.consumer_id === ROOT_CONSUMER_ID) {
-        if ((JSON.parse(current.scopes) as string[]).includes('*')) await this.#assertAnotherRootKey(tx, id, now);
+        if ((JSON.parse(current.scopes) as string[]).includes('*')) await this.assertAnotherRootKey(tx, id, now);
       }
       const set: Partial<KeysTable> = {
         updated_at: now,
@@ -256,7 +256,7 @@ export class KeyService {
       const current = await this.row(tx.db, id);
       if (current.revoked_at !== null) throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is already revoked`);
       this.assertMayGrant(actor, current.consumer_id, JSON.parse(current.scopes));
-      if (current.consumer_id === ROOT_CONSUMER_ID) await this.#assertAnotherRootKey(tx, id, now);
+      if (current.consumer_id === ROOT_CONSUMER_ID) await this.assertAnotherRootKey(tx, id, now);
       await this.revokeInTx(tx, current, now, reason ?? 'revoked', actor);
       return keyView({ ...current, revoked_at: now, revoke_reason: reason ?? 'revoked', updated_at: now }, now);
     });
@@ -295,7 +295,8 @@ export class KeyService {
     }
   }
 
-  async #assertAnotherRootKey(tx: Tx, except: string, now: number): Promise<void> {
+  /** 409 unless a usable root key with `*` other than `except` exists (so that nobody is locked out). */
+  async assertAnotherRootKey(tx: Tx, except: string, now: number): Promise<void> {
     const others = await tx.db
       .selectFrom('keys')
       .select('scopes')
@@ -306,7 +307,7 @@ export class KeyService {
     if (!others.some((k) => (JSON.parse(k.scopes) as string[]).includes('*'))) {
       throw new ApiError(
         'CONFLICT',
-        'this is the last usable root key with scope *; create another before revoking it',
+        'this is the last usable root key with scope *; create another before revoking it or taking * away',
       );
     }
   }

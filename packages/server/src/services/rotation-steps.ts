@@ -2,6 +2,7 @@ import { ApiError, isUsableStatus, type KeyStatus, keyStatusAt, newId } from '@k
 import type { Database, KeysTable, RotationsTable, Tx } from '@keyroll/storage';
 import type { Kysely } from 'kysely';
 import { type Actor, actorName } from './actor.js';
+import { ROOT_CONSUMER_ID } from './consumer-service.js';
 import type { IssuedKey, KeyService } from './key-service.js';
 import { type RetireRule, retireWindowMs } from './rotation-retire.js';
 import { type RotationOrigin, type StoredExtension, storedExtensions } from './rotation-view.js';
@@ -278,7 +279,12 @@ export class RotationSteps {
     const scopes = o.scopes === undefined ? undefined : checkScopes(o.scopes);
     if (o.expiresAt != null) checkFuture('expiresAt', o.expiresAt, now);
     // The successor's secret goes to the caller: it may not carry scopes the caller lacks, inherited or not.
-    this.#keys.assertMayGrant(actor, old.consumer_id, scopes ?? JSON.parse(old.scopes));
+    const oldScopes: string[] = JSON.parse(old.scopes);
+    this.#keys.assertMayGrant(actor, old.consumer_id, scopes ?? oldScopes);
+    // A successor without `*` for the last `*` root key locks everyone out once the old key retires.
+    if (scopes && !scopes.includes('*') && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
+      await this.#keys.assertAnotherRootKey(tx, old.id, now);
+    }
     const lifetime = old.expires_at === null ? null : old.expires_at - old.created_at;
     const expiresAt = o.expiresAt !== undefined ? o.expiresAt : lifetime === null ? null : now + lifetime;
     const { key, row } = this.#keys.newKeyRow(old.consumer_id, now, {

@@ -86,3 +86,30 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`the last * root key on ${dialect.name}`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await createHarness(dialect);
+    });
+    afterAll(() => h?.close());
+
+    it('cannot be rotated into a successor without * (that locks everyone out once it retires)', async () => {
+      const roots = await h.json('GET', '/v1/keys?consumerId=root', undefined, 200);
+      const own = roots.data.find((k: { scopes: string[] }) => k.scopes.includes('*'));
+      for (const gracePeriod of [0, '1h']) {
+        const res = await h.request({
+          method: 'POST',
+          url: `/v1/keys/${own.id}/rotate`,
+          payload: { gracePeriod, scopes: ['keys:read'] },
+        });
+        expect(res.statusCode, `gracePeriod ${gracePeriod}`).toBe(409);
+      }
+      expect((await h.json('GET', `/v1/keys/${own.id}`, undefined, 200)).status).toBe('active');
+      // With another `*` key around, the same rotation is fine.
+      await h.rootKeyWith(['*']);
+      await h.json('POST', `/v1/keys/${own.id}/rotate`, { gracePeriod: '1h', scopes: ['keys:read'] }, 201);
+    });
+  });
+}
