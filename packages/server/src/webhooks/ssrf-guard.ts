@@ -23,8 +23,11 @@ for (const [net, bits] of [
   PRIVATE.addSubnet(net, bits, 'ipv4');
 }
 for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  // ::/96 holds the unspecified and loopback addresses and the deprecated IPv4-compatible ones
+  // (::a.b.c.d); ::ffff:0:0/96 the IPv4-translated ones; 2002::/16 is 6to4 (embeds an IPv4 address).
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  ['2002::', 16],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
