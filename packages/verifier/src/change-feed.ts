@@ -70,6 +70,7 @@ export async function changeLogHead(store: Store): Promise<number> {
  */
 export class ChangeFollower {
   #appliedSeq = 0;
+  #started = false;
   #connected = false;
   #lastError: string | null = null;
   #lastReadAt: number | null = null;
@@ -91,12 +92,18 @@ export class ChangeFollower {
   /** Positions the follower at the current head of the log. */
   async start(): Promise<void> {
     this.#appliedSeq = await changeLogHead(this.#o.store);
+    this.#started = true;
     this.#connected = true;
     this.#lastReadAt = this.#clock.now();
   }
 
-  /** Applies everything after the applied sequence number; never throws (failures show in the status). */
+  /**
+   * Applies everything after the applied sequence number; never throws (failures show in the status).
+   * Before {@link ChangeFollower.start} it does nothing: an unstarted follower has no position, and
+   * replaying the whole log into an empty cache would only cost time (and fake propagation lags).
+   */
   catchUp(): Promise<void> {
+    if (!this.#started) return Promise.resolve();
     if (this.#running) {
       this.#again = true;
       return this.#running;
