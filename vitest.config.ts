@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    globalSetup: ['test/support/build-once.ts'],
+    globalSetup: ['test/support/announce-services.ts', 'test/support/build-once.ts'],
   },
 });

@@ -26,9 +26,6 @@ const PG_URL = process.env.KEYROLL_TEST_PG_URL;
 export const REDIS_URL = process.env.KEYROLL_TEST_REDIS_URL;
 const ONLY = process.env.KEYROLL_TEST_DIALECTS?.split(',');
 
-if (!PG_URL) console.warn('KEYROLL_TEST_PG_URL is not set: PostgreSQL suites are skipped');
-if (!REDIS_URL) console.warn('KEYROLL_TEST_REDIS_URL is not set: Redis suites are skipped');
-
 async function createSqlite(): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyroll-test-'));
   const url = `sqlite:${join(dataDir, 'keyroll.db')}`;
