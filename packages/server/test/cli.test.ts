@@ -112,6 +112,32 @@ for (const dialect of DIALECTS) {
       expect(again.stderr).toContain('409 KEY_NOT_ACTIVE');
     });
 
+    it('rotates a key, lists, extends, completes and rolls back rotations', async () => {
+      const consumer = await cliJson(['consumers', 'create', '--name', 'Rotations via CLI'], env);
+      const key = await cliJson(['keys', 'create', '--consumer', consumer.id], env);
+      const rotated = await cliJson(['keys', 'rotate', key.id, '--grace', '1h'], env);
+      expect(rotated.rotation).toMatchObject({ state: 'rolling', oldKeyId: key.id, newKeyId: rotated.newKeyId });
+      expect(await h.json('POST', '/v1/keys/verify', { key: key.key }, 200)).toMatchObject({ deprecated: true });
+      expect(await h.json('POST', '/v1/keys/verify', { key: rotated.key }, 200)).toMatchObject({ valid: true });
+
+      const listed = await cliJson(['rotations', 'list', '--consumer', consumer.id, '--state', 'rolling'], env);
+      expect(listed.data.map((r: { id: string }) => r.id)).toEqual([rotated.rotation.id]);
+      const extended = await cliJson(['rotations', 'extend', rotated.rotation.id, '--by', '2h'], env);
+      expect(Date.parse(extended.retiresAt) - Date.parse(rotated.rotation.retiresAt)).toBe(2 * 3_600_000);
+      const completed = await cliJson(['rotations', 'complete', rotated.rotation.id], env);
+      expect(completed.state).toBe('completed');
+      expect((await h.json('POST', '/v1/keys/verify', { key: key.key }, 200)).code).toBe('RETIRED');
+
+      const second = await cliJson(['keys', 'rotate', rotated.newKeyId, '--grace', '1h'], env);
+      const rolledBack = await cliJson(['rotations', 'rollback', second.rotation.id], env);
+      expect(rolledBack.state).toBe('rolled_back');
+      expect((await h.json('POST', '/v1/keys/verify', { key: second.key }, 200)).code).toBe('REVOKED');
+      const human = await cli(['keys', 'rotate', rotated.newKeyId, '--grace', '0'], env);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/secret \(shown once\): kr_live_\w+/);
+      expect((await h.json('POST', '/v1/keys/verify', { key: rotated.key }, 200)).code).toBe('REVOKED');
+    });
+
     it('takes --url and --root-key flags, and fails with the problem code', async () => {
       const flags = ['--url', env.KEYROLL_URL ?? '', '--root-key', h.rootKey];
       expect((await cli([...flags, 'consumers', 'list', '--json'])).code).toBe(0);

@@ -20,7 +20,7 @@ function table(rows: Row[], columns: string[]): string[] {
   return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
 }
 
-/** The `keyroll` command line: `serve`, and the basics of `consumers` and `keys` against a running server. */
+/** The `keyroll` command line: `serve`, and `consumers`, `keys` and `rotations` against a running server. */
 export function buildCli(): Command {
   const program = new Command('keyroll').description('API keys with zero-downtime rotation').showHelpAfterError();
   const target = (cmd: Command): AdminTarget => resolveTarget(cmd.optsWithGlobals());
@@ -108,6 +108,65 @@ export function buildCli(): Command {
         reason: opts.reason,
       });
       print(opts.json, k, () => [`revoked key ${k.id} (${k.revokeReason})`]);
+    });
+  keys
+    .command('rotate <id>')
+    .description('issue a successor; the old key stays valid for the grace period (0 = emergency rollover)')
+    .requiredOption('--grace <duration>', 'overlap window, e.g. 24h (0 revokes the old key now)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts, cmd: Command) => {
+      const r = await callAdmin<{ key: string; newKeyId: string; rotation: Row }>(
+        target(cmd),
+        'POST',
+        `/v1/keys/${encodeURIComponent(id)}/rotate`,
+        { gracePeriod: opts.grace },
+      );
+      print(opts.json, r, () => [
+        `rotation ${r.rotation.id}: ${id} → ${r.newKeyId}; the old key retires at ${r.rotation.retiresAt}`,
+        `secret (shown once): ${r.key}`,
+      ]);
+    });
+
+  const rotations = program.command('rotations').description('watch and steer rotations');
+  rotations
+    .command('list')
+    .addOption(new Option('--state <state>', 'only this state').choices(['rolling', 'completed', 'rolled_back']))
+    .option('--consumer <id>', 'only this consumer')
+    .option('--limit <n>', 'page size', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const q = new URLSearchParams({ limit: opts.limit });
+      if (opts.state) q.set('state', opts.state);
+      if (opts.consumer) q.set('consumerId', opts.consumer);
+      const page = await callAdmin<{ data: Row[] }>(target(cmd), 'GET', `/v1/rotations?${q}`);
+      const rows = page.data.map((r) => ({ ...r, shareOnNew: (r.progress as Row | undefined)?.shareOnNew }));
+      print(opts.json, page, () =>
+        table(rows, ['id', 'consumerId', 'state', 'oldKeyId', 'newKeyId', 'retiresAt', 'shareOnNew']),
+      );
+    });
+  for (const [name, description] of [
+    ['rollback', 'make the old key active again and revoke the successor'],
+    ['complete', 'retire the old key now'],
+  ] as const) {
+    rotations
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts, cmd: Command) => {
+        const r = await callAdmin<Row>(target(cmd), 'POST', `/v1/rotations/${encodeURIComponent(id)}/${name}`);
+        print(opts.json, r, () => [`rotation ${r.id} is ${r.state}`]);
+      });
+  }
+  rotations
+    .command('extend <id>')
+    .description("push back the old key's retirement")
+    .requiredOption('--by <duration>', 'how much longer, e.g. 2d')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts, cmd: Command) => {
+      const r = await callAdmin<Row>(target(cmd), 'POST', `/v1/rotations/${encodeURIComponent(id)}/extend`, {
+        by: opts.by,
+      });
+      print(opts.json, r, () => [`rotation ${r.id}: the old key now retires at ${r.retiresAt}`]);
     });
   return program;
 }
