@@ -69,6 +69,9 @@ function postgresStore(url: string, max: number): Store {
   // An idle connection that the server drops (restart, failover, outage) is reported here; without
   // a listener the pool would throw it as an uncaught exception. The next query reconnects.
   pool.on('error', () => undefined);
+  // The pool listens only to idle connections: one dropped while checked out (inside a mutation,
+  // between two queries) would crash the process. Its query fails instead; the pool discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
