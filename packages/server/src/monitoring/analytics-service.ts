@@ -3,7 +3,7 @@ import type { Store } from '@keyroll/storage';
 import type { UsageMeter } from '@keyroll/verifier';
 import { sql } from 'kysely';
 import { keyStatusIs } from '../services/key-filters.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../services/pagination.js';
+import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../services/pagination.js';
 import { iso, type KeyView, keyView } from '../services/records.js';
 import {
   MAX_USAGE_BUCKETS,
@@ -282,24 +282,12 @@ export class AnalyticsService {
   async idle(idleForMs: number, page: PageRequest): Promise<Page<KeyView>> {
     await this.#flush();
     const now = this.#o.clock.now();
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
-    let q = this.#o.store.db
+    const q = this.#o.store.db
       .selectFrom('keys')
       .selectAll()
       .where((eb) => eb.or([keyStatusIs(eb, 'active', now), keyStatusIs(eb, 'deprecated', now)]))
       .where((eb) => eb(eb.fn.coalesce('last_used_at', 'created_at'), '<=', now - idleForMs));
-    if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    return toPage(
-      rows,
-      size,
-      (r) => r.id,
-      (r) => keyView(r, now),
-    );
+    return pageById(q, page, (r) => keyView(r, now));
   }
 
   /**

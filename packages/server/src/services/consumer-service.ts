@@ -2,7 +2,7 @@ import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { type Page, type PageRequest, pageById } from './pagination.js';
 import { assertPlanExists } from './plan-service.js';
 import { type ConsumerView, consumerView } from './records.js';
 import { metadataJson, parseRateLimit, type RateLimitInput } from './validate.js';
@@ -74,15 +74,11 @@ export class ConsumerService {
 
   /** Lists live consumers, oldest first. */
   async list(page: PageRequest): Promise<Page<ConsumerView>> {
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
-    let q = this.#store.db.selectFrom('consumers').selectAll().where('deleted_at', 'is', null);
-    if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    return toPage(rows, size, (r) => r.id, consumerView);
+    return pageById(
+      this.#store.db.selectFrom('consumers').selectAll().where('deleted_at', 'is', null),
+      page,
+      consumerView,
+    );
   }
 
   /** One live consumer; 404 when unknown or deleted. */

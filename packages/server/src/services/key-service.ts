@@ -5,7 +5,7 @@ import type { QuotaSpec } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from './consumer-service.js';
 import { keyStatusIs } from './key-filters.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { type Page, type PageRequest, pageById } from './pagination.js';
 import { assertPlanExists } from './plan-service.js';
 import { type KeyView, keyView } from './records.js';
 import {
@@ -170,25 +170,13 @@ export class KeyService {
   /** Lists keys, oldest first, filtered by consumer and status. */
   async list(filter: KeyFilter, page: PageRequest): Promise<Page<KeyView>> {
     const now = this.#o.clock.now();
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
     let q = this.#o.store.db.selectFrom('keys').selectAll();
     if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
     if (filter.status) {
       const status = filter.status;
       q = q.where((eb) => keyStatusIs(eb, status, now));
     }
-    if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    return toPage(
-      rows,
-      size,
-      (r) => r.id,
-      (r) => keyView(r, now),
-    );
+    return pageById(q, page, (r) => keyView(r, now));
   }
 
   /** One key; 404 when unknown. */

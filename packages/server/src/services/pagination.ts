@@ -1,4 +1,5 @@
 import { ApiError } from '@keyroll/core';
+import { type SelectQueryBuilder, sql } from 'kysely';
 
 /** A page request: at most `limit` items after the opaque `cursor`. */
 export interface PageRequest {
@@ -39,4 +40,19 @@ export function toPage<R, T>(rows: R[], size: number, sortKey: (row: R) => strin
   const kept = more ? rows.slice(0, size) : rows;
   const last = kept[kept.length - 1];
   return { data: kept.map(view), nextCursor: more && last !== undefined ? encodeCursor(sortKey(last)) : null };
+}
+
+/** Fetches one page of a single-table query in `id` order (ids sort by creation: oldest first). */
+export async function pageById<DB, TB extends keyof DB, O extends { id: string }, T>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  page: PageRequest,
+  view: (row: O) => T,
+): Promise<Page<T>> {
+  const size = pageSize(page);
+  const after = decodeCursor(page.cursor);
+  const rows = await (after === undefined ? query : query.where(sql<boolean>`id > ${after}`))
+    .orderBy(sql`id`)
+    .limit(size + 1)
+    .execute();
+  return toPage(rows, size, (r) => r.id, view);
 }

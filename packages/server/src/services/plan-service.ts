@@ -2,7 +2,7 @@ import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { PlansTable, Store } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { type Page, type PageRequest, pageById } from './pagination.js';
 import { type RateLimitView, rateLimitView } from './records.js';
 import { parseRateLimit, type RateLimitInput } from './validate.js';
 
@@ -89,15 +89,7 @@ export class PlanService {
 
   /** Lists plans, oldest first. */
   async list(page: PageRequest): Promise<Page<PlanView>> {
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
-    let q = this.#store.db.selectFrom('plans').selectAll();
-    if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    return toPage(rows, size, (r) => r.id, planView);
+    return pageById(this.#store.db.selectFrom('plans').selectAll(), page, planView);
   }
 
   /** One plan; 404 when unknown. */

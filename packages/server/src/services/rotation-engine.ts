@@ -3,7 +3,7 @@ import type { RotationsTable, Store, Tx } from '@keyroll/storage';
 import type { Actor } from './actor.js';
 import { assertLiveConsumer } from './consumer-service.js';
 import type { IssuedKey, KeyService } from './key-service.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from './pagination.js';
+import { type Page, type PageRequest, pageById } from './pagination.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
 import { type RetireRule, type RetireSpec, retireRule } from './rotation-retire.js';
 import { RotationSteps, type SuccessorOverrides, statusOf } from './rotation-steps.js';
@@ -139,8 +139,6 @@ export class RotationEngine {
 
   /** Rotations, oldest first, filtered by state, consumer and key (old or new). */
   async list(filter: RotationFilter, page: PageRequest): Promise<Page<RotationView>> {
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
     let q = this.#o.store.db.selectFrom('rotations').selectAll();
     if (filter.state) q = q.where('state', '=', filter.state);
     if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
@@ -148,18 +146,8 @@ export class RotationEngine {
       const keyId = filter.keyId;
       q = q.where((eb) => eb.or([eb('old_key_id', '=', keyId), eb('new_key_id', '=', keyId)]));
     }
-    if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    const page1 = toPage(
-      rows,
-      size,
-      (r) => r.id,
-      (r) => r,
-    );
-    return { data: await Promise.all(page1.data.map((r) => this.view(r))), nextCursor: page1.nextCursor };
+    const rows = await pageById(q, page, (r) => r);
+    return { data: await Promise.all(rows.data.map((r) => this.view(r))), nextCursor: rows.nextCursor };
   }
 
   /**

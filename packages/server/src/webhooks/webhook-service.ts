@@ -2,7 +2,7 @@ import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { Store, Tx, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
 import { type Actor, actorName } from '../services/actor.js';
 import { assertLiveConsumer } from '../services/consumer-service.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../services/pagination.js';
+import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../services/pagination.js';
 import { iso } from '../services/records.js';
 import { isWebhookEventType, WEBHOOK_EVENT_TYPES } from './event-types.js';
 import { checkWebhookUrl } from './ssrf-guard.js';
@@ -114,21 +114,9 @@ export class WebhookService {
   /** Lists subscriptions, oldest first, optionally those of one consumer. */
   async list(filter: { consumerId?: string | undefined }, page: PageRequest): Promise<Page<WebhookView>> {
     const now = this.#o.clock.now();
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
     let q = this.#o.store.db.selectFrom('webhooks').selectAll().where('deleted_at', 'is', null);
     if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
-    if (after !== undefined) q = q.where('id', '>', after);
-    const rows = await q
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    return toPage(
-      rows,
-      size,
-      (r) => r.id,
-      (r) => webhookView(r, now),
-    );
+    return pageById(q, page, (r) => webhookView(r, now));
   }
 
   /** One subscription; 404 when unknown or deleted. */
