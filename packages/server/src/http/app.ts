@@ -11,6 +11,7 @@ import { analyticsRoutes } from './routes/analytics.js';
 import { auditRoutes } from './routes/audit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { consumerRoutes } from './routes/consumers.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   installPropagationWait(app, deps.cluster);
   await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster });
+  await app.register(dashboardRoutes);
   await app.register(async (scope) => clusterRoutes(scope, deps));
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => webhookRoutes(scope, deps));

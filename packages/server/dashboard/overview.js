@@ -1,0 +1,85 @@
+// Overview: counts, cluster nodes and the audit chain at a glance.
+import { api, query } from './api.js';
+import { badge, el, link, problemBox, replace, table, when } from './dom.js';
+
+const KEY_STATUSES = ['active', 'deprecated', 'retired', 'revoked', 'expired'];
+
+/** Counts the items of a list endpoint up to one page of 100 ("100+" beyond). */
+async function count(path, params = {}) {
+  const page = await api('GET', `${path}${query({ ...params, limit: 100 })}`);
+  return `${page.data.length}${page.nextCursor ? '+' : ''}`;
+}
+
+/** A card whose body is filled by `fill()`, or shows its problem. */
+function card(title, fill) {
+  const body = el('div', { class: 'card-body' }, el('span', { class: 'muted' }, 'Loading…'));
+  fill().then(
+    (content) => replace(body, content),
+    (err) => replace(body, problemBox(err)),
+  );
+  return el('section', { class: 'card' }, el('h2', {}, title), body);
+}
+
+/** A big number with a label and a link. */
+function stat(value, label, route) {
+  return el('div', { class: 'stat' }, el('div', { class: 'stat-value' }, value), link(route, label));
+}
+
+/** Renders the overview into `view`. */
+export function overviewView(view) {
+  replace(
+    view,
+    el('h1', {}, 'Overview'),
+    el(
+      'div',
+      { class: 'grid' },
+      card('Consumers', async () => stat(await count('/v1/consumers'), 'consumers', '/consumers')),
+      card('Rotations rolling', async () =>
+        stat(await count('/v1/rotations', { state: 'rolling' }), 'in progress', '/rotations'),
+      ),
+      card('Open alerts', async () =>
+        stat(await count('/v1/alerts', { acknowledged: false }), 'unacknowledged', '/alerts'),
+      ),
+      card('Audit chain', async () => {
+        const v = await api('GET', '/v1/audit/verify');
+        return el(
+          'div',
+          { class: 'stat', 'data-testid': 'audit-chain' },
+          el('div', { class: 'stat-value' }, v.ok ? badge('ok', 'ok') : badge('broken', 'broken')),
+          el('span', { class: 'muted' }, `${v.events} events`),
+          v.brokenAt ? el('p', { class: 'problem' }, `broken at #${v.brokenAt.seq}: ${v.brokenAt.reason}`) : null,
+        );
+      }),
+    ),
+    card('Keys by status', async () => {
+      const counts = await Promise.all(KEY_STATUSES.map((s) => count('/v1/keys', { status: s })));
+      return el(
+        'div',
+        { class: 'status-row' },
+        KEY_STATUSES.map((s, i) =>
+          el('div', { class: 'stat' }, el('div', { class: 'stat-value' }, counts[i]), badge(s)),
+        ),
+      );
+    }),
+    card('Cluster', async () => {
+      const c = await api('GET', '/v1/cluster');
+      return el(
+        'div',
+        {},
+        el('p', { class: 'muted' }, `Change feed: ${c.changeFeed.mode}, head #${c.head}, this node ${c.node}`),
+        table(
+          ['Node', 'Address', 'Applied', 'Lag', 'Heartbeat', ''],
+          c.nodes.map((n) => [
+            n.id,
+            n.address,
+            `#${n.appliedSeq}`,
+            n.lag === 0 ? badge('0', 'ok') : badge(String(n.lag), 'deprecated'),
+            when(n.heartbeatAt),
+            n.self ? badge('this node', 'active') : '',
+          ]),
+          'No nodes have reported.',
+        ),
+      );
+    }),
+  );
+}
