@@ -86,6 +86,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     keys,
     policies: rotationPolicies,
     selfRotateMaxGraceMs: config.selfRotateMaxGraceMs,
+    maxSelfRotations: config.maxActiveKeysPerConsumer,
   });
   const scheduler = new RotationScheduler({
     store,

@@ -13,25 +13,6 @@ declare module 'fastify' {
   }
 }
 
-/** Scopes of root keys. `*` grants all; `keys:*` all of `keys:…`. */
-export const ROOT_SCOPES = [
-  'consumers:read',
-  'consumers:write',
-  'keys:read',
-  'keys:write',
-  'keys:verify',
-  'keys:rotate',
-  'audit:read',
-  'webhooks:read',
-  'webhooks:write',
-  'alerts:read',
-  'alerts:write',
-  'cluster:read',
-  'plans:read',
-  'plans:write',
-  'analytics:read',
-] as const;
-
 function bearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
   if (!h) return undefined;

@@ -8,6 +8,7 @@ import { keyStatusIs } from './key-filters.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
 import { assertPlanExists } from './plan-service.js';
 import { type KeyView, keyView } from './records.js';
+import { checkRootScopes } from './root-scopes.js';
 import {
   checkAllowedIps,
   checkFuture,
@@ -269,12 +270,13 @@ export class KeyService {
   }
 
   /**
-   * 403 when a root key would grant a root key scopes it does not hold itself — also checked against
-   * the scopes a root key already has before it is changed, revoked or rotated, so that a narrow root
-   * key can neither lock out nor inherit a stronger one.
+   * 400 for scopes no root key can hold; 403 when a root key would grant a root key scopes it does not
+   * hold itself — also checked against the scopes a root key already has before it is changed, revoked
+   * or rotated, so that a narrow root key can neither lock out nor inherit a stronger one.
    */
   assertMayGrant(actor: Actor, consumerId: string, scopes: readonly string[]): void {
     if (consumerId !== ROOT_CONSUMER_ID) return;
+    checkRootScopes(scopes);
     const beyond = missingScopes(actor.scopes, scopes);
     if (beyond.length > 0) {
       throw new ApiError('FORBIDDEN', `a root key cannot grant scopes it does not hold: ${beyond.join(', ')}`, {

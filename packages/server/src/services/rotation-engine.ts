@@ -41,6 +41,8 @@ export interface RotationEngineOptions {
   policies: RotationPolicyService;
   /** Longest grace period a consumer may ask for when rotating its own key. */
   selfRotateMaxGraceMs: number;
+  /** Most self-rotations of one consumer rolling at once. */
+  maxSelfRotations: number;
 }
 
 /** Grace of a self-rotation when neither the request nor a policy gives one (bounded by the maximum). */
@@ -71,6 +73,7 @@ export class RotationEngine {
     const rule = this.#rule(input);
     const started = await this.#o.store.mutate(async (tx) => {
       const old = await this.steps.key(tx.db, keyId);
+      if (origin === 'self') await this.#assertSelfRotationsBelowLimit(tx, old.consumer_id);
       const policy = await this.#o.policies.effective(tx.db, old.consumer_id);
       return this.steps.start(tx, actor, old, now, {
         graceMs: input.graceMs,
@@ -83,6 +86,25 @@ export class RotationEngine {
       });
     });
     return this.#result(started.rotation, started.issued);
+  }
+
+  /**
+   * Each self-rotation leaves one more key valid for its grace period: a consumer may have at most
+   * `maxSelfRotations` of them rolling at once, or a loop of self-rotations would mint valid keys.
+   */
+  async #assertSelfRotationsBelowLimit(tx: Tx, consumerId: string): Promise<void> {
+    const { n } = await tx.db
+      .selectFrom('rotations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('consumer_id', '=', consumerId)
+      .where('origin', '=', 'self')
+      .where('state', '=', 'rolling')
+      .executeTakeFirstOrThrow();
+    if (Number(n) >= this.#o.maxSelfRotations) {
+      throw new ApiError('KEY_LIMIT_REACHED', `consumer ${consumerId} already has ${n} self-rotations rolling`, {
+        limit: this.#o.maxSelfRotations,
+      });
+    }
   }
 
   /** Rotates every active key of a consumer in one transaction (incident response). */

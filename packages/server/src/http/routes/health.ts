@@ -24,7 +24,6 @@ export async function healthRoutes(app: FastifyInstance, opts: { store: Store; c
         mode: feed.mode,
         connected: feed.connected,
         appliedSeq: feed.appliedSeq,
-        lastError: feed.lastError,
       };
       // Degraded: cached keys still verify, but misses fail and changes from other nodes stop arriving.
       if (storage !== 'ok' || (feed && !feed.connected)) {
