@@ -44,6 +44,12 @@ export async function api(method, path, body) {
   } catch {
     json = null;
   }
+  if (res.status === 401 && rootKey() !== null) {
+    signOut();
+    window.dispatchEvent(
+      new CustomEvent('keyroll:signed-out', { detail: json?.detail ?? 'the root key was rejected' }),
+    );
+  }
   if (!res.ok) {
     throw new Problem(res.status, json?.code ?? `HTTP_${res.status}`, json?.detail ?? res.statusText);
   }

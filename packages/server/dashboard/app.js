@@ -48,6 +48,7 @@ $('sign-in').addEventListener('submit', async (event) => {
     if (err.status === 401 || err.status === 0) {
       signOut();
       replace($('sign-in-error'), problemBox(err));
+      render();
       return;
     }
   }
@@ -62,5 +63,9 @@ $('sign-out').addEventListener('click', () => {
   render();
 });
 
+window.addEventListener('keyroll:signed-out', (event) => {
+  replace($('sign-in-error'), problemBox({ code: 'UNAUTHORIZED', detail: `Signed out: ${event.detail}` }));
+  render();
+});
 window.addEventListener('hashchange', render);
 render();

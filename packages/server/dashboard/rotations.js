@@ -147,7 +147,13 @@ export async function rotationView(view, id) {
     el('h2', {}, 'Clients still on the old key'),
     table(
       ['Address', 'User agent', 'Requests', 'First seen', 'Last seen'],
-      t.oldKeyClients.map((c) => [c.address, c.userAgent || '—', String(c.requests), when(c.firstSeenAt), when(c.lastSeenAt)]),
+      t.oldKeyClients.map((c) => [
+        c.address,
+        c.userAgent || '—',
+        String(c.requests),
+        when(c.firstSeenAt),
+        when(c.lastSeenAt),
+      ]),
       'No client has used the old key in this window.',
     ),
     r.extensions.length

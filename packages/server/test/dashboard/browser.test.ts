@@ -158,18 +158,28 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     expect(await page.locator('#pwned').count()).toBe(0);
   });
 
+  it('lists open alerts and acknowledges one', async () => {
+    const leaked = await h.consumerWithKey();
+    await h.json('POST', `/v1/keys/${leaked.keyId}/revoke`, { reason: 'leaked' }, 200);
+    h.clock.advance(10_000);
+    await h.kr.monitoring.evaluator.tick();
+    await h.kr.verifier.verify(leaked.key, {});
+    h.clock.advance(60_000);
+    expect(await h.kr.monitoring.evaluator.tick()).toBeGreaterThan(0);
+
+    await page.click('nav >> text=Alerts');
+    const row = page.locator('tbody tr', { hasText: leaked.consumerId });
+    expect(await row.textContent()).toContain('retired_key_used');
+    await row.locator('button:has-text("Acknowledge")').click();
+    await row.waitFor({ state: 'detached' });
+    const all = await h.json('GET', `/v1/alerts?consumerId=${leaked.consumerId}`, undefined, 200);
+    expect(all.data[0]).toMatchObject({ rule: 'retired_key_used', acknowledgedBy: expect.any(String) });
+  });
+
   it('shows the audit log with an intact chain', async () => {
     await page.click('nav >> text=Audit');
     await expect.poll(() => page.getByTestId('chain').textContent()).toContain('chain ok');
     await page.locator('tbody tr', { hasText: 'key.revoked' }).first().waitFor();
-  });
-
-  it('lists open alerts and acknowledges one', async () => {
-    await page.click('nav >> text=Alerts');
-    await page
-      .getByText(/No alerts|Acknowledge/)
-      .first()
-      .waitFor();
   });
 
   it('signs out, forgetting the key', async () => {
@@ -177,5 +187,17 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     await page.locator('#sign-in').waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem('keyroll.rootKey'))).toBeNull();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('signs out by itself when its root key is revoked', async () => {
+    const created = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['*'] }, 201);
+    await page.fill('#root-key', created.key);
+    await page.click('#sign-in button[type=submit]');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await h.json('POST', `/v1/keys/${created.id}/revoke`, {}, 200);
+    await page.click('nav >> text=Consumers');
+    await page.locator('#sign-in').waitFor();
+    expect(await page.locator('#sign-in-error').textContent()).toContain('UNAUTHORIZED');
+    expect(await page.evaluate(() => sessionStorage.getItem('keyroll.rootKey'))).toBeNull();
   });
 });
