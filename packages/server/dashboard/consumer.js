@@ -31,7 +31,7 @@ export async function consumerView(view, id) {
     replace(
       keys,
       pagedTable(
-        ['Name', 'Hint', 'Status', 'Version', 'Scopes', 'Expires', 'Last used', ''],
+        ['Name', 'Hint', 'Status', 'Version', 'Scopes', 'Expires / retires', 'Last used', ''],
         (cursor) => api('GET', `/v1/keys${query({ consumerId: id, limit: 50, cursor })}`),
         (k) => [
           k.name || '—',
