@@ -15,6 +15,7 @@ export async function serve(): Promise<void> {
     '',
     `keyroll is listening on ${address} (storage: ${storage})`,
     `  API docs:  ${address}/docs`,
+    `  dashboard: ${address}/dashboard`,
     `  health:    ${address}/healthz`,
   ];
   if (kr.gateway) {
