@@ -31,6 +31,8 @@ describe.skipIf(!postgres?.available)('PostgreSQL connection lost inside a mutat
     });
     await expect(mutation).rejects.toThrow();
     // The pool recovers: the next mutation gets a fresh connection.
-    await expect(db.store.mutate(async (tx) => (await sql<{ one: number }>`select 1 as one`.execute(tx.db)).rows[0]?.one)).resolves.toBe(1);
+    await expect(
+      db.store.mutate(async (tx) => (await sql<{ one: number }>`select 1 as one`.execute(tx.db)).rows[0]?.one),
+    ).resolves.toBe(1);
   });
 });
