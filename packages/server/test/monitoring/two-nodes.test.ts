@@ -42,6 +42,8 @@ for (const dialect of DIALECTS.filter((d) => d.name === 'postgres')) {
       await second.verifier.verify(c.key);
       await second.verifier.verify(c.key);
       h.clock.advance(MINUTE);
+      // Both nodes' counts are in storage before either evaluates (a node flushes only its own).
+      await Promise.all([h.kr.usage.flush(), second.usage.flush()]);
       const raised = await Promise.all([h.kr.monitoring.evaluator.tick(), second.monitoring.evaluator.tick()]);
       expect(raised[0] + raised[1]).toBe(1);
       const [alert] = (await h.json('GET', '/v1/alerts?rule=retired_key_used', undefined, 200)).data;
