@@ -55,6 +55,22 @@ for (const dialect of DIALECTS) {
       expect(usable.data).toHaveLength(3);
     });
 
+    it('refuses unknown query parameters on list routes, so a typo never lists everything', async () => {
+      for (const url of [
+        '/v1/keys?consumer_id=csm_x',
+        '/v1/consumers?limt=5',
+        '/v1/rotations?status=rolling',
+        '/v1/audit?target=key_x',
+        '/v1/plans?x=1',
+        '/v1/webhooks?consumer=csm_x',
+      ]) {
+        const res = await h.request({ method: 'GET', url });
+        expect(res.statusCode, url).toBe(400);
+        expect(res.json().code).toBe('VALIDATION_FAILED');
+      }
+      expect((await h.request({ method: 'GET', url: '/v1/keys?consumerId=csm_x&status=active' })).statusCode).toBe(200);
+    });
+
     it('does not show storage errors on the unauthenticated /readyz', async () => {
       const res = await h.request({ method: 'GET', url: '/readyz', auth: null });
       expect(res.statusCode).toBe(200);

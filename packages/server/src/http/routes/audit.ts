@@ -29,11 +29,14 @@ export async function auditRoutes(fastify: FastifyInstance, deps: AppDeps): Prom
       schema: {
         tags,
         summary: 'List audit events, oldest first',
-        querystring: Type.Object({
-          targetId: Type.Optional(Type.String({ maxLength: 64 })),
-          action: Type.Optional(Type.String({ maxLength: 64 })),
-          ...PageQuery,
-        }),
+        querystring: Type.Object(
+          {
+            targetId: Type.Optional(Type.String({ maxLength: 64 })),
+            action: Type.Optional(Type.String({ maxLength: 64 })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: PageOf(AuditEvent), ...adminErrors },
       },
     },

@@ -61,7 +61,7 @@ export async function consumerRoutes(fastify: FastifyInstance, deps: AppDeps): P
       schema: {
         tags,
         summary: 'List consumers',
-        querystring: Type.Object(PageQuery),
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
         response: { 200: PageOf(ConsumerSchema), ...adminErrors },
       },
     },

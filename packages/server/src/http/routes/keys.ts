@@ -86,11 +86,14 @@ export async function keyRoutes(fastify: FastifyInstance, deps: AppDeps): Promis
       schema: {
         tags,
         summary: 'List keys',
-        querystring: Type.Object({
-          consumerId: Type.Optional(Type.String({ maxLength: 64 })),
-          status: Type.Optional(Type.Union(KEY_STATUSES.map((s) => Type.Literal(s)))),
-          ...PageQuery,
-        }),
+        querystring: Type.Object(
+          {
+            consumerId: Type.Optional(Type.String({ maxLength: 64 })),
+            status: Type.Optional(Type.Union(KEY_STATUSES.map((s) => Type.Literal(s)))),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: PageOf(KeySchema), ...adminErrors },
       },
     },

@@ -49,7 +49,7 @@ export async function planRoutes(fastify: FastifyInstance, deps: AppDeps): Promi
       schema: {
         tags,
         summary: 'List plans',
-        querystring: Type.Object(PageQuery),
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
         response: { 200: PageOf(PlanSchema), ...adminErrors },
       },
     },

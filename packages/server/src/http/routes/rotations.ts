@@ -180,12 +180,15 @@ export async function rotationRoutes(fastify: FastifyInstance, deps: AppDeps): P
       schema: {
         tags,
         summary: 'List rotations with their progress',
-        querystring: Type.Object({
-          state: Type.Optional(Type.Union(ROTATION_STATES.map((s) => Type.Literal(s)))),
-          consumerId: Type.Optional(Type.String({ maxLength: 64 })),
-          keyId: Type.Optional(Type.String({ maxLength: 64 })),
-          ...PageQuery,
-        }),
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Union(ROTATION_STATES.map((s) => Type.Literal(s)))),
+            consumerId: Type.Optional(Type.String({ maxLength: 64 })),
+            keyId: Type.Optional(Type.String({ maxLength: 64 })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: PageOf(RotationSchema), ...adminErrors },
       },
     },

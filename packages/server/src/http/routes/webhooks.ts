@@ -104,7 +104,10 @@ export async function webhookRoutes(fastify: FastifyInstance, deps: AppDeps): Pr
       schema: {
         tags,
         summary: 'List webhooks',
-        querystring: Type.Object({ consumerId: Type.Optional(Type.String({ maxLength: 64 })), ...PageQuery }),
+        querystring: Type.Object(
+          { consumerId: Type.Optional(Type.String({ maxLength: 64 })), ...PageQuery },
+          { additionalProperties: false },
+        ),
         response: { 200: PageOf(Type.Ref('Webhook')), ...adminErrors },
       },
     },
@@ -179,10 +182,13 @@ export async function webhookRoutes(fastify: FastifyInstance, deps: AppDeps): Pr
         tags,
         summary: 'Deliveries of a webhook, newest first',
         params: IdParams,
-        querystring: Type.Object({
-          status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
-          ...PageQuery,
-        }),
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: PageOf(DeliverySchema), ...adminErrors },
       },
     },
