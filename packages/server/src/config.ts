@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
+import type { RetentionPeriods } from './services/retention.js';
 
 /** keyroll's configuration, parsed once from the environment (and an optional JSON file). */
 export interface Config {
@@ -40,6 +41,8 @@ export interface Config {
   webhookRetryBaseMs: number;
   /** Alert thresholds (see docs/monitoring.md). */
   alerts: AlertThresholds;
+  /** How long usage, the change log, webhook deliveries and acknowledged alerts are kept (see docs/retention.md). */
+  retention: RetentionPeriods;
 }
 
 /** Thresholds of the alert rules. */
@@ -102,6 +105,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       rotationNearMs: duration(e, 'KEYROLL_ALERT_ROTATION_NEAR', 24 * 3_600_000),
       cooldownMs: duration(e, 'KEYROLL_ALERT_COOLDOWN', 3_600_000),
       keyExpiringNoticeMs: duration(e, 'KEYROLL_KEY_EXPIRING_NOTICE', 7 * 86_400_000),
+    }),
+    retention: Object.freeze({
+      usageMs: duration(e, 'KEYROLL_USAGE_RETENTION', 90 * 86_400_000),
+      changesMs: duration(e, 'KEYROLL_CHANGES_RETENTION', 7 * 86_400_000),
+      webhooksMs: duration(e, 'KEYROLL_WEBHOOK_RETENTION', 30 * 86_400_000),
+      alertsMs: duration(e, 'KEYROLL_ALERT_RETENTION', 90 * 86_400_000),
     }),
   };
   return Object.freeze(config);

@@ -23,6 +23,7 @@ import { type BootstrapResult, bootstrap } from './services/bootstrap.js';
 import { ConsumerService } from './services/consumer-service.js';
 import { KeyService } from './services/key-service.js';
 import { PlanService } from './services/plan-service.js';
+import { RetentionJob } from './services/retention.js';
 import { RotationEngine } from './services/rotation-engine.js';
 import { RotationPolicyService } from './services/rotation-policies.js';
 import { RotationScheduler } from './services/rotation-scheduler.js';
@@ -34,6 +35,8 @@ export interface Keyroll extends AppDeps {
   bootstrap: BootstrapResult | null;
   /** The reverse proxy, when `KEYROLL_GATEWAY_CONFIG` names routes; not listening yet. */
   gateway: Gateway | null;
+  /** Prunes old rows; on a timer with `background`, otherwise only when ticked. */
+  retention: RetentionJob;
   /** Stops serving and closes storage. */
   close(): Promise<void>;
 }
@@ -131,20 +134,33 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     cluster,
     plans: new PlanService({ store, clock }),
   };
+  const retention = new RetentionJob({
+    store,
+    clock,
+    periods: config.retention,
+    liveAppliedSeqs: async () => (await cluster.registry.liveNodes()).map((n) => n.appliedSeq),
+    nodeId: cluster.id,
+    onError: (err) => app.log.error({ err }, 'retention tick failed'),
+  });
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
   deps.monitoring.observe(deps.verifier);
   const app = await buildApp(deps, { logger: options.logger });
   if (options.scheduler ?? true) scheduler.start();
-  if (options.background) deps.monitoring.start();
+  if (options.background) {
+    deps.monitoring.start();
+    retention.start();
+  }
   const gateway = gatewayConfig && new Gateway({ config: gatewayConfig, verifier: deps.verifier, clock, log: app.log });
   return {
     ...deps,
     app,
     bootstrap: boot,
     gateway,
+    retention,
     close: async () => {
       await gateway?.close();
+      await retention.stop();
       await scheduler.stop();
       await app.close();
       await deps.monitoring.close();

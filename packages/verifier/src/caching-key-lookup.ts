@@ -1,5 +1,5 @@
 import { ApiError } from '@keyroll/core';
-import type { ChangeRecord } from './change-feed.js';
+import { type ChangeRecord, FEED_RESET } from './change-feed.js';
 import { KeyCache, type KeyCacheOptions } from './key-cache.js';
 import type { KeyLookup } from './key-lookup.js';
 import type { CachedKey } from './key-record.js';
@@ -52,10 +52,13 @@ export class CachingKeyLookup implements KeyLookup {
    * Applies one entry of the change log to the cache. A cached key holds only its own row, and
    * every change to a key row carries the key's hash; changes without one (consumers, plans,
    * rotations, policies) leave the cache alone — limits inherited from consumers and plans are
-   * kept current by the limit source's own listener.
+   * kept current by the limit source's own listener. A {@link FEED_RESET} drops everything.
    */
   apply(change: ChangeRecord): void {
-    if (change.keyHash) this.invalidate(change.keyHash);
+    if (change.kind === FEED_RESET) {
+      this.cache.clear();
+      this.#loads.clear();
+    } else if (change.keyHash) this.invalidate(change.keyHash);
   }
 
   #miss(hash: string): Promise<CachedKey | null> {

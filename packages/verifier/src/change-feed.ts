@@ -11,6 +11,12 @@ export interface ChangeRecord {
   keyHash: string | null;
 }
 
+/**
+ * Kind of the change a follower hands its listeners when changes it had not applied yet were pruned
+ * from the log (a node cut off for longer than the change retention): every cache must be dropped.
+ */
+export const FEED_RESET = 'feed.reset';
+
 /** Told of every change, in sequence order (e.g. `CachingKeyLookup.apply`). */
 export type ChangeListener = (change: ChangeRecord) => void;
 
@@ -168,6 +174,17 @@ export class ChangeFollower {
         .orderBy('seq')
         .limit(batch)
         .execute();
+      const first = rows[0];
+      if (first && Number(first.seq) > this.#appliedSeq + 1 && (await this.#prunedPast(this.#appliedSeq))) {
+        const reset: ChangeRecord = {
+          seq: this.#appliedSeq,
+          at: this.#clock.now(),
+          kind: FEED_RESET,
+          entityId: '',
+          keyHash: null,
+        };
+        for (const listener of this.#o.listeners) listener(reset);
+      }
       for (const row of rows) {
         // A read that timed out may still finish later; it must not move the sequence backwards.
         if (Number(row.seq) <= this.#appliedSeq) continue;
@@ -184,5 +201,15 @@ export class ChangeFollower {
       if (rows.length > 0) this.#o.onApplied?.(this.#appliedSeq);
       if (rows.length < batch) return;
     }
+  }
+
+  /**
+   * Whether changes after `seq` may have been pruned. The retention job deletes a prefix of the log
+   * and keeps every change a live node has not applied, so while any row at or before `seq` is left
+   * nothing after it was deleted; a gap after it is then only a sequence gap (a rolled-back insert).
+   */
+  async #prunedPast(seq: number): Promise<boolean> {
+    const kept = await this.#o.store.db.selectFrom('changes').select('seq').where('seq', '<=', seq).limit(1).execute();
+    return kept.length === 0;
   }
 }

@@ -7,6 +7,7 @@ export {
   type ChangeListener,
   type ChangeRecord,
   changeLogHead,
+  FEED_RESET,
 } from './change-feed.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
 export { type CreateVerifierOptions, createVerifier, type EmbeddedVerifier } from './create-verifier.js';

@@ -4,6 +4,7 @@ import type { Database, KeysTable, RotationPoliciesTable, RotationsTable, Store 
 import type { Kysely } from 'kysely';
 import { systemActor } from './actor.js';
 import { ROOT_CONSUMER_ID } from './consumer-service.js';
+import { takeJobLease } from './job-lease.js';
 import { keyStatusIs } from './key-filters.js';
 import type { RotationEngine } from './rotation-engine.js';
 import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
@@ -144,23 +145,7 @@ export class RotationScheduler {
   #takeLease(): Promise<boolean> {
     const now = this.#o.clock.now();
     const expires = now + (this.#o.leaseMs ?? Math.max(3 * this.#o.intervalMs, MINUTE));
-    return this.#o.store.mutate(async (tx) => {
-      const lease = await tx.db.selectFrom('scheduler_leases').selectAll().where('name', '=', LEASE).executeTakeFirst();
-      if (!lease) {
-        await tx.db
-          .insertInto('scheduler_leases')
-          .values({ name: LEASE, holder: this.#node, expires_at: expires })
-          .execute();
-        return true;
-      }
-      if (lease.holder !== this.#node && lease.expires_at > now) return false;
-      await tx.db
-        .updateTable('scheduler_leases')
-        .set({ holder: this.#node, expires_at: expires })
-        .where('name', '=', LEASE)
-        .execute();
-      return true;
-    });
+    return takeJobLease(this.#o.store, LEASE, this.#node, now, expires);
   }
 
   /** One rotation's job: complete it, retire early, push its deadline or shorten it after first use. */

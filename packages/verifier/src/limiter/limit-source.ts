@@ -1,5 +1,6 @@
 import { ApiError } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
+import { FEED_RESET } from '../change-feed.js';
 import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
 
 /** A rate limit and a quota, either of which may be unset. */
@@ -76,9 +77,13 @@ export class StorageLimitSource implements LimitSource {
     });
   }
 
-  /** Forgets what a change-log entry (`consumer.*`, `plan.*`) made stale; other kinds are ignored. */
+  /** Forgets what a change-log entry (`consumer.*`, `plan.*`, all on `feed.reset`) made stale; other kinds are ignored. */
   applyChange(change: { kind: string; entityId: string }): void {
-    if (change.kind.startsWith('consumer.')) this.#forget(this.#consumers, change.entityId);
+    if (change.kind === FEED_RESET) {
+      this.#generation++;
+      this.#consumers.clear();
+      this.#plans.clear();
+    } else if (change.kind.startsWith('consumer.')) this.#forget(this.#consumers, change.entityId);
     else if (change.kind.startsWith('plan.')) this.#forget(this.#plans, change.entityId);
   }
 
