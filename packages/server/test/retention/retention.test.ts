@@ -1,9 +1,32 @@
+import { loadConfig } from '@keyroll/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { RetentionJob } from '../../src/services/retention.js';
 
 const DAY = 86_400_000;
+
+describe('retention configuration', () => {
+  it('defaults to 90 days of usage, 7 of changes, 30 of webhook deliveries and 90 of acknowledged alerts', () => {
+    expect(loadConfig({}).retention).toEqual({
+      usageMs: 90 * DAY,
+      changesMs: 7 * DAY,
+      webhooksMs: 30 * DAY,
+      alertsMs: 90 * DAY,
+    });
+  });
+
+  it('reads durations from KEYROLL_*_RETENTION and names a bad one', () => {
+    const config = loadConfig({
+      KEYROLL_USAGE_RETENTION: '30d',
+      KEYROLL_CHANGES_RETENTION: '36h',
+      KEYROLL_WEBHOOK_RETENTION: '14d',
+      KEYROLL_ALERT_RETENTION: '1d',
+    });
+    expect(config.retention).toEqual({ usageMs: 30 * DAY, changesMs: 1.5 * DAY, webhooksMs: 14 * DAY, alertsMs: DAY });
+    expect(() => loadConfig({ KEYROLL_CHANGES_RETENTION: 'a week' })).toThrow(/KEYROLL_CHANGES_RETENTION/);
+  });
+});
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`retention on ${dialect.name}`, () => {
