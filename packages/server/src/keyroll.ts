@@ -141,6 +141,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     liveAppliedSeqs: async () => (await cluster.registry.liveNodes()).map((n) => n.appliedSeq),
     nodeId: cluster.id,
     onError: (err) => app.log.error({ err }, 'retention tick failed'),
+    onPruned: (report) => app.log.info({ retention: report }, 'retention deleted old rows'),
   });
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();

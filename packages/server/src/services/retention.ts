@@ -35,6 +35,8 @@ export interface RetentionJobOptions {
   nodeId?: string;
   /** Told of a failed tick (the next tick retries). */
   onError?: (err: unknown) => void;
+  /** Told what a tick deleted, when it deleted anything (for the log). */
+  onPruned?: (report: RetentionReport) => void;
 }
 
 /** Rows deleted by one tick, per table. */
@@ -158,6 +160,8 @@ export class RetentionJob {
     await prune('alerts', (n) =>
       db.selectFrom('alerts').where('acknowledged_at', 'is not', null).where('raised_at', '<', alertsBefore).limit(n),
     );
+    const { leader, partial, ...deleted } = report;
+    if (Object.values(deleted).some((n) => n > 0)) this.#o.onPruned?.(report);
     return report;
   }
 
