@@ -5,6 +5,7 @@ import * as rotations from './0003-rotations.js';
 import * as cluster from './0004-cluster.js';
 import * as plans from './0005-plans.js';
 import * as monitoring from './0006-monitoring.js';
+import * as retentionIndexes from './0007-retention-indexes.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -20,4 +21,5 @@ export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0004-cluster': cluster,
   '0005-plans': plans,
   '0006-monitoring': monitoring,
+  '0007-retention-indexes': retentionIndexes,
 };
