@@ -141,6 +141,11 @@ export class RotationScheduler {
     return report;
   }
 
+  /** How far ahead of a deadline the scheduler acts, so that it moves deadlines before they pass. */
+  #lookahead(): number {
+    return this.#o.lookaheadMs ?? Math.max(2 * this.#o.intervalMs, MINUTE);
+  }
+
   /** Takes or renews the lease; false when another node holds an unexpired one. */
   #takeLease(): Promise<boolean> {
     const now = this.#o.clock.now();
@@ -154,6 +159,18 @@ export class RotationScheduler {
     return this.#o.store.mutate(async (tx) => {
       const row = await steps.rotation(tx.db, id);
       if (row.state !== 'rolling') return null;
+      const lookahead = this.#lookahead();
+      // A server-initiated successor nobody has claimed: the client holds no other key, so instead of
+      // cutting it off, the deadline moves by the grace period (the Deprecation/Sunset headers and the
+      // alerts keep asking the client to claim).
+      // Acting at most half a grace period ahead keeps a short grace from being pushed at every tick.
+      const unclaimedAhead = Math.min(lookahead, row.grace_ms / 2);
+      if (row.new_key_id === null && row.deadline_at > now && row.deadline_at - now <= unclaimedAhead) {
+        const old = await steps.key(tx.db, row.old_key_id);
+        if (statusOf(old, now) !== 'deprecated') return null;
+        await steps.extend(tx, this.#actor, row, now, row.grace_ms);
+        return 'extended';
+      }
       if (row.deadline_at <= now) {
         await steps.complete(tx, this.#actor, row, now, 'deadline');
         return 'completed';
@@ -167,7 +184,6 @@ export class RotationScheduler {
           await steps.complete(tx, this.#actor, row, now, 'idle');
           return 'retiredIdle';
         }
-        const lookahead = this.#o.lookaheadMs ?? Math.max(2 * this.#o.intervalMs, MINUTE);
         if (
           !idle &&
           rule.extendByMs !== null &&
