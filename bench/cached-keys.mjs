@@ -13,6 +13,14 @@ export function machine() {
   return `${cpus[0]?.model?.trim() ?? 'cpu'} × ${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
+/** The load average line every benchmark prints (its numbers depend on what else the machine does). */
+export function loadAverageLine() {
+  return `load average: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on ${os.cpus().length} CPUs`;
+}
+
 /** Median of numbers. */
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);

@@ -12,7 +12,16 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { generateKey } from '@keyroll/core';
 import { cachedKeyFromRow } from '@keyroll/verifier';
-import { emptyVerifier, floorRate, keyRow, machine, median, randomOrder, verifyRate } from './cached-keys.mjs';
+import {
+  emptyVerifier,
+  floorRate,
+  keyRow,
+  loadAverageLine,
+  machine,
+  median,
+  randomOrder,
+  verifyRate,
+} from './cached-keys.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   // Memory is only measurable after a full collection.
@@ -93,12 +102,7 @@ console.log(
 );
 console.log(`floor, same sizes:           ${floorRatio.toFixed(3)} (the cost of random memory access alone)`);
 console.log(`process RSS at the end: ${Math.round(rss / 2 ** 20)} MiB`);
-console.log(
-  `load average: ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')} on ${os.cpus().length} CPUs`,
-);
+console.log(loadAverageLine());
 console.log(
   JSON.stringify({
     bench: 'scale',

@@ -13,6 +13,7 @@ import {
   cachedVerifier,
   floorMap,
   floorRate,
+  loadAverageLine,
   machine,
   makeKeys,
   median,
@@ -74,12 +75,7 @@ console.log(
 console.log(`verifier+metering / floor: ${meteredRatio.toFixed(3)}`);
 console.log(`awaited floor / floor:     ${awaitedRatio.toFixed(3)} (the price of a Promise-returning API)`);
 console.log(`verifier / awaited floor:  ${vsAwaited.toFixed(3)}`);
-console.log(
-  `load average: ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')} on ${os.cpus().length} CPUs`,
-);
+console.log(loadAverageLine());
 console.log(
   JSON.stringify({
     bench: 'verify',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
 import { systemActor } from './actor.js';
-import { ROOT_CONSUMER_ID } from './consumer-service.js';
+import { newConsumerRow, ROOT_CONSUMER_ID } from './consumer-service.js';
 import type { KeyService } from './key-service.js';
 
 /** What the first start produced: the root key, once, and where it was written. */
@@ -29,18 +29,7 @@ export async function bootstrap(
     if (!root) {
       await tx.db
         .insertInto('consumers')
-        .values({
-          id: ROOT_CONSUMER_ID,
-          name: 'root',
-          external_id: null,
-          metadata: '{}',
-          plan_id: null,
-          rate_limit: null,
-          quota: null,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-        })
+        .values(newConsumerRow(ROOT_CONSUMER_ID, 'root', now))
         .execute();
       await tx.audit({
         at: now,

@@ -1,5 +1,5 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
+import type { ConsumersTable, Store } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
@@ -9,6 +9,28 @@ import { metadataJson, parseRateLimit, type RateLimitInput } from './validate.js
 
 /** The id of the built-in consumer whose keys are root keys. */
 export const ROOT_CONSUMER_ID = 'root';
+
+/** The row of a new consumer: no metadata, plan or limits unless given. */
+export function newConsumerRow(
+  id: string,
+  name: string,
+  now: number,
+  fields: Partial<Omit<ConsumersTable, 'id' | 'name'>> = {},
+): ConsumersTable {
+  return {
+    id,
+    name,
+    external_id: null,
+    metadata: '{}',
+    plan_id: null,
+    rate_limit: null,
+    quota: null,
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    ...fields,
+  };
+}
 
 /** Fields of a new consumer. */
 export interface ConsumerInput {
@@ -43,18 +65,13 @@ export class ConsumerService {
   /** Creates a consumer; 409 when its external id is taken. */
   async create(actor: Actor, input: ConsumerInput): Promise<ConsumerView> {
     const now = this.#clock.now();
-    const row = {
-      id: newId('consumer', now),
-      name: input.name,
+    const row = newConsumerRow(newId('consumer', now), input.name, now, {
       external_id: input.externalId ?? null,
       metadata: metadataJson(input.metadata ?? {}),
       plan_id: input.planId ?? null,
       rate_limit: input.rateLimit ? JSON.stringify(parseRateLimit(input.rateLimit)) : null,
       quota: input.quota ? JSON.stringify(input.quota) : null,
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-    };
+    });
     await this.#store.mutate(async (tx) => {
       await this.#assertExternalIdFree(tx.db, row.external_id, null);
       await assertPlanExists(tx.db, row.plan_id);
