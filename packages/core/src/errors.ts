@@ -1,6 +1,7 @@
 /** The closed set of machine codes an API error carries, with the HTTP status of each. */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
+  INVALID_PATH: 400,
   INVALID_CURSOR: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,

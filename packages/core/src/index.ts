@@ -7,5 +7,6 @@ export * from './ids.js';
 export * from './ip.js';
 export * from './key-format.js';
 export * from './key-status.js';
+export * from './path.js';
 export * from './scopes.js';
 export * from './verify-decision.js';

@@ -60,7 +60,9 @@ export interface CreateKeyrollOptions {
 /** Opens storage, migrates it, runs the first-start bootstrap and builds the app. */
 export async function createKeyroll(config: Readonly<Config>, options: CreateKeyrollOptions = {}): Promise<Keyroll> {
   const clock = options.clock ?? systemClock;
-  const gatewayConfig = config.gatewayConfig ? loadGatewayConfig(config.gatewayConfig) : null;
+  const gatewayConfig = config.gatewayConfig
+    ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
+    : null;
   const store = readYourWrites(
     options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }),
     () => cluster.feed.catchUp(),

@@ -16,8 +16,34 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-/** Headers the gateway sets itself on the way to the upstream; a client's own values are dropped. */
-const REPLACED = new Set(['x-api-key', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/**
+ * Headers never passed on from a client, compared with `_` read as `-` (CGI, WSGI and PHP read
+ * `X_Keyroll_Consumer_Id` as `x-keyroll-consumer-id`): the key, headers that name the client (the
+ * upstream gets `X-Forwarded-For`/`Forwarded` from the gateway instead), headers that make some
+ * upstreams serve another path or method than the one authorised, and `Proxy` (httpoxy).
+ */
+const DROPPED = new Set([
+  'x-api-key',
+  'proxy',
+  'x-real-ip',
+  'x-client-ip',
+  'client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-forwarded',
+  'forwarded-for',
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+]);
 
 /** The identity of an authenticated request, as the upstream receives it. */
 export interface ForwardedIdentity {
@@ -28,35 +54,71 @@ export interface ForwardedIdentity {
 /**
  * The headers to send upstream, as a flat `[name, value, …]` list: the client's headers without
  * hop-by-hop ones (and those named in `Connection`), without the key (`x-api-key`, any
- * `Authorization: Bearer`) and without any `x-keyroll-*` the client sent, plus
- * `X-Forwarded-For/-Proto/-Host` and, when authenticated, `x-keyroll-consumer-id`/`-key-id`.
+ * `Authorization: Bearer`), without any spelling of `x-keyroll-*`, of the forwarding headers or of
+ * the {@link DROPPED} ones, plus `X-Forwarded-For/-Proto/-Host` and `Forwarded` from the socket and,
+ * when authenticated, `x-keyroll-consumer-id`/`-key-id`. Only from a trusted proxy (`fromTrustedProxy`)
+ * are its `X-Forwarded-*` kept and its `X-Forwarded-For`/`Forwarded` appended to.
  */
-export function upstreamRequestHeaders(req: IncomingMessage, identity: ForwardedIdentity | null): string[] {
+export function upstreamRequestHeaders(
+  req: IncomingMessage,
+  identity: ForwardedIdentity | null,
+  fromTrustedProxy: boolean,
+): string[] {
   const named = connectionTokens(req.headers.connection);
   const raw = req.rawHeaders;
   const out: string[] = [];
   let forwardedFor = '';
+  let forwarded = '';
+  let proto: string | undefined;
+  let host: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] ?? '';
     const value = raw[i + 1] ?? '';
     const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') {
-      forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+    const spelled = lower.includes('_') ? lower.replaceAll('_', '-') : lower;
+    if (spelled === 'forwarded' || spelled.startsWith('x-forwarded-')) {
+      // An underscore spelling is never a proxy's: it is dropped even from a trusted hop.
+      if (!fromTrustedProxy || spelled !== lower) continue;
+      if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+      else if (lower === 'forwarded') forwarded = forwarded ? `${forwarded}, ${value}` : value;
+      else if (lower === 'x-forwarded-proto') proto ??= value;
+      else if (lower === 'x-forwarded-host') host ??= value;
+      else out.push(name, value);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || REPLACED.has(lower) || lower.startsWith('proxy-') || lower.startsWith('x-keyroll-')) {
+    if (
+      HOP_BY_HOP.has(lower) ||
+      DROPPED.has(spelled) ||
+      spelled.startsWith('proxy-') ||
+      spelled.startsWith('x-keyroll-') ||
+      named?.has(lower)
+    ) {
       continue;
     }
     if (lower === 'authorization' && /^bearer\s/i.test(value)) continue;
-    if (named?.has(lower)) continue;
     out.push(name, value);
   }
-  const client = req.socket.remoteAddress ?? '';
+  const client = req.socket.remoteAddress ?? 'unknown';
+  const ownProto = 'encrypted' in req.socket ? 'https' : 'http';
   out.push('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${client}` : client);
-  out.push('x-forwarded-proto', 'encrypted' in req.socket ? 'https' : 'http');
-  if (req.headers.host) out.push('x-forwarded-host', req.headers.host);
+  out.push('x-forwarded-proto', proto ?? ownProto);
+  const ownHost = req.headers.host;
+  if (host ?? ownHost) out.push('x-forwarded-host', host ?? ownHost ?? '');
+  const element = forwardedElement(client, ownProto, ownHost);
+  out.push('forwarded', forwarded ? `${forwarded}, ${element}` : element);
   if (identity) out.push('x-keyroll-consumer-id', identity.consumerId, 'x-keyroll-key-id', identity.keyId);
   return out;
+}
+
+/** One RFC 7239 `Forwarded` element for this hop: `for=…;proto=…` and `host=…` when there is one. */
+function forwardedElement(client: string, proto: string, host: string | undefined): string {
+  const node = client.includes(':') ? `"[${client}]"` : client;
+  return `for=${node};proto=${proto}${host ? `;host=${forwardedValue(host)}` : ''}`;
+}
+
+/** A `Forwarded` parameter value: a token as is, anything else as a quoted-string. */
+function forwardedValue(value: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /** The upstream's response headers without hop-by-hop ones (and those named in its `Connection`). */

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { isValidScope } from '@keyroll/core';
+import { canonicalizePath, isValidScope, parseCidr } from '@keyroll/core';
 import { ConfigError } from '../config.js';
 
 /** One gateway route: requests under `pathPrefix` go to `upstream` once their key passes. */
 export interface GatewayRoute {
   /** Path prefix matched on segment boundaries (`/api` matches `/api` and `/api/x`, not `/apix`). */
   pathPrefix: string;
-  /** Origin the request is forwarded to (`http://host:port`); the path is forwarded unchanged. */
+  /** Origin the request is forwarded to (`http://host:port`); the canonical path and the query are forwarded. */
   upstream: string;
   /** Scopes the key needs; none when empty. */
   scopes: readonly string[];
@@ -18,9 +18,11 @@ export interface GatewayRoute {
   timeoutMs: number;
 }
 
-/** The gateway's configuration: its routes. */
+/** The gateway's configuration: its routes, and the proxies in front of it whose forwarding headers it trusts. */
 export interface GatewayConfig {
   routes: readonly GatewayRoute[];
+  /** CIDR ranges (or addresses) of trusted proxies: only their `X-Forwarded-*` / `Forwarded` are kept and appended to. */
+  trustedProxies: readonly string[];
 }
 
 /** Port of the gateway when routes are configured and `KEYROLL_GATEWAY_PORT` is not. */
@@ -30,14 +32,16 @@ export const DEFAULT_GATEWAY_PORT = 7071;
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 30_000;
 
 const ROUTE_FIELDS = new Set(['pathPrefix', 'upstream', 'scopes', 'methods', 'cost', 'timeoutMs']);
+const TOP_FIELDS = new Set(['routes', 'trustedProxies']);
 const METHOD_RE = /^[A-Z]+$/;
 const SOURCE = 'KEYROLL_GATEWAY_CONFIG';
 
 /**
  * Reads the gateway configuration named by `KEYROLL_GATEWAY_CONFIG`: a path to a JSON file, or
- * the JSON itself when the value starts with `{`. Throws a {@link ConfigError} naming the field.
+ * the JSON itself when the value starts with `{`; `trustedProxies` is the comma-separated value of
+ * `KEYROLL_GATEWAY_TRUSTED_PROXIES`, added to the file's list. Throws a {@link ConfigError} naming the field.
  */
-export function loadGatewayConfig(value: string): GatewayConfig {
+export function loadGatewayConfig(value: string, trustedProxies?: string): GatewayConfig {
   const inline = value.trimStart().startsWith('{');
   let text: string;
   try {
@@ -52,18 +56,36 @@ export function loadGatewayConfig(value: string): GatewayConfig {
     const where = inline ? 'the value' : value;
     throw new ConfigError(`${SOURCE}: ${where} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return parseGatewayConfig(parsed);
+  const extra = (trustedProxies ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  for (const t of extra) {
+    if (parseCidr(t) === null) {
+      throw new ConfigError(`KEYROLL_GATEWAY_TRUSTED_PROXIES: ${show(t)} is not an address or CIDR range`);
+    }
+  }
+  return parseGatewayConfig(parsed, extra);
 }
 
-/** Validates a parsed gateway configuration, with defaults filled in. */
-export function parseGatewayConfig(input: unknown): GatewayConfig {
+/** Validates a parsed gateway configuration, with defaults filled in; `extraTrustedProxies` are added to its list. */
+export function parseGatewayConfig(input: unknown, extraTrustedProxies: readonly string[] = []): GatewayConfig {
   if (!isRecord(input) || !Array.isArray(input.routes)) fail('', 'must be an object {"routes": [...]}');
-  const unknownTop = Object.keys(input).filter((k) => k !== 'routes');
+  const unknownTop = Object.keys(input).filter((k) => !TOP_FIELDS.has(k));
   if (unknownTop.length > 0) fail('', `has unknown field(s) ${unknownTop.join(', ')}`);
   if (input.routes.length === 0) fail('routes', 'must hold at least one route');
   const routes = input.routes.map((r: unknown, i: number) => parseRoute(r, `routes[${i}]`));
   checkOverlaps(routes);
-  return Object.freeze({ routes: Object.freeze(routes) });
+  const trusted = [...parseTrustedProxies(input.trustedProxies, 'trustedProxies'), ...extraTrustedProxies];
+  return Object.freeze({ routes: Object.freeze(routes), trustedProxies: Object.freeze([...new Set(trusted)]) });
+}
+
+function parseTrustedProxies(value: unknown, at: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string' && parseCidr(v) !== null)) {
+    fail(at, `must be an array of addresses or CIDR ranges such as ["10.0.0.0/8"] (got ${show(value)})`);
+  }
+  return value;
 }
 
 function parseRoute(input: unknown, at: string): GatewayRoute {
@@ -83,11 +105,12 @@ function parseRoute(input: unknown, at: string): GatewayRoute {
 function parsePrefix(value: unknown, at: string): string {
   if (typeof value !== 'string' || !value.startsWith('/'))
     fail(at, `must be a path starting with / (got ${show(value)})`);
-  if (/[?#\s\\]/.test(value) || /(^|\/)\.\.?(\/|$)/.test(value)) {
-    fail(at, `must be a plain path without ?, #, spaces, \\ or dot segments (got ${show(value)})`);
-  }
+  if (value.includes('?')) fail(at, `must be a plain path without ? (got ${show(value)})`);
+  // Requests are matched in canonical form, so the prefix is held in it too.
+  const canonical = canonicalizePath(value);
+  if (!canonical.ok) fail(at, `must be a plain path: ${canonical.detail} (got ${show(value)})`);
   // A trailing slash would make `/api/` miss `/api`; segment matching makes it redundant.
-  return value.length > 1 ? value.replace(/\/+$/, '') || '/' : value;
+  return canonical.path.length > 1 ? canonical.path.replace(/\/+$/, '') : canonical.path;
 }
 
 function parseUpstream(value: unknown, at: string): string {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type Clock, ERROR_STATUS, systemClock } from '@keyroll/core';
+import { type Clock, canonicalizePath, ERROR_STATUS, systemClock } from '@keyroll/core';
 import {
   type AnswerHeaders,
   checkRequest,
@@ -11,7 +11,9 @@ import {
 import { Pool } from 'undici';
 import { type ForwardedIdentity, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayConfig, GatewayRoute } from './gateway-config.js';
+import { requestTarget } from './request-target.js';
 import { RouteTable } from './route-table.js';
+import { TrustedProxies } from './trusted-proxies.js';
 import { UpstreamExchange } from './upstream-exchange.js';
 import { upstreamFailure } from './upstream-failure.js';
 
@@ -34,18 +36,17 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
 }
 
-/** Dot segments, also percent-encoded or behind a backslash, would let an upstream resolve a path outside the matched route. */
-const DOT_SEGMENT = /(?:^|\/|\\|%2f|%5c)(?:\.|%2e){1,2}(?:\/|\\|%2f|%5c|$)/i;
-
 /**
- * keyroll's reverse proxy: matches a request to a route (longest prefix), verifies its key
- * in-process, and streams it to the route's upstream without the key, naming the consumer and
- * key in `x-keyroll-consumer-id` / `x-keyroll-key-id`. Refusals are problem+json.
+ * keyroll's reverse proxy: canonicalises the request path, matches it to a route (longest prefix),
+ * verifies the key in-process, and streams the request to the route's upstream with exactly that
+ * canonical path, without the key, naming the consumer and key in `x-keyroll-consumer-id` /
+ * `x-keyroll-key-id`. Refusals are problem+json.
  */
 export class Gateway {
   /** The listener; not listening until {@link Gateway.listen}. */
   readonly server: Server;
   readonly #table: RouteTable;
+  readonly #trusted: TrustedProxies;
   readonly #pools = new Map<string, Pool>();
   readonly #verifier: Verifier | null;
   readonly #clock: Clock;
@@ -53,6 +54,7 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.#table = new RouteTable(options.config.routes);
+    this.#trusted = new TrustedProxies(options.config.trustedProxies);
     this.#verifier = options.verifier;
     this.#clock = options.clock ?? systemClock;
     this.#log = options.log;
@@ -97,17 +99,23 @@ export class Gateway {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    if (!path.startsWith('/') || DOT_SEGMENT.test(path)) {
+    // Canonicalise, then authorise, then forward exactly the canonical path that was authorised.
+    const target = requestTarget(req.url ?? '/');
+    if (!target.ok) return sendProblem(res, problemOf('INVALID_PATH', 400, target.detail));
+    const canonical = canonicalizePath(target.path);
+    if (!canonical.ok) {
       return sendProblem(
         res,
-        problemOf('VALIDATION_FAILED', 400, 'the path must be absolute, without dot segments', path),
+        problemOf('INVALID_PATH', 400, canonical.detail, undefined, { reason: canonical.reason }),
       );
     }
+    const path = canonical.path;
     const method = req.method ?? 'GET';
     const match = this.#table.match(path, method);
+    if (match.kind === 'case') {
+      const detail = `the path differs from the route ${match.prefix} only in letter case`;
+      return sendProblem(res, problemOf('INVALID_PATH', 400, detail, path, { reason: 'CASE_MISMATCH' }));
+    }
     if (match.kind === 'none') {
       return sendProblem(res, problemOf('ROUTE_NOT_FOUND', 404, `no gateway route for ${path}`, path));
     }
@@ -118,13 +126,15 @@ export class Gateway {
     const route = match.route;
     let identity: ForwardedIdentity | null = null;
     let added: AnswerHeaders | null = null;
+    const peer = req.socket.remoteAddress;
+    const fromTrustedProxy = this.#trusted.has(peer);
     if (this.#verifier) {
       const check = await checkRequest(
         this.#verifier,
         {
           apiKey: req.headers['x-api-key'],
           authorization: req.headers.authorization,
-          ip: req.socket.remoteAddress,
+          ip: fromTrustedProxy ? this.#trusted.clientAddress(peer, req.headers['x-forwarded-for']) : peer,
           userAgent: req.headers['user-agent'],
           path,
         },
@@ -138,31 +148,32 @@ export class Gateway {
       identity = { consumerId: check.key.consumerId, keyId: check.key.keyId };
       added = check.headers;
     }
-    this.#forward(req, res, route, identity, added);
+    this.#forward(req, res, { route, path, query: target.query, fromTrustedProxy }, identity, added);
   }
 
   #forward(
     req: IncomingMessage,
     res: ServerResponse,
-    route: GatewayRoute,
+    to: Destination,
     identity: ForwardedIdentity | null,
     added: AnswerHeaders | null,
   ): void {
+    const { route, path } = to;
     const pool = this.#pools.get(route.upstream);
     if (!pool) throw new Error(`no pool for ${route.upstream}`);
     const withBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
     const onFailure = (e: Error) => {
       const failure = upstreamFailure(e);
       this.#log?.warn({ upstream: route.upstream, error: failure.reason }, 'gateway upstream failure');
-      sendProblem(res, problemOf(failure.code, ERROR_STATUS[failure.code], failure.detail, req.url?.split('?')[0]));
+      sendProblem(res, problemOf(failure.code, ERROR_STATUS[failure.code], failure.detail, path));
     };
     try {
       pool.dispatch(
         {
           origin: route.upstream,
-          path: req.url ?? '/',
+          path: to.query === '' ? path : path + to.query,
           method: req.method ?? 'GET',
-          headers: upstreamRequestHeaders(req, identity),
+          headers: upstreamRequestHeaders(req, identity, to.fromTrustedProxy),
           body: withBody ? req : null,
           headersTimeout: route.timeoutMs,
           bodyTimeout: route.timeoutMs,
@@ -187,6 +198,14 @@ export class Gateway {
   #warn(message: string, e: unknown, url: string | undefined): void {
     this.#log?.warn({ error: e instanceof Error ? e.message : String(e), url }, message);
   }
+}
+
+/** Where an authorised request goes: its route, the canonical path that was authorised, and the query as sent. */
+interface Destination {
+  route: GatewayRoute;
+  path: string;
+  query: string;
+  fromTrustedProxy: boolean;
 }
 
 function sendProblem(res: ServerResponse, body: ProblemBody, headers?: AnswerHeaders): void {

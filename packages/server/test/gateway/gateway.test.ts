@@ -92,6 +92,20 @@ for (const dialect of DIALECTS) {
         'x-keyroll-consumer-id': 'csm_spoofed',
         'X-Keyroll-Key-Id': 'key_spoofed',
         'x-keyroll-anything': 'spoofed',
+        // CGI, WSGI and PHP read `_` as `-`: these would reach them as x-keyroll-consumer-id and co.
+        X_Keyroll_Consumer_Id: 'csm_spoofed_underscore',
+        x_keyroll_key_id: 'key_spoofed_underscore',
+        X_Api_Key: 'spoofed-key',
+        forwarded: 'for=198.51.100.1;host=spoofed.example',
+        'x-real-ip': '198.51.100.2',
+        X_Real_IP: '198.51.100.3',
+        X_Forwarded_For: '198.51.100.4',
+        'x-forwarded-proto': 'https',
+        'X-Forwarded-Port': '443',
+        'true-client-ip': '198.51.100.5',
+        'x-original-url': '/api/orders/1',
+        'x-http-method-override': 'DELETE',
+        proxy: 'http://spoofed.example:3128',
         connection: 'keep-alive, x-client-hop',
         'x-client-hop': 'secret',
         'proxy-authorization': 'Basic abc',
@@ -102,14 +116,41 @@ for (const dialect of DIALECTS) {
       });
       expect(res.status).toBe(200);
       const seen = upstream.last();
-      expect(seen.rawHeaders.filter((v) => /spoofed/.test(v))).toEqual([]);
+      expect(seen.rawHeaders.filter((v) => /spoofed|198\.51\.100|203\.0\.113/.test(v))).toEqual([]);
+      const names = seen.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase().replaceAll('_', '-'));
+      for (const dropped of [
+        'x-real-ip',
+        'x-api-key',
+        'true-client-ip',
+        'x-original-url',
+        'x-http-method-override',
+        'proxy',
+        'x-forwarded-port',
+      ]) {
+        expect(names, dropped).not.toContain(dropped);
+      }
+      for (const once of [
+        'x-keyroll-consumer-id',
+        'x-keyroll-key-id',
+        'forwarded',
+        'x-forwarded-for',
+        'x-forwarded-proto',
+        'x-forwarded-host',
+      ]) {
+        expect(
+          names.filter((n) => n === once),
+          once,
+        ).toHaveLength(1);
+      }
+      expect(seen.headers.forwarded).toBe(`for=127.0.0.1;proto=http;host="${new URL(base).host}"`);
       expect(seen.headers['x-keyroll-consumer-id']).toBe(keys.valid.consumerId);
       expect(seen.headers['x-keyroll-anything']).toBeUndefined();
       expect(seen.headers['x-client-hop']).toBeUndefined();
       expect(seen.headers['proxy-authorization']).toBeUndefined();
       expect(seen.headers.te).toBeUndefined();
       expect(seen.headers['x-other']).toBe('kept');
-      expect(seen.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+      // Not a trusted proxy: the client's X-Forwarded-For is replaced, not appended to.
+      expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
       expect(seen.headers['x-forwarded-host']).toBe(new URL(base).host);
       expect(seen.headers['x-forwarded-proto']).toBe('http');
       expect(res.headers['x-upstream']).toBe('yes');
