@@ -26,6 +26,27 @@ describe('gateway configuration', () => {
     expect(routes[1]).toMatchObject({ pathPrefix: '/', upstream: 'https://example.com', scopes: [], methods: null });
   });
 
+  it('holds prefixes in canonical form, as requests are matched', () => {
+    const prefixes = ['/%61pi', '/caf%c3%a9/', '/v2//admin', '//'].map(
+      (pathPrefix) => parseGatewayConfig({ routes: [{ pathPrefix, upstream: up }] }).routes[0]?.pathPrefix,
+    );
+    expect(prefixes).toEqual(['/api', '/caf%C3%A9', '/v2/admin', '/']);
+  });
+
+  it('reads trusted proxies from the file and from KEYROLL_GATEWAY_TRUSTED_PROXIES', () => {
+    const inline = JSON.stringify({ routes: [{ pathPrefix: '/a', upstream: up }], trustedProxies: ['10.0.0.0/8'] });
+    expect(parseGatewayConfig(JSON.parse(inline)).trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(loadGatewayConfig(inline, ' 192.0.2.1 , 2001:db8::/32,').trustedProxies).toEqual([
+      '10.0.0.0/8',
+      '192.0.2.1',
+      '2001:db8::/32',
+    ]);
+    expect(loadGatewayConfig(inline).trustedProxies).toEqual(['10.0.0.0/8']);
+    expect(() => loadGatewayConfig(inline, '10.0.0.0/8, 300.1.1.1')).toThrow(
+      /KEYROLL_GATEWAY_TRUSTED_PROXIES: "300\.1\.1\.1" is not an address or CIDR range/,
+    );
+  });
+
   it.each([
     [null, /must be an object \{"routes": \[\.\.\.\]\}/],
     [{ routes: [] }, /routes must hold at least one route/],
@@ -36,6 +57,14 @@ describe('gateway configuration', () => {
       /routes\[0\]\.pathPrefix must be a path starting with \/ \(got "api"\)/,
     ],
     [{ routes: [{ pathPrefix: '/a/../b', upstream: up }] }, /routes\[0\]\.pathPrefix must be a plain path/],
+    [{ routes: [{ pathPrefix: '/a;b', upstream: up }] }, /routes\[0\]\.pathPrefix must be a plain path: .*;/],
+    [{ routes: [{ pathPrefix: '/a%2fb', upstream: up }] }, /routes\[0\]\.pathPrefix must be a plain path: .*encoded/],
+    [{ routes: [{ pathPrefix: '/café', upstream: up }] }, /routes\[0\]\.pathPrefix must be a plain path/],
+    [{ routes: [{ pathPrefix: '/a?b', upstream: up }] }, /routes\[0\]\.pathPrefix must be a plain path without \?/],
+    [
+      { routes: [{ pathPrefix: '/a', upstream: up }], trustedProxies: ['10.0.0.0/8', 'nope'] },
+      /trustedProxies must be an array of addresses or CIDR ranges/,
+    ],
     [{ routes: [{ pathPrefix: '/a' }] }, /routes\[0\]\.upstream must be a URL .* \(got nothing\)/],
     [{ routes: [{ pathPrefix: '/a', upstream: 'ftp://x' }] }, /routes\[0\]\.upstream must use http or https/],
     [{ routes: [{ pathPrefix: '/a', upstream: `${up}/v1` }] }, /routes\[0\]\.upstream must be an origin only/],
@@ -112,5 +141,27 @@ describe('route table', () => {
     ).toEqual({
       kind: 'none',
     });
+  });
+});
+
+describe('route table letter case', () => {
+  const tableOf = (...prefixes: string[]) =>
+    new RouteTable(parseGatewayConfig({ routes: prefixes.map((pathPrefix) => ({ pathPrefix, upstream: up })) }).routes);
+
+  it('refuses a path that matches a more specific prefix only when case is ignored', () => {
+    const table = tableOf('/v2', '/v2/admin');
+    expect(table.match('/v2/ADMIN/x', 'GET')).toEqual({ kind: 'case', prefix: '/v2/admin' });
+    expect(table.match('/V2/x', 'GET')).toEqual({ kind: 'case', prefix: '/v2' });
+    expect(table.match('/v2/admin/X', 'GET')).toMatchObject({ kind: 'route', route: { pathPrefix: '/v2/admin' } });
+    expect(table.match('/v2/adminx', 'GET')).toMatchObject({ kind: 'route', route: { pathPrefix: '/v2' } });
+    expect(table.match('/v2admin', 'GET')).toEqual({ kind: 'none' });
+    expect(table.match('/V2ADMIN', 'GET')).toEqual({ kind: 'none' });
+  });
+
+  it('lets an exact match stand against a prefix of the same length in another case', () => {
+    const table = tableOf('/abc', '/ABC');
+    expect(table.match('/ABC/x', 'GET')).toMatchObject({ kind: 'route', route: { pathPrefix: '/ABC' } });
+    expect(table.match('/abc/x', 'GET')).toMatchObject({ kind: 'route', route: { pathPrefix: '/abc' } });
+    expect(table.match('/Abc/x', 'GET')).toMatchObject({ kind: 'case' });
   });
 });

@@ -273,6 +273,8 @@ for (const dialect of DIALECTS) {
       for (const path of ['/api/../admin', '/api/%2e%2e/admin', '/api/.%2E%2fadmin', '/api/x/..']) {
         const res = await send(base, 'GET', path, { 'x-api-key': keys.valid.key });
         expect(res.status, path).toBe(400);
+        expect(res.body).toMatchObject({ code: 'INVALID_PATH', status: 400 });
+        expect(res.headers['content-type']).toBe('application/problem+json');
       }
     });
   });
