@@ -25,9 +25,29 @@ export async function appendChange(db: Kysely<Database>, dialect: DialectName, c
   return row.seq;
 }
 
+/** Where an appended audit event landed in the chain. */
+export interface AppendedAudit {
+  id: string;
+  seq: number;
+  hash: string;
+  prevHash: string;
+  /** Sequence number of the event before it; `null` for the first event. */
+  prevSeq: number | null;
+}
+
 /** Appends an audit event linked to the previous one; returns its id. Call inside a mutation. */
 export async function appendAudit(db: Kysely<Database>, e: AuditInput): Promise<string> {
-  const last = await db.selectFrom('audit_events').select('hash').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  return (await appendAuditRow(db, e)).id;
+}
+
+/** Appends an audit event linked to the previous one; returns its place in the chain. Call inside a mutation. */
+export async function appendAuditRow(db: Kysely<Database>, e: AuditInput): Promise<AppendedAudit> {
+  const last = await db
+    .selectFrom('audit_events')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   const row = {
     id: newId('event', e.at),
     at: e.at,
@@ -38,9 +58,11 @@ export async function appendAudit(db: Kysely<Database>, e: AuditInput): Promise<
     data: JSON.stringify(e.data ?? {}),
     prev_hash: last?.hash ?? GENESIS_HASH,
   };
-  await db
+  const hash = auditHash(row);
+  const inserted = await db
     .insertInto('audit_events')
-    .values({ ...row, hash: auditHash(row) })
-    .execute();
-  return row.id;
+    .values({ ...row, hash })
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, seq: inserted.seq, hash, prevHash: row.prev_hash, prevSeq: last?.seq ?? null };
 }

@@ -1,5 +1,13 @@
-export { auditHash, GENESIS_HASH } from './append.js';
-export { type AuditChainReport, verifyAuditChain } from './audit-chain.js';
+export { type AppendedAudit, auditHash, GENESIS_HASH } from './append.js';
+export {
+  type AuditChainReport,
+  type AuditFailure,
+  type VerifyAuditOptions,
+  verifyAuditChain,
+} from './audit-chain.js';
+export { type AuditCheckpoint, latestCheckpoint } from './audit-checkpoint.js';
+export { type OpenedHead, openAuditHead, readAuditHead, type SealedHead, sealAuditAppends } from './audit-head.js';
+export type { AuditKey } from './audit-mac.js';
 export { createStore, PG_CHANGE_CHANNEL, type StoreOptions } from './create-store.js';
 export type { DialectName } from './dialect.js';
 export { migrateToLatest } from './migrate.js';

@@ -62,6 +62,30 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/**
+ * The sealed head of the audit chain (one row, `name = 'head'`): the last event's position, MACed
+ * with a key kept outside the database and re-sealed by every append. `alarm` is sticky: set when
+ * an append finds the chain no longer ending at the sealed head, and covered by the MAC.
+ */
+export interface AuditHeadTable {
+  name: string;
+  seq: number;
+  hash: string;
+  alarm: string | null;
+  mac: string;
+  updated_at: number;
+}
+
+/** Positions of the audit chain that a verification found intact (MACed); later checks start there. */
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  /** Events from the genesis through `seq`. */
+  events: number;
+  mac: string;
+  verified_at: number;
+}
+
 /** Verification counts per key, minute bucket (epoch ms) and outcome code. */
 export interface UsageMinutesTable {
   key_id: string;
@@ -232,6 +256,8 @@ export interface Database {
   keys: KeysTable;
   changes: ChangesTable;
   audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
   usage_minutes: UsageMinutesTable;
   cluster_nodes: ClusterNodesTable;
   rotations: RotationsTable;

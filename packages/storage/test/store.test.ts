@@ -72,7 +72,7 @@ for (const dialect of DIALECTS) {
           ),
         );
       }
-      const good = await verifyAuditChain(t.store.db, 2);
+      const good = await verifyAuditChain(t.store.db, { sliceSize: 2 });
       expect(good.ok).toBe(true);
       expect(good.events).toBeGreaterThanOrEqual(5);
 
@@ -81,7 +81,7 @@ for (const dialect of DIALECTS) {
         .set({ data: '{"i":99}' })
         .where('id', '=', ids[2] ?? '')
         .execute();
-      const bad = await verifyAuditChain(t.store.db, 2);
+      const bad = await verifyAuditChain(t.store.db, { sliceSize: 2 });
       expect(bad.ok).toBe(false);
       expect(bad.brokenAt).toMatchObject({ id: ids[2], reason: 'hash_mismatch' });
     });

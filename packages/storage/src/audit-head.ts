@@ -1,0 +1,102 @@
+import type { Kysely } from 'kysely';
+import { type AppendedAudit, appendAuditRow } from './append.js';
+import { type AuditKey, headMac, macMatches } from './audit-mac.js';
+import type { AuditHeadTable, Database } from './schema.js';
+import type { AuditInput, Store } from './store.js';
+
+const HEAD = 'head';
+
+/** The sealed head as stored, and whether its MAC holds under this node's key. */
+export interface SealedHead {
+  seq: number;
+  hash: string;
+  alarm: string | null;
+  /** `false`: written without this key (forged, or the nodes do not share one key). */
+  valid: boolean;
+}
+
+/** Reads the sealed head; `null` when none was ever written. */
+export async function readAuditHead(db: Kysely<Database>, key: AuditKey): Promise<SealedHead | null> {
+  const row = await db.selectFrom('audit_head').selectAll().where('name', '=', HEAD).executeTakeFirst();
+  return row ? sealedHead(row, key) : null;
+}
+
+/**
+ * Wraps a store so that every audit event appended through it also re-seals the head in the same
+ * transaction (serialised with every other mutation, on one node or many). An append that finds the
+ * chain no longer ending at the sealed head records why in the head's sticky, MACed `alarm`.
+ */
+export function sealAuditAppends(store: Store, key: AuditKey): Store {
+  return {
+    ...store,
+    mutate: (fn) => store.mutate((tx) => fn({ ...tx, audit: (e) => appendSealed(tx.db, key, e) })),
+  };
+}
+
+/** What {@link openAuditHead} found. */
+export interface OpenedHead {
+  /** `empty`: no events yet; `sealed`: sealed now; `valid`: sealed with this key; `foreign`: not. */
+  state: 'empty' | 'sealed' | 'valid' | 'foreign';
+  seq: number;
+}
+
+/**
+ * At start-up: seals the current end of a chain that has no head yet (an upgraded database: trust on
+ * first use), and tells whether an existing head was sealed with this key (`foreign` when not).
+ */
+export async function openAuditHead(store: Store, key: AuditKey, at: number): Promise<OpenedHead> {
+  return store.mutate(async (tx) => {
+    const head = await readAuditHead(tx.db, key);
+    if (head) return { state: head.valid ? 'valid' : 'foreign', seq: head.seq };
+    const last = await tx.db
+      .selectFrom('audit_events')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!last) return { state: 'empty', seq: 0 };
+    await writeHead(tx.db, key, last.seq, last.hash, null, at);
+    return { state: 'sealed', seq: last.seq };
+  });
+}
+
+async function appendSealed(db: Kysely<Database>, key: AuditKey, e: AuditInput): Promise<string> {
+  const head = await readAuditHead(db, key);
+  const row = await appendAuditRow(db, e);
+  await writeHead(db, key, row.seq, row.hash, alarmFor(head, row), e.at);
+  return row.id;
+}
+
+/** Why the chain no longer ends where the head said, when the event `row` was appended; `null` if it does. */
+function alarmFor(head: SealedHead | null, row: AppendedAudit): string | null {
+  if (!head) {
+    return row.prevSeq === null
+      ? null
+      : `no sealed head while the chain held events up to #${row.prevSeq} when #${row.seq} was appended (the head was deleted)`;
+  }
+  if (!head.valid) return `the sealed head (#${head.seq}) had an invalid MAC when #${row.seq} was appended (forged)`;
+  if (head.alarm) return head.alarm;
+  if (head.seq === row.prevSeq && head.hash === row.prevHash) return null;
+  return `the chain ended at #${row.prevSeq ?? 0} but the sealed head was #${head.seq} when #${row.seq} was appended (events removed or rewritten)`;
+}
+
+async function writeHead(
+  db: Kysely<Database>,
+  key: AuditKey,
+  seq: number,
+  hash: string,
+  alarm: string | null,
+  at: number,
+): Promise<void> {
+  const values = { seq, hash, alarm, mac: headMac(key, seq, hash, alarm), updated_at: at };
+  await db
+    .insertInto('audit_head')
+    .values({ name: HEAD, ...values })
+    .onConflict((oc) => oc.column('name').doUpdateSet(values))
+    .execute();
+}
+
+function sealedHead(row: AuditHeadTable, key: AuditKey): SealedHead {
+  const valid = macMatches(row.mac, headMac(key, row.seq, row.hash, row.alarm));
+  return { seq: row.seq, hash: row.hash, alarm: row.alarm, valid };
+}
