@@ -8,6 +8,7 @@ import type { ClientSignalMeter } from './client-signal-meter.js';
 import { type FailureBaseline, isFailureSpike, learn } from './failure-baseline.js';
 import type { AlertMetrics } from './keyroll-metrics.js';
 import { readState, writeState } from './monitoring-state.js';
+import type { RetiredKeySighting, RetiredKeySightings } from './retired-key-sightings.js';
 
 /** What an {@link AlertEvaluator} needs. */
 export interface AlertEvaluatorOptions {
@@ -22,6 +23,11 @@ export interface AlertEvaluatorOptions {
    * (default 5 s).
    */
   settleMs?: number;
+  /**
+   * Uses of retired and revoked keys seen by this node's verifier: judged on every round, so that
+   * such a use is alerted within one round rather than once its minute has settled.
+   */
+  sightings?: RetiredKeySightings;
   metrics?: AlertMetrics;
 }
 
@@ -56,6 +62,8 @@ const RECENT_MS = 3_600_000;
  */
 export class AlertEvaluator {
   readonly #o: AlertEvaluatorOptions;
+  /** Latest known alert per `retired_key_used` subject: sightings within its cooldown need no transaction. */
+  readonly #quiet = new Map<string, number>();
 
   constructor(options: AlertEvaluatorOptions) {
     this.#o = options;
@@ -63,8 +71,8 @@ export class AlertEvaluator {
 
   /**
    * Judges every settled minute since the last call (usage rules and rotation deadlines, once per
-   * minute) and every successor reclaim recorded since; returns the alerts raised. Takes the write
-   * lock only when there is something to judge.
+   * minute), every use of a retired or revoked key this node saw since, and every successor reclaim
+   * recorded since; returns the alerts raised. Takes the write lock only when there is something to judge.
    */
   async tick(): Promise<number> {
     await Promise.all([this.#o.usage.flush(), this.#o.signals.flush()]);
@@ -72,12 +80,37 @@ export class AlertEvaluator {
     const settled = now - (this.#o.settleMs ?? 5_000);
     const end = settled - (settled % USAGE_BUCKET_MS);
     const db = this.#o.store.db;
+    const sighted = this.#unquieted(this.#o.sightings?.take() ?? [], now);
     const minuteDue = ((await readState<number>(db, MINUTE_CURSOR)) ?? Number.NEGATIVE_INFINITY) < end;
-    if (!minuteDue && !(await this.#reclaimPending(now))) return 0;
-    const raised = await this.#o.store.mutate(async (tx) => {
+    if (!minuteDue && sighted.length === 0 && !(await this.#reclaimPending(now))) return 0;
+    const raised = await this.#judge(now, end, sighted).catch((e: unknown) => {
+      // Judged again on the next round (and by the per-minute rule in any case).
+      this.#o.sightings?.restore(sighted);
+      throw e;
+    });
+    for (const r of raised) {
+      if (r.rule === 'retired_key_used') this.#quiet.set(r.subject, r.raisedAt);
+      if (r.raised) this.#o.metrics?.alertRaised(r.rule);
+    }
+    return raised.filter((r) => r.raised).length;
+  }
+
+  /** Sightings whose key has no alert within the cooldown, as far as this node knows; forgets expired cooldowns. */
+  #unquieted(sighted: RetiredKeySighting[], now: number): RetiredKeySighting[] {
+    const since = now - this.#o.thresholds.cooldownMs;
+    for (const [subject, at] of this.#quiet) if (at < since) this.#quiet.delete(subject);
+    return sighted.filter((s) => !this.#quiet.has(`${s.keyId}:${s.code}`));
+  }
+
+  async #judge(
+    now: number,
+    end: number,
+    sighted: RetiredKeySighting[],
+  ): Promise<{ rule: AlertRule; subject: string; raised: boolean; raisedAt: number }[]> {
+    return this.#o.store.mutate(async (tx) => {
       const cursor = (await readState<number>(tx.db, MINUTE_CURSOR)) ?? end - LOOKBACK_MS;
       const start = Math.max(cursor, end - 24 * LOOKBACK_MS);
-      const findings: Finding[] = [];
+      const findings: Finding[] = await this.#sightedKeyUses(tx, sighted, now);
       if (start < end) {
         findings.push(...(await this.#failureRates(tx, start, end)));
         findings.push(...(await this.#unknownKeyBursts(tx, start, end, now)));
@@ -86,12 +119,35 @@ export class AlertEvaluator {
         await writeState(tx.db, MINUTE_CURSOR, end, now);
       }
       findings.push(...(await this.#successorReclaims(tx, now)));
-      const rules: AlertRule[] = [];
-      for (const f of findings) if (await this.#raise(tx, f, now)) rules.push(f.rule);
-      return rules;
+      const outcomes = [];
+      for (const f of findings) outcomes.push({ rule: f.rule, subject: f.subject, ...(await this.#raise(tx, f, now)) });
+      return outcomes;
     });
-    for (const rule of raised) this.#o.metrics?.alertRaised(rule);
-    return raised.length;
+  }
+
+  /**
+   * Uses of retired and revoked keys seen by this node, judged at once. The request count is the
+   * cluster's, as far as the nodes have written their counts since the first use seen here.
+   */
+  async #sightedKeyUses(tx: Tx, sighted: RetiredKeySighting[], now: number): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    for (const s of sighted) {
+      const from = s.firstAt - (s.firstAt % USAGE_BUCKET_MS);
+      const stored = await tx.db
+        .selectFrom('usage_minutes')
+        .select((eb) => eb.fn.sum<number | string | null>('count').as('n'))
+        .where('key_id', '=', s.keyId)
+        .where('minute', '>=', from)
+        .where('code', '=', s.code)
+        .executeTakeFirst();
+      findings.push(
+        retiredKeyFinding(s.keyId, s.consumerId, s.code, Math.max(s.count, Number(stored?.n ?? 0)), now, this.#o, {
+          firstSeenAt: new Date(s.firstAt).toISOString(),
+          address: s.address,
+        }),
+      );
+    }
+    return findings;
   }
 
   async #failureRates(tx: Tx, start: number, end: number): Promise<Finding[]> {
@@ -180,19 +236,7 @@ export class AlertEvaluator {
       .where('code', 'in', ['RETIRED', 'REVOKED'])
       .groupBy(['key_id', 'consumer_id', 'code'])
       .execute();
-    return rows.map((r) => {
-      const what = r.code === 'RETIRED' ? 'retired' : 'revoked';
-      return {
-        rule: 'retired_key_used',
-        severity: r.code === 'REVOKED' ? 'critical' : 'warning',
-        subject: `${r.key_id}:${r.code}`,
-        consumerId: r.consumer_id,
-        keyId: r.key_id,
-        message: `${what} key ${r.key_id} was presented ${Number(r.n)} times`,
-        data: { keyId: r.key_id, code: r.code, requests: Number(r.n) },
-        quietSince: now - this.#o.thresholds.cooldownMs,
-      };
-    });
+    return rows.map((r) => retiredKeyFinding(r.key_id, r.consumer_id, r.code, Number(r.n), now, this.#o, {}));
   }
 
   async #rotationDeadlines(tx: Tx, now: number): Promise<Finding[]> {
@@ -283,16 +327,20 @@ export class AlertEvaluator {
     });
   }
 
-  /** Stores and audits an alert unless one of the same rule and subject is recent; returns whether it did. */
-  async #raise(tx: Tx, f: Finding, now: number): Promise<boolean> {
+  /**
+   * Stores and audits an alert unless one of the same rule and subject is recent; returns whether it
+   * did, and when the latest alert of that rule and subject was raised.
+   */
+  async #raise(tx: Tx, f: Finding, now: number): Promise<{ raised: boolean; raisedAt: number }> {
     const recent = await tx.db
       .selectFrom('alerts')
-      .select('id')
+      .select('raised_at')
       .where('rule', '=', f.rule)
       .where('subject', '=', f.subject)
       .where('raised_at', '>=', f.quietSince)
+      .orderBy('raised_at', 'desc')
       .executeTakeFirst();
-    if (recent) return false;
+    if (recent) return { raised: false, raisedAt: Number(recent.raised_at) };
     const id = newId('alert', now);
     await tx.db
       .insertInto('alerts')
@@ -325,8 +373,31 @@ export class AlertEvaluator {
         ...f.data,
       },
     });
-    return true;
+    return { raised: true, raisedAt: now };
   }
+}
+
+/** A `retired_key_used` finding; critical for a revoked key (a leak), a warning for a retired one (a missed rotation). */
+function retiredKeyFinding(
+  keyId: string,
+  consumerId: string,
+  code: string,
+  requests: number,
+  now: number,
+  o: AlertEvaluatorOptions,
+  extra: Record<string, unknown>,
+): Finding {
+  const what = code === 'RETIRED' ? 'retired' : 'revoked';
+  return {
+    rule: 'retired_key_used',
+    severity: code === 'REVOKED' ? 'critical' : 'warning',
+    subject: `${keyId}:${code}`,
+    consumerId,
+    keyId,
+    message: `${what} key ${keyId} was presented ${requests} times`,
+    data: { keyId, code, requests, ...extra },
+    quietSince: now - o.thresholds.cooldownMs,
+  };
 }
 
 function pct(rate: number): string {

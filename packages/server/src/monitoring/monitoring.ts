@@ -14,6 +14,7 @@ import { ClientSignalMeter } from './client-signal-meter.js';
 import { ExpiryNotifier } from './expiry-notifier.js';
 import { KeyrollMetrics } from './keyroll-metrics.js';
 import { MissCountingLookup } from './miss-counting-lookup.js';
+import { RetiredKeySightings } from './retired-key-sightings.js';
 
 /** What {@link createMonitoring} needs. */
 export interface MonitoringOptions {
@@ -25,12 +26,19 @@ export interface MonitoringOptions {
   signingClock?: Clock | undefined;
   /** Told of a failed background step. */
   onError: (error: unknown, worker: string) => void;
+  /**
+   * Real time between two rounds of the background loop, in ms (default 1,000): the longest a use
+   * of a retired or revoked key waits before it is alerted and its webhook queued.
+   */
+  intervalMs?: number | undefined;
 }
 
 /** Analytics, alerts, webhooks and metrics of one keyroll instance, and the loop that drives them. */
 export interface Monitoring {
   metrics: KeyrollMetrics;
   signals: ClientSignalMeter;
+  /** Uses of retired and revoked keys waiting for the next alert round. */
+  sightings: RetiredKeySightings;
   analytics: AnalyticsService;
   alerts: AlertService;
   evaluator: AlertEvaluator;
@@ -55,6 +63,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
   const { config, store, clock } = o;
   const metrics = new KeyrollMetrics({ store, node: hostname() });
   const signals = new ClientSignalMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const sightings = new RetiredKeySightings();
   const dispatcher = new WebhookDispatcher({ store, clock });
   const deliveries = new DeliveryWorker({
     store,
@@ -73,6 +82,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     usage: o.usage,
     signals,
     settleMs: 2 * config.usageFlushMs + 1000,
+    sightings,
     metrics,
   });
   const expiry = new ExpiryNotifier({ store, clock, noticeMs: config.alerts.keyExpiringNoticeMs });
@@ -83,11 +93,12 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
       ['webhook-dispatcher', dispatcher],
       ['webhook-deliveries', deliveries],
     ],
-    { intervalMs: 1000, onError: o.onError },
+    { intervalMs: o.intervalMs ?? 1000, onError: o.onError },
   );
   return {
     metrics,
     signals,
+    sightings,
     analytics: new AnalyticsService({ store, clock, usage: o.usage, signals }),
     alerts: new AlertService({ store, clock }),
     evaluator,
@@ -100,6 +111,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     observe: (verifier) => {
       verifier.addObserver(metrics);
       verifier.addObserver(signals);
+      verifier.addObserver(sightings);
     },
     tick: () => loop.runOnce(),
     start: () => loop.start(),

@@ -59,5 +59,24 @@ for (const dialect of DIALECTS.filter((d) => d.name === 'postgres')) {
       await h.json('DELETE', `/v1/webhooks/${hook.id}`, undefined, 204);
       await rx.close();
     });
+
+    it('alerts a revoked key seen by both nodes once, one round later, before its minute settles', async () => {
+      h.clock.set(Date.UTC(2026, 6, 1, 13, 0, 10));
+      await Promise.all([h.kr.monitoring.evaluator.tick(), second.monitoring.evaluator.tick()]);
+      const c = await h.consumerWithKey();
+      await h.json('POST', `/v1/keys/${c.keyId}/revoke`, {}, 200);
+      await h.kr.verifier.verify(c.key);
+      await second.verifier.verify(c.key);
+      h.clock.advance(1_000);
+      const raised = await Promise.all([h.kr.monitoring.evaluator.tick(), second.monitoring.evaluator.tick()]);
+      expect(raised[0] + raised[1]).toBe(1);
+      // The next rounds, on either node, know of the alert.
+      await h.kr.verifier.verify(c.key);
+      await second.verifier.verify(c.key);
+      h.clock.advance(1_000);
+      expect(await Promise.all([h.kr.monitoring.evaluator.tick(), second.monitoring.evaluator.tick()])).toEqual([0, 0]);
+      const found = (await h.json('GET', '/v1/alerts?rule=retired_key_used', undefined, 200)).data;
+      expect(found.filter((a: { keyId: string }) => a.keyId === c.keyId)).toHaveLength(1);
+    });
   });
 }
