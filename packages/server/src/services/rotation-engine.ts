@@ -1,6 +1,6 @@
 import { ApiError, type Clock, formatDuration } from '@keyroll/core';
 import type { RotationsTable, Store, Tx } from '@keyroll/storage';
-import type { Actor } from './actor.js';
+import { type Actor, actorName } from './actor.js';
 import { assertLiveConsumer } from './consumer-service.js';
 import type { IssuedKey, KeyService } from './key-service.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
@@ -191,6 +191,13 @@ export class RotationEngine {
       // for it is no sign of a leak (the client has not been given its new key yet).
       if (row.claimed_at !== null && (row.origin === 'admin' || row.origin === 'rollover')) {
         throw new ApiError('CONFLICT', 'the successor of this key was issued to an operator and cannot be claimed', {
+          rotationId: row.id,
+        });
+      }
+      // This key's own self-rotation returned the successor to it (an SDK, or a sibling process on
+      // the same key, may still ask): the same caller, not a second claimant, so no reuse alert.
+      if (row.claimed_at !== null && row.origin === 'self' && row.created_by === actorName(actor)) {
+        throw new ApiError('CONFLICT', 'the successor of this key was returned by its own self-rotation', {
           rotationId: row.id,
         });
       }

@@ -160,12 +160,14 @@ for (const dialect of DIALECTS) {
       expect(await auditOf('successor.reclaim_attempted', c.consumerId)).toHaveLength(0);
       expect(await verify(c.key)).toMatchObject({ valid: true, deprecated: true });
       expect(await verify(res.key)).toMatchObject({ valid: true });
-      // a self-rotation handed the successor to the key's holder: asking again is a reuse
+      // a self-rotation handed the successor to this very key: asking again is the same caller, not a reuse
       const self = await asConsumer(res.key, 'POST', '/v1/self/rotate', { gracePeriod: '1h' });
       expect(self.statusCode).toBe(201);
       const again = await asConsumer(res.key, 'POST', '/v1/self/successor');
-      expect(again.json()).toMatchObject({ code: 'SUCCESSOR_ALREADY_CLAIMED', revoked: true });
-      expect(await verify(self.json().key)).toMatchObject({ code: 'REVOKED' });
+      expect(again.statusCode).toBe(409);
+      expect(again.json()).toMatchObject({ code: 'CONFLICT', rotationId: self.json().rotation.id });
+      expect(await auditOf('successor.reclaim_attempted', c.consumerId)).toHaveLength(0);
+      expect(await verify(self.json().key)).toMatchObject({ valid: true });
       await h.json('DELETE', `/v1/rotation-policies/${c.consumerId}`, undefined, 204);
     });
 
