@@ -25,7 +25,14 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 200);
 const TARGET_P99_MS = 100;
 
 function nodeConfig(url, dataDir) {
-  return loadConfig({ KEYROLL_DATA_DIR: dataDir, KEYROLL_DATABASE_URL: url, KEYROLL_LOG_LEVEL: 'error' });
+  // Both nodes share one database, so they seal its audit chain with one key.
+  const auditKey = 'bench-propagation-audit-key-0123456789abcdef';
+  return loadConfig({
+    KEYROLL_DATA_DIR: dataDir,
+    KEYROLL_DATABASE_URL: url,
+    KEYROLL_LOG_LEVEL: 'error',
+    KEYROLL_AUDIT_KEY: auditKey,
+  });
 }
 
 /** Node B: verifies what it is told to watch until the key is rejected. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
+import type { ListenerLimits } from './http/listener-limits.js';
 import type { RetentionPeriods } from './services/retention.js';
 
 /** keyroll's configuration, parsed once from the environment (and an optional JSON file). */
@@ -45,6 +46,10 @@ export interface Config {
   alerts: AlertThresholds;
   /** How long usage, the change log, webhook deliveries and acknowledged alerts are kept (see docs/retention.md). */
   retention: RetentionPeriods;
+  /** Seals the audit head (`KEYROLL_AUDIT_KEY`, shared by every node); unset: `<dataDir>/audit-key` (0600). */
+  auditKey: string | undefined;
+  /** Connection limits and time-outs of the API and gateway listeners. */
+  listener: ListenerLimits;
 }
 
 /** Thresholds of the alert rules. */
@@ -114,6 +119,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       changesMs: duration(e, 'KEYROLL_CHANGES_RETENTION', 7 * 86_400_000),
       webhooksMs: duration(e, 'KEYROLL_WEBHOOK_RETENTION', 30 * 86_400_000),
       alertsMs: duration(e, 'KEYROLL_ALERT_RETENTION', 90 * 86_400_000),
+    }),
+    auditKey: e.KEYROLL_AUDIT_KEY || undefined,
+    listener: Object.freeze({
+      maxConnections: int(e, 'KEYROLL_MAX_CONNECTIONS', 1000, 1, 1_000_000),
+      headersTimeoutMs: int(e, 'KEYROLL_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
+      requestTimeoutMs: int(e, 'KEYROLL_REQUEST_TIMEOUT_MS', 60_000, 1, 3_600_000),
+      keepAliveTimeoutMs: int(e, 'KEYROLL_KEEP_ALIVE_TIMEOUT_MS', 5_000, 1, 600_000),
+      idleTimeoutMs: int(e, 'KEYROLL_IDLE_TIMEOUT_MS', 0, 0, 3_600_000),
     }),
   };
   return Object.freeze(config);

@@ -17,7 +17,9 @@ import { Gateway } from './gateway/gateway.js';
 import { loadGatewayConfig } from './gateway/gateway-config.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
+import { applyListenerLimits } from './http/listener-limits.js';
 import { createMonitoring } from './monitoring/monitoring.js';
+import { sealAudit } from './services/audit-seal.js';
 import { AuditService } from './services/audit-service.js';
 import { type BootstrapResult, bootstrap } from './services/bootstrap.js';
 import { ConsumerService } from './services/consumer-service.js';
@@ -55,6 +57,8 @@ export interface CreateKeyrollOptions {
   cluster?: ClusterOptions;
   /** Runs the rotation scheduler on its timer (default true; `KEYROLL_SCHEDULER_INTERVAL_MS=0` also stops it). */
   scheduler?: boolean;
+  /** Audit events hashed per turn of the event loop by a chain check (default 500; tests make it small). */
+  auditSliceSize?: number;
 }
 
 /** Opens storage, migrates it, runs the first-start bootstrap and builds the app. */
@@ -63,11 +67,13 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
-  const store = readYourWrites(
-    options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }),
-    () => cluster.feed.catchUp(),
-  );
-  await migrateToLatest(store.db, store.dialect);
+  const opened = options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrateToLatest(opened.db, opened.dialect);
+  const audit = await sealAudit(opened, config, clock).catch(async (e: unknown) => {
+    if (!options.store) await opened.close();
+    throw e;
+  });
+  const store = readYourWrites(audit.store, () => cluster.feed.catchUp());
   const keys = new KeyService({
     store,
     clock,
@@ -128,7 +134,13 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     verifier: new Verifier({ lookup, clock, limits, observers: [usage] }),
     consumers: new ConsumerService({ store, clock }),
     keys,
-    audit: new AuditService(store),
+    audit: new AuditService({
+      store,
+      clock,
+      key: audit.key,
+      headSeq: audit.headSeq,
+      ...(options.auditSliceSize !== undefined && { sliceSize: options.auditSliceSize }),
+    }),
     rotations,
     rotationPolicies,
     scheduler,
@@ -149,12 +161,14 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   await cluster.start();
   deps.monitoring.observe(deps.verifier);
   const app = await buildApp(deps, { logger: options.logger });
+  applyListenerLimits(app.server, config.listener);
   if (options.scheduler ?? true) scheduler.start();
   if (options.background) {
     deps.monitoring.start();
     retention.start();
   }
   const gateway = gatewayConfig && new Gateway({ config: gatewayConfig, verifier: deps.verifier, clock, log: app.log });
+  if (gateway) applyListenerLimits(gateway.server, config.listener);
   return {
     ...deps,
     app,
