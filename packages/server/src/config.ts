@@ -34,6 +34,10 @@ export interface Config {
   nodeId: string | undefined;
   /** Longest grace period a consumer may ask for in `POST /v1/self/rotate`, in ms. */
   selfRotateMaxGraceMs: number;
+  /** Self-service requests (`/v1/self…`) one consumer may make per minute; node-local unless Redis is configured. */
+  selfServiceRateLimit: number;
+  /** Self-rotations one consumer may start per 24 hours (counted in the database, so across nodes). */
+  selfRotationsPerDay: number;
   /** Webhooks may target private and loopback addresses (tests, internal receivers). */
   webhookAllowPrivate: boolean;
   /** Delivery attempts before a webhook delivery is marked dead. */
@@ -101,6 +105,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     keyCacheSize: int(e, 'KEYROLL_KEY_CACHE_SIZE', 100_000, 1, 10_000_000),
     nodeId: e.KEYROLL_NODE_ID || undefined,
     selfRotateMaxGraceMs: duration(e, 'KEYROLL_SELF_ROTATE_MAX_GRACE', 7 * 24 * 3_600_000),
+    selfServiceRateLimit: int(e, 'KEYROLL_SELF_SERVICE_RATE_LIMIT', 60, 1, 1_000_000),
+    selfRotationsPerDay: int(e, 'KEYROLL_SELF_ROTATIONS_PER_DAY', 20, 1, 1_000_000),
     webhookAllowPrivate: e.KEYROLL_WEBHOOK_ALLOW_PRIVATE === '1' || e.KEYROLL_WEBHOOK_ALLOW_PRIVATE === 'true',
     webhookMaxAttempts: int(e, 'KEYROLL_WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
     webhookTimeoutMs: int(e, 'KEYROLL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),

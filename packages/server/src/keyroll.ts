@@ -29,6 +29,7 @@ import { RetentionJob } from './services/retention.js';
 import { RotationEngine } from './services/rotation-engine.js';
 import { RotationPolicyService } from './services/rotation-policies.js';
 import { RotationScheduler } from './services/rotation-scheduler.js';
+import { SelfServiceLimits } from './services/self-service-limits.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
 export interface Keyroll extends AppDeps {
@@ -90,7 +91,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     signingClock: options.signingClock,
     onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
   });
-  const rotationPolicies = new RotationPolicyService({ store, clock });
+  const rotationPolicies = new RotationPolicyService({ store, clock, schedulerIntervalMs: config.schedulerIntervalMs });
   const rotations = new RotationEngine({
     store,
     clock,
@@ -98,6 +99,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     policies: rotationPolicies,
     selfRotateMaxGraceMs: config.selfRotateMaxGraceMs,
     maxSelfRotations: config.maxActiveKeysPerConsumer,
+    selfRotationsPerDay: config.selfRotationsPerDay,
   });
   const scheduler = new RotationScheduler({
     store,
@@ -147,6 +149,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     monitoring,
     cluster,
     plans: new PlanService({ store, clock }),
+    selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
   };
   const retention = new RetentionJob({
     store,

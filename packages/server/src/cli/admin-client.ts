@@ -5,6 +5,8 @@ import { join } from 'node:path';
 export interface AdminTarget {
   url: string;
   rootKey: string;
+  /** The root-key file the key was read from (not set for `--root-key` / `KEYROLL_ROOT_KEY`). */
+  rootKeyFile?: string | undefined;
 }
 
 /** Resolves the server URL and root key from flags, the environment, or `<data dir>/root-key`. */
@@ -14,10 +16,10 @@ export function resolveTarget(flags: { url?: string; rootKey?: string }): AdminT
     process.env.KEYROLL_URL ??
     `http://${process.env.KEYROLL_HOST ?? '127.0.0.1'}:${process.env.KEYROLL_PORT ?? '7070'}`;
   const file = join(process.env.KEYROLL_DATA_DIR ?? './.keyroll', 'root-key');
-  const rootKey =
-    flags.rootKey ?? process.env.KEYROLL_ROOT_KEY ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+  const given = flags.rootKey ?? process.env.KEYROLL_ROOT_KEY;
+  const rootKey = given ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
   if (!rootKey) throw new Error(`no root key: pass --root-key, set KEYROLL_ROOT_KEY, or run where ${file} exists`);
-  return { url: url.replace(/\/$/, ''), rootKey };
+  return { url: url.replace(/\/$/, ''), rootKey, rootKeyFile: given === undefined ? file : undefined };
 }
 
 /** An API error as the CLI reports it. */

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { type AdminTarget, callAdmin, resolveTarget } from './admin-client.js';
+import { saveRotatedRootKey } from './root-key-file.js';
 import { serve } from './serve.js';
 
 type Row = Record<string, unknown>;
@@ -115,15 +116,18 @@ export function buildCli(): Command {
     .requiredOption('--grace <duration>', 'overlap window, e.g. 24h (0 revokes the old key now)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts, cmd: Command) => {
+      const t = target(cmd);
       const r = await callAdmin<{ key: string; newKeyId: string; rotation: Row }>(
-        target(cmd),
+        t,
         'POST',
         `/v1/keys/${encodeURIComponent(id)}/rotate`,
         { gracePeriod: opts.grace },
       );
-      print(opts.json, r, () => [
+      // The CLI rotated the very root key it read from the root-key file: the file gets the successor.
+      const saved = await saveRotatedRootKey(t, id, r.key);
+      print(opts.json, { ...r, ...(saved && { rootKeyFile: saved }) }, () => [
         `rotation ${r.rotation.id}: ${id} → ${r.newKeyId}; the old key retires at ${r.rotation.retiresAt}`,
-        `secret (shown once): ${r.key}`,
+        saved ? `the successor was written to ${saved} (0600)` : `secret (shown once): ${r.key}`,
       ]);
     });
 

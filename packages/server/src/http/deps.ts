@@ -11,6 +11,7 @@ import type { PlanService } from '../services/plan-service.js';
 import type { RotationEngine } from '../services/rotation-engine.js';
 import type { RotationPolicyService } from '../services/rotation-policies.js';
 import type { RotationScheduler } from '../services/rotation-scheduler.js';
+import type { SelfServiceLimits } from '../services/self-service-limits.js';
 
 /** Everything the HTTP layer is built from; wired once at start-up (or by a test). */
 export interface AppDeps {
@@ -31,4 +32,6 @@ export interface AppDeps {
   /** This node's change feed, key cache and heartbeat. */
   cluster: ClusterNode;
   plans: PlanService;
+  /** The per-consumer rate limit of the self-service routes. */
+  selfService: SelfServiceLimits;
 }

@@ -1,13 +1,14 @@
 import { ApiError, type Clock, formatDuration } from '@keyroll/core';
 import type { RotationsTable, Store, Tx } from '@keyroll/storage';
 import { type Actor, actorName } from './actor.js';
-import { assertLiveConsumer } from './consumer-service.js';
+import { assertLiveConsumer, ROOT_CONSUMER_ID } from './consumer-service.js';
 import type { IssuedKey, KeyService } from './key-service.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
 import { type RetireRule, type RetireSpec, retireRule } from './rotation-retire.js';
 import { RotationSteps, type SuccessorOverrides, statusOf } from './rotation-steps.js';
 import { type RotationState, type RotationView, rotationProgress, rotationView } from './rotation-view.js';
+import { assertSelfRotationsToday } from './self-rotation-cap.js';
 
 /** A rotation request. */
 export interface RotateInput {
@@ -43,6 +44,8 @@ export interface RotationEngineOptions {
   selfRotateMaxGraceMs: number;
   /** Most self-rotations of one consumer rolling at once. */
   maxSelfRotations: number;
+  /** Most self-rotations one consumer may start per 24 hours, completed ones included. */
+  selfRotationsPerDay: number;
 }
 
 /** Grace of a self-rotation when neither the request nor a policy gives one (bounded by the maximum). */
@@ -73,7 +76,10 @@ export class RotationEngine {
     const rule = this.#rule(input);
     const started = await this.#o.store.mutate(async (tx) => {
       const old = await this.steps.key(tx.db, keyId);
-      if (origin === 'self') await this.#assertSelfRotationsBelowLimit(tx, old.consumer_id);
+      if (origin === 'self') {
+        await this.#assertSelfRotationsBelowLimit(tx, old.consumer_id);
+        await assertSelfRotationsToday(tx, old.consumer_id, now, this.#o.selfRotationsPerDay);
+      }
       const policy = await this.#o.policies.effective(tx.db, old.consumer_id);
       return this.steps.start(tx, actor, old, now, {
         graceMs: input.graceMs,
@@ -218,6 +224,19 @@ export class RotationEngine {
       );
     }
     return this.#result(outcome.row, outcome.issued);
+  }
+
+  /**
+   * An operator claims the policy successor of a root key (root keys have no self-service); the
+   * actor must hold every scope of the old key. A consumer's successor goes only to its holder (403).
+   */
+  async claimRootSuccessor(actor: Actor, oldKeyId: string): Promise<RotationResult> {
+    const old = await this.steps.key(this.#o.store.db, oldKeyId);
+    if (old.consumer_id !== ROOT_CONSUMER_ID) {
+      throw new ApiError('FORBIDDEN', "only a root key's successor is claimed here; a consumer claims its own");
+    }
+    this.#o.keys.assertMayGrant(actor, old.consumer_id, JSON.parse(old.scopes));
+    return this.claim(actor, oldKeyId);
   }
 
   /**

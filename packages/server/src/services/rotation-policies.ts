@@ -37,7 +37,12 @@ export interface RotationPolicyView {
 export interface RotationPolicyServiceOptions {
   store: Store;
   clock: Clock;
+  /** The scheduler's period in ms: a policy's grace must span {@link MIN_GRACE_INTERVALS} of them. */
+  schedulerIntervalMs: number;
 }
+
+/** Scheduler intervals a policy's grace period must span, so that a tick always comes before the claim-by date. */
+export const MIN_GRACE_INTERVALS = 3;
 
 /** The reuse reaction stored with a policy. */
 export function onReuseOf(row: Pick<RotationPoliciesTable, 'on_reuse'> | null): OnReuse {
@@ -72,10 +77,14 @@ export class RotationPolicyService {
   async put(actor: Actor, target: string, input: RotationPolicyInput): Promise<RotationPolicyView> {
     const now = this.#o.clock.now();
     if (input.everyMs <= 0) throw new ApiError('VALIDATION_FAILED', 'every: must be longer than 0', { field: 'every' });
-    if (input.graceMs <= 0) {
-      throw new ApiError('VALIDATION_FAILED', 'gracePeriod: a policy needs a grace period longer than 0', {
-        field: 'gracePeriod',
-      });
+    this.#assertMayChange(actor, target);
+    const minGraceMs = Math.max(1, MIN_GRACE_INTERVALS * this.#o.schedulerIntervalMs);
+    if (input.graceMs < minGraceMs) {
+      throw new ApiError(
+        'VALIDATION_FAILED',
+        `gracePeriod: a policy needs a grace period of at least ${formatDuration(minGraceMs)} (${MIN_GRACE_INTERVALS} scheduler intervals)`,
+        { field: 'gracePeriod', min: formatDuration(minGraceMs) },
+      );
     }
     if (input.notifyBeforeMs != null && input.notifyBeforeMs >= input.everyMs) {
       throw new ApiError('VALIDATION_FAILED', 'notifyBefore: must be shorter than every', { field: 'notifyBefore' });
@@ -123,6 +132,7 @@ export class RotationPolicyService {
   /** Removes the policy of `target`; 404 when there is none. */
   async remove(actor: Actor, target: string): Promise<void> {
     const now = this.#o.clock.now();
+    this.#assertMayChange(actor, target);
     await this.#o.store.mutate(async (tx) => {
       const existing = await this.row(tx.db, target);
       if (!existing) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
@@ -137,6 +147,15 @@ export class RotationPolicyService {
         data: { consumerId: existing.consumer_id, target },
       });
     });
+  }
+
+  /** 403 unless the actor holds `*` when the target is the root consumer: its policy rotates every root key. */
+  #assertMayChange(actor: Actor, target: string): void {
+    if (target === ROOT_CONSUMER_ID && !actor.scopes.includes('*')) {
+      throw new ApiError('FORBIDDEN', 'changing the rotation policy of the root consumer needs a root key with *', {
+        requiredScope: '*',
+      });
+    }
   }
 
   /** The policy of `target`; 404 when there is none. */

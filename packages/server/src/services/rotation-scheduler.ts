@@ -7,9 +7,10 @@ import { ROOT_CONSUMER_ID } from './consumer-service.js';
 import { takeJobLease } from './job-lease.js';
 import { keyStatusIs } from './key-filters.js';
 import type { RotationEngine } from './rotation-engine.js';
+import { awaitsClaim, UNCLAIMED_RETIRES_AT } from './rotation-hold.js';
 import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
 import { parseRetireRule } from './rotation-retire.js';
-import { statusOf } from './rotation-steps.js';
+import { heldByClaim, statusOf } from './rotation-steps.js';
 import { storedExtensions } from './rotation-view.js';
 
 /** What a {@link RotationScheduler} needs. */
@@ -164,12 +165,20 @@ export class RotationScheduler {
       // cutting it off, the deadline moves by the grace period (the Deprecation/Sunset headers and the
       // alerts keep asking the client to claim).
       // Acting at most half a grace period ahead keeps a short grace from being pushed at every tick.
+      // Such a rotation is never completed while its old key is usable: the old key has no deadline of
+      // its own (UNCLAIMED_RETIRES_AT), and the claim-by date moves before it passes — or, after a late
+      // tick (paused process, node down), from now. A row written before keys were held is held now.
       const unclaimedAhead = Math.min(lookahead, row.grace_ms / 2);
-      if (row.new_key_id === null && row.deadline_at > now && row.deadline_at - now <= unclaimedAhead) {
+      if (awaitsClaim(row)) {
         const old = await steps.key(tx.db, row.old_key_id);
-        if (statusOf(old, now) !== 'deprecated') return null;
-        await steps.extend(tx, this.#actor, row, now, row.grace_ms);
-        return 'extended';
+        if (heldByClaim(row, old, now)) {
+          const held = old.retires_at === UNCLAIMED_RETIRES_AT;
+          if (held && (row.deadline_at - now > unclaimedAhead || row.deadline_at >= (old.expires_at ?? Infinity))) {
+            return null; // not due yet, or already at the key's own expiry (which nothing stretches)
+          }
+          await steps.extend(tx, this.#actor, row, now, row.grace_ms);
+          return 'extended';
+        }
       }
       if (row.deadline_at <= now) {
         await steps.complete(tx, this.#actor, row, now, 'deadline');

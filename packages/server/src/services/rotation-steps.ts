@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import { type Actor, actorName } from './actor.js';
 import { ROOT_CONSUMER_ID } from './consumer-service.js';
 import type { IssuedKey, KeyService } from './key-service.js';
+import { assertAnotherUsableRootKey } from './root-key-guard.js';
+import { awaitsClaim, deadlineAfterClaim, UNCLAIMED_RETIRES_AT } from './rotation-hold.js';
 import { type RetireRule, retireWindowMs } from './rotation-retire.js';
 import { type RotationOrigin, type StoredExtension, storedExtensions } from './rotation-view.js';
 import { checkFuture, checkScopes, metadataJson } from './validate.js';
@@ -83,6 +85,13 @@ export class RotationSteps {
       );
     }
     const emergency = s.graceMs === 0;
+    // Rotating ends the old key: the actor must hold every scope of it (not only of the successor).
+    const oldScopes: string[] = JSON.parse(old.scopes);
+    this.#keys.assertMayGrant(actor, old.consumer_id, oldScopes);
+    // An emergency rollover of the last usable `*` root key would leave its successor only in one response.
+    if (emergency && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
+      await assertAnotherUsableRootKey(tx, old.id, now);
+    }
     const id = newId('rotation', now);
     // Expiry is never stretched: the old key retires at its own expiry if that comes first.
     const deadline = emergency ? now : Math.min(now + retireWindowMs(s.rule, s.graceMs), old.expires_at ?? Infinity);
@@ -113,7 +122,8 @@ export class RotationSteps {
     if (emergency) {
       await this.#keys.revokeInTx(tx, old, now, row.reason ?? 'compromised', actor);
     } else {
-      await this.#setRetiresAt(tx, old, deadline, now, 'rotation.started');
+      // Nobody holds the successor yet: the old key is deprecated but has no deadline until the claim.
+      await this.#setRetiresAt(tx, old, issued ? deadline : UNCLAIMED_RETIRES_AT, now, 'rotation.started');
     }
     await this.#audit(tx, actor, row, now, 'rotation.started', {
       origin: row.origin,
@@ -130,9 +140,12 @@ export class RotationSteps {
   /** Issues the successor of a rotation that waits for its claim; the secret is returned this once. */
   async claim(tx: Tx, actor: Actor, row: RotationsTable, old: KeysTable, now: number): Promise<IssuedKey> {
     const issued = await this.#issueSuccessor(tx, actor, old, now, row.id, {});
+    // From the claim on, the old key has a real deadline (held until now, see UNCLAIMED_RETIRES_AT).
+    const deadline = Math.min(deadlineAfterClaim(row, now), old.expires_at ?? Infinity);
+    if (statusOf(old, now) === 'deprecated') await this.#setRetiresAt(tx, old, deadline, now, 'rotation.claimed');
     await tx.db
       .updateTable('rotations')
-      .set({ new_key_id: issued.view.id, claimed_at: now, updated_at: now })
+      .set({ new_key_id: issued.view.id, claimed_at: now, deadline_at: deadline, updated_at: now })
       .where('id', '=', row.id)
       .execute();
     await this.#audit(tx, actor, { ...row, new_key_id: issued.view.id }, now, 'successor.claimed', {});
@@ -216,13 +229,16 @@ export class RotationSteps {
     assertRolling(row);
     const old = await this.key(tx.db, row.old_key_id);
     const status = statusOf(old, now);
-    if (status !== 'deprecated') {
+    if (status !== 'deprecated' && !heldByClaim(row, old, now)) {
       throw new ApiError('ROTATION_NOT_ROLLING', `the old key is already ${status}; its deadline cannot move`);
     }
     const from = row.deadline_at;
-    const to = Math.min(from + byMs, old.expires_at ?? Infinity);
+    // An overdue claim-by date moves from now, so the extension gives the holder `byMs` to claim.
+    const to = Math.min((awaitsClaim(row) ? Math.max(from, now) : from) + byMs, old.expires_at ?? Infinity);
     const extension: StoredExtension = { at: now, byMs, from, to, actor: actorName(actor) };
-    await this.#setRetiresAt(tx, old, to, now, 'rotation.extended');
+    // A rotation awaiting its claim moves only its claim-by date; the old key keeps no deadline.
+    const retiresAt = awaitsClaim(row) ? UNCLAIMED_RETIRES_AT : to;
+    await this.#setRetiresAt(tx, old, retiresAt, now, 'rotation.extended');
     await tx.db
       .updateTable('rotations')
       .set({ deadline_at: to, extensions: JSON.stringify([...storedExtensions(row), extension]), updated_at: now })
@@ -280,10 +296,11 @@ export class RotationSteps {
     if (o.expiresAt != null) checkFuture('expiresAt', o.expiresAt, now);
     // The successor's secret goes to the caller: it may not carry scopes the caller lacks, inherited or not.
     const oldScopes: string[] = JSON.parse(old.scopes);
+    this.#keys.assertMayGrant(actor, old.consumer_id, oldScopes);
     this.#keys.assertMayGrant(actor, old.consumer_id, scopes ?? oldScopes);
     // A successor without `*` for the last `*` root key locks everyone out once the old key retires.
     if (scopes && !scopes.includes('*') && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
-      await this.#keys.assertAnotherRootKey(tx, old.id, now);
+      await assertAnotherUsableRootKey(tx, old.id, now);
     }
     const lifetime = old.expires_at === null ? null : old.expires_at - old.created_at;
     const expiresAt = o.expiresAt !== undefined ? o.expiresAt : lifetime === null ? null : now + lifetime;
@@ -340,6 +357,16 @@ export class RotationSteps {
       data: { consumerId: row.consumer_id, oldKeyId: row.old_key_id, newKeyId: row.new_key_id, ...data },
     });
   }
+}
+
+/**
+ * True when the old key of a rotation awaiting its claim must stay usable: deprecated, or retired by
+ * this rotation's own deadline (a row written before claims held the key) — never revoked or expired.
+ */
+export function heldByClaim(row: RotationsTable, old: KeysTable, now: number): boolean {
+  if (!awaitsClaim(row)) return false;
+  const status = statusOf(old, now);
+  return status === 'deprecated' || (status === 'retired' && old.retires_at === row.deadline_at);
 }
 
 /** 409 ROTATION_NOT_ROLLING unless the rotation is still rolling. */

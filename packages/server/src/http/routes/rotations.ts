@@ -152,6 +152,23 @@ export async function rotationRoutes(fastify: FastifyInstance, deps: AppDeps): P
   );
 
   app.post(
+    '/v1/keys/:id/successor',
+    {
+      preHandler: rotate,
+      schema: {
+        tags,
+        summary: "Claim a root key's policy successor (once); needs a root key holding the old key's scopes",
+        params: IdParams,
+        response: { 201: RotationResultSchema, ...adminErrors },
+      },
+    },
+    async (req, reply) => {
+      const result = await deps.rotations.claimRootSuccessor(actorOf(req), req.params.id);
+      return reply.code(201).header('cache-control', 'no-store').send(result);
+    },
+  );
+
+  app.post(
     '/v1/consumers/:id/rollover',
     {
       preHandler: rotate,

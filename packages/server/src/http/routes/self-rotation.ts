@@ -1,8 +1,9 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { actorOf, requireConsumerKey } from '../auth.js';
+import { actorOf } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { Duration } from '../schemas.js';
+import { requireSelfServiceKey, setRetryAfter } from '../self-guard.js';
 import { requireDuration } from '../time-input.js';
 import { RotationResultSchema } from './rotations.js';
 
@@ -10,13 +11,15 @@ const errors = {
   400: Type.Ref('Problem'),
   401: Type.Ref('Problem'),
   404: Type.Ref('Problem'),
+  403: Type.Ref('Problem'),
   409: Type.Ref('Problem'),
+  429: Type.Ref('Problem'),
 };
 
 /** `/v1/self/rotate` and `/v1/self/successor`: a consumer rolls its own key, authenticated by that key. */
 export async function selfRotationRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const guard = requireConsumerKey(deps.verifier);
+  const guard = requireSelfServiceKey(deps);
   const tags = ['self-service'];
 
   app.post(
@@ -37,11 +40,11 @@ export async function selfRotationRoutes(fastify: FastifyInstance, deps: AppDeps
     async (req, reply) => {
       const actor = actorOf(req);
       const grace = req.body.gracePeriod;
-      const result = await deps.rotations.selfRotate(
-        actor,
-        actor.id,
-        grace === undefined ? undefined : requireDuration('gracePeriod', grace),
-      );
+      const graceMs = grace === undefined ? undefined : requireDuration('gracePeriod', grace);
+      const result = await deps.rotations.selfRotate(actor, actor.id, graceMs).catch((e: unknown) => {
+        setRetryAfter(reply, e);
+        throw e;
+      });
       return reply.code(201).header('cache-control', 'no-store').send(result);
     },
   );

@@ -1,8 +1,8 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { requireConsumerKey } from '../auth.js';
 import type { AppDeps } from '../deps.js';
 import { ConsumerSchema, KeySchema } from '../schemas.js';
+import { requireSelfServiceKey } from '../self-guard.js';
 
 /** `/v1/self`: a consumer inspects its own key, authenticated by that key in `x-api-key`. */
 export async function selfRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
@@ -10,11 +10,16 @@ export async function selfRoutes(fastify: FastifyInstance, deps: AppDeps): Promi
   app.get(
     '/v1/self',
     {
-      preHandler: requireConsumerKey(deps.verifier),
+      preHandler: requireSelfServiceKey(deps),
       schema: {
         tags: ['self-service'],
         summary: 'The calling key and its consumer',
-        response: { 200: Type.Object({ key: KeySchema, consumer: ConsumerSchema }), 401: Type.Ref('Problem') },
+        response: {
+          200: Type.Object({ key: KeySchema, consumer: ConsumerSchema }),
+          401: Type.Ref('Problem'),
+          403: Type.Ref('Problem'),
+          429: Type.Ref('Problem'),
+        },
       },
     },
     async (req) => {
