@@ -1,12 +1,14 @@
-// Audit: the hash-chain check and the events, oldest first.
+// Audit: the hash-chain check (on request: it re-hashes events) and the events, oldest first.
 import { api, query } from './api.js';
 import { badge, el, problemBox, replace, when } from './dom.js';
 import { pagedTable } from './paged.js';
 
-/** The result of GET /v1/audit/verify. */
-async function chainCheck(slot) {
+/** Runs GET /v1/audit/verify (from the last checkpoint, or every event with `full`) and shows the result in `slot`. */
+export async function chainCheck(slot, full = false) {
+  replace(slot, el('span', { class: 'muted' }, full ? 'Re-hashing every event…' : 'Checking new events…'));
   try {
-    const v = await api('GET', '/v1/audit/verify');
+    const v = await api('GET', `/v1/audit/verify${full ? '?full=true' : ''}`);
+    const scope = v.full ? `all ${v.checked} re-hashed` : `${v.checked} new since #${v.from}`;
     replace(
       slot,
       v.ok
@@ -14,13 +16,13 @@ async function chainCheck(slot) {
             'p',
             { class: 'chain-ok', 'data-testid': 'chain' },
             badge('chain ok', 'ok'),
-            ` ${v.events} events, head ${v.head.slice(0, 16)}…`,
+            ` ${v.events} events (${scope}), head ${v.head.slice(0, 16)}…`,
           )
         : el(
             'p',
             { class: 'problem', 'data-testid': 'chain' },
             badge('chain broken', 'broken'),
-            ` at #${v.brokenAt?.seq}: ${v.brokenAt?.reason}`,
+            ` ${v.reason ?? v.brokenAt?.reason}${v.brokenAt ? ` at #${v.brokenAt.seq}` : ''}: ${v.detail ?? ''}`,
           ),
     );
   } catch (err) {
@@ -28,9 +30,21 @@ async function chainCheck(slot) {
   }
 }
 
+/** Two buttons that check the chain into `slot`: the cheap check from the last checkpoint, and the full one. */
+export function chainButtons(slot) {
+  return el(
+    'p',
+    { class: 'actions' },
+    el('button', { type: 'button', onclick: () => chainCheck(slot) }, 'Check chain'),
+    ' ',
+    el('button', { type: 'button', onclick: () => chainCheck(slot, true) }, 'Full check'),
+  );
+}
+
 /** Renders the audit log into `view`. */
 export function auditView(view) {
-  const chain = el('div', {}, el('span', { class: 'muted' }, 'Checking the chain…'));
+  // Not checked on load: a check re-hashes events, so it runs when asked for.
+  const chain = el('div', {}, el('span', { class: 'muted' }, 'The chain has not been checked on this page.'));
   const action = el('input', { name: 'action', placeholder: 'e.g. key.revoked', maxLength: 64 });
   const target = el('input', { name: 'targetId', placeholder: 'target id', maxLength: 64 });
   const list = el('div');
@@ -69,7 +83,6 @@ export function auditView(view) {
     event.preventDefault();
     show();
   });
-  replace(view, el('h1', {}, 'Audit log'), chain, form, list);
-  chainCheck(chain);
+  replace(view, el('h1', {}, 'Audit log'), chainButtons(chain), chain, form, list);
   show();
 }

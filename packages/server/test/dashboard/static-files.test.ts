@@ -84,6 +84,21 @@ describe.skipIf(!sqlite?.available)('dashboard static files', () => {
     }
   });
 
+  it('checks the audit chain only when asked, never on loading a view', async () => {
+    const scripts = ['app.js', 'overview.js', 'audit.js', 'consumers.js', 'consumer.js', 'rotations.js', 'alerts.js'];
+    for (const file of scripts) {
+      const js = (await get(`/dashboard/${file}`)).body;
+      // The one place that asks for a check is chainCheck in audit.js…
+      if (file !== 'audit.js') expect(js, file).not.toContain('/v1/audit/verify');
+      // …and every call of it is a button's click handler.
+      const calls = js.match(/[^\n]*\bchainCheck\(/g) ?? [];
+      for (const call of calls) {
+        if (/function chainCheck\(/.test(call)) continue;
+        expect(call, file).toMatch(/onclick: \(\) => chainCheck\(/);
+      }
+    }
+  });
+
   it('answers an unknown file with a 404 problem', async () => {
     const res = await get('/dashboard/nope.js');
     expect(res.statusCode).toBe(404);
