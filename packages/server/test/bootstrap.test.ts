@@ -1,4 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashKey, ManualClock, parseKey } from '@keyroll/core';
@@ -81,6 +91,32 @@ for (const dialect of DIALECTS) {
       await second.close();
       expect(second.bootstrap).toBeNull();
       expect(await rootKeys()).toHaveLength(1);
+    });
+
+    it("never overwrites another store's root-key file: refuses to start, naming the file and the fix", async () => {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const file = join(dataDir, 'root-key');
+      const foreign = 'kr_root_belongs_to_another_store\n';
+      writeFileSync(file, foreign, { mode: 0o600 });
+      const error = await start().then(
+        (kr) => kr.close().then(() => null),
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(String(error)).toContain(file);
+      expect(String(error)).toMatch(/Move the file away.*KEYROLL_DATA_DIR/);
+      expect(readFileSync(file, 'utf8')).toBe(foreign);
+      // Nothing was created: the next start, once the file is moved away, is still the first one.
+      expect(await rootKeys()).toHaveLength(0);
+      unlinkSync(file);
+      const kr = await start();
+      try {
+        expect(kr.bootstrap?.rootKeyFile).toBe(file);
+        expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+      } finally {
+        await kr.close();
+      }
     });
 
     // Scale-out is PostgreSQL's job. Two SQLite connections in one process cannot take turns: the

@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { appendAudit, appendChange } from './append.js';
 import type { DialectName } from './dialect.js';
+import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './private-files.js';
 import type { Database } from './schema.js';
 import type { Store, Tx } from './store.js';
 
@@ -27,13 +27,18 @@ export function createStore(options: StoreOptions): Store {
   if (url && /^postgres(ql)?:\/\//.test(url)) return postgresStore(url, options.poolSize ?? 10);
   if (url && !url.startsWith('sqlite:')) throw new Error('KEYROLL_DATABASE_URL must start with postgres:// or sqlite:');
   const file = url ? url.slice('sqlite:'.length) : join(options.dataDir, 'keyroll.db');
-  if (!url) mkdirSync(options.dataDir, { recursive: true });
+  if (!url) ensurePrivateDir(options.dataDir);
   return sqliteStore(file);
 }
 
 function sqliteStore(file: string): Store {
+  // The file holds webhook secrets. SQLite gives its -wal and -shm files the mode of the database
+  // file, so making that 0600 before the first open covers all three; existing ones are tightened.
+  const onDisk = file !== '' && file !== ':memory:';
+  if (onDisk) ensurePrivateFile(file);
   const database = new SQLite(file);
   database.pragma('journal_mode = WAL');
+  if (onDisk) for (const suffix of ['-wal', '-shm']) tightenIfPresent(`${file}${suffix}`);
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
