@@ -1,4 +1,4 @@
-import { isApiError } from '@keyroll/core';
+import { hashKey, isApiError } from '@keyroll/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
@@ -19,7 +19,8 @@ type Op =
   | { op: 'use'; key: number }
   | { op: 'tick' }
   | { op: 'advance'; ms: number }
-  | { op: 'revoke'; key: number };
+  | { op: 'revoke'; key: number }
+  | { op: 'rootRotate'; key: number; graceMs: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -42,6 +43,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     ms: fc.constantFrom(30 * 1000, 10 * MIN, HOUR, 12 * HOUR, 2 * DAY),
   }),
   fc.record({ op: fc.constant('revoke' as const), key: fc.nat() }),
+  fc.record({ op: fc.constant('rootRotate' as const), key: fc.nat(), graceMs: fc.constantFrom(0, HOUR) }),
 );
 
 const ROOT: Actor = { kind: 'root', id: 'property-test', scopes: ['*'] };
@@ -61,18 +63,65 @@ for (const dialect of DIALECTS) {
       return rows.filter((k) => ['active', 'deprecated'].includes(statusOf(k, now))).length;
     };
 
+    /** Ids of the usable `*` root keys at this instant. */
+    const usableStarRootKeys = async () => {
+      const rows = await h.kr.store.db.selectFrom('keys').selectAll().where('consumer_id', '=', 'root').execute();
+      const now = h.clock.now();
+      return rows
+        .filter((k) => JSON.parse(k.scopes).includes('*') && ['active', 'deprecated'].includes(statusOf(k, now)))
+        .map((k) => k.id);
+    };
+
+    /**
+     * The invariants that hold at every instant: the old key of a policy rotation whose successor was
+     * never claimed verifies VALID (unless revoked or expired), and an operator keeps a usable `*` key.
+     */
+    const checkInstant = async (label: string, starBefore: string[]) => {
+      const now = h.clock.now();
+      const waiting = await h.kr.store.db
+        .selectFrom('rotations')
+        .innerJoin('keys', 'keys.id', 'rotations.old_key_id')
+        .selectAll('keys')
+        .select(['rotations.id as rotationId'])
+        .where('rotations.state', '=', 'rolling')
+        .where('rotations.origin', '=', 'policy')
+        .where('rotations.new_key_id', 'is', null)
+        .execute();
+      for (const k of waiting) {
+        const status = statusOf(k, now);
+        if (status === 'revoked' || status === 'expired') continue;
+        if (status !== 'deprecated') throw new Error(`${label}: unclaimed ${k.rotationId} left ${k.id} ${status}`);
+      }
+      const completedUnclaimed = await h.kr.store.db
+        .selectFrom('rotations')
+        .select('id')
+        .where('origin', '=', 'policy')
+        .where('new_key_id', 'is', null)
+        .where('state', '=', 'completed')
+        .where('end_reason', '=', 'deadline')
+        .execute();
+      if (completedUnclaimed.length > 0) throw new Error(`${label}: completed an unclaimed policy rotation`);
+      const starNow = await usableStarRootKeys();
+      if (starBefore.length > 0 && !starBefore.some((id) => starNow.includes(id))) {
+        throw new Error(`${label}: no * root key an operator held is usable any more`);
+      }
+    };
+
     it('no rotation, rollback, completion, extension or scheduler step leaves a consumer without a valid key', async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.array(opArb, { minLength: 1, maxLength: 24 }),
           fc.constantFrom(null, '2d', '10d'),
           fc.boolean(),
-          async (ops, expiresIn, withPolicy) => {
+          fc.boolean(),
+          fc.constantFrom(MIN, HOUR, 12 * HOUR),
+          async (ops, expiresIn, withPolicy, withRootPolicy, policyGraceMs) => {
             const c = await h.consumerWithKey(expiresIn ? { expiresIn } : {});
             const secrets = new Map<string, string>([[c.keyId, c.key]]);
             if (withPolicy) {
-              await h.json('PUT', `/v1/rotation-policies/${c.consumerId}`, { every: '1d', gracePeriod: '12h' }, 200);
+              await h.kr.rotationPolicies.put(ROOT, c.consumerId, { everyMs: DAY, graceMs: policyGraceMs });
             }
+            if (withRootPolicy) await h.kr.rotationPolicies.put(ROOT, 'root', { everyMs: DAY, graceMs: policyGraceMs });
             const keyIds = async () =>
               (
                 await h.kr.store.db
@@ -94,8 +143,11 @@ for (const dialect of DIALECTS) {
             const pick = <T>(xs: T[], i: number): T | undefined => (xs.length ? xs[i % xs.length] : undefined);
 
             for (const o of ops) {
+              const starBefore = await usableStarRootKeys();
               if (o.op === 'advance') {
+                // The scheduler does not run while the clock moves: a paused process, a node down.
                 h.clock.advance(o.ms);
+                await checkInstant(JSON.stringify(o), starBefore);
                 continue;
               }
               const before = await usable(c.consumerId);
@@ -147,18 +199,34 @@ for (const dialect of DIALECTS) {
                     if (id) await h.kr.keys.revoke(ROOT, id, 'test');
                     break;
                   }
+                  case 'rootRotate': {
+                    // Not the harness's own key: the test needs it for the admin API afterwards.
+                    const harnessKey = await h.kr.store.db
+                      .selectFrom('keys')
+                      .select('id')
+                      .where('hash', '=', hashKey(h.rootKey))
+                      .executeTakeFirstOrThrow();
+                    const id = pick(
+                      starBefore.filter((k) => k !== harnessKey.id),
+                      o.key,
+                    );
+                    if (id) await h.kr.rotations.rotate(ROOT, id, { graceMs: o.graceMs });
+                    break;
+                  }
                 }
               } catch (e) {
                 // refusals (409, 404) are answers, not failures; anything else is a bug
                 if (!isApiError(e) || e.status >= 500) throw e;
               }
+              await checkInstant(JSON.stringify(o), starBefore);
               if (o.op !== 'revoke' && before > 0) {
                 const after = await usable(c.consumerId);
                 if (after === 0)
                   throw new Error(`${JSON.stringify(o)} left consumer ${c.consumerId} without a valid key`);
               }
             }
-            if (withPolicy) await h.json('DELETE', `/v1/rotation-policies/${c.consumerId}`, undefined, 204);
+            if (withPolicy) await h.kr.rotationPolicies.remove(ROOT, c.consumerId);
+            if (withRootPolicy) await h.kr.rotationPolicies.remove(ROOT, 'root');
           },
         ),
         { numRuns: dialect.name === 'sqlite' ? 150 : 40 },
