@@ -12,6 +12,7 @@ import {
   type UsageGranularity,
 } from '../services/usage-service.js';
 import type { ClientSignalMeter } from './client-signal-meter.js';
+import { requestsBeforeStart } from './rotation-start-traffic.js';
 
 /** Counts by verification code (codes without requests are left out). */
 export type CodeCounts = Partial<Record<VerifyCode, number>>;
@@ -332,6 +333,14 @@ export class AnalyticsService {
         b.newKey += n;
         newKeyRequests += n;
       }
+    }
+    // The first bucket holds the whole minute of the start (unless the range was clamped): leave out
+    // the old key's requests from before the start.
+    const first = from <= since ? buckets[0] : undefined;
+    if (first) {
+      const before = Math.min(first.oldKey, await requestsBeforeStart(this.#o.store.db, oldKeyId, since));
+      first.oldKey -= before;
+      oldKeyRequests -= before;
     }
     const old = await this.#o.store.db
       .selectFrom('keys')

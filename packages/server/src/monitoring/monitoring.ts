@@ -15,6 +15,7 @@ import { ExpiryNotifier } from './expiry-notifier.js';
 import { KeyrollMetrics } from './keyroll-metrics.js';
 import { MissCountingLookup } from './miss-counting-lookup.js';
 import { RetiredKeySightings } from './retired-key-sightings.js';
+import { RotationStartTraffic } from './rotation-start-traffic.js';
 
 /** What {@link createMonitoring} needs. */
 export interface MonitoringOptions {
@@ -39,6 +40,8 @@ export interface Monitoring {
   signals: ClientSignalMeter;
   /** Uses of retired and revoked keys waiting for the next alert round. */
   sightings: RetiredKeySightings;
+  /** Reports the traffic of a rotation's first minute from before its start, so that progress leaves it out. */
+  rotationStarts: RotationStartTraffic;
   analytics: AnalyticsService;
   alerts: AlertService;
   evaluator: AlertEvaluator;
@@ -64,6 +67,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
   const metrics = new KeyrollMetrics({ store, node: hostname() });
   const signals = new ClientSignalMeter({ store, flushIntervalMs: config.usageFlushMs });
   const sightings = new RetiredKeySightings();
+  const rotationStarts = new RotationStartTraffic({ store, clock });
   const dispatcher = new WebhookDispatcher({ store, clock });
   const deliveries = new DeliveryWorker({
     store,
@@ -88,6 +92,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
   const expiry = new ExpiryNotifier({ store, clock, noticeMs: config.alerts.keyExpiringNoticeMs });
   const loop = new BackgroundLoop(
     [
+      ['rotation-start-traffic', rotationStarts],
       ['alert-evaluator', evaluator],
       ['expiry-notifier', expiry],
       ['webhook-dispatcher', dispatcher],
@@ -99,6 +104,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     metrics,
     signals,
     sightings,
+    rotationStarts,
     analytics: new AnalyticsService({ store, clock, usage: o.usage, signals }),
     alerts: new AlertService({ store, clock }),
     evaluator,
@@ -112,6 +118,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
       verifier.addObserver(metrics);
       verifier.addObserver(signals);
       verifier.addObserver(sightings);
+      verifier.addObserver(rotationStarts);
     },
     tick: () => loop.runOnce(),
     start: () => loop.start(),

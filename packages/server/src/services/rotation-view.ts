@@ -2,6 +2,7 @@ import { formatDuration } from '@keyroll/core';
 import type { Database, RotationsTable } from '@keyroll/storage';
 import { USAGE_BUCKET_MS } from '@keyroll/verifier';
 import type { Kysely } from 'kysely';
+import { requestsBeforeStart } from '../monitoring/rotation-start-traffic.js';
 import { iso } from './records.js';
 import { parseRetireRule, type RetireView, retireView } from './rotation-retire.js';
 
@@ -25,7 +26,7 @@ export interface StoredExtension {
 
 /** How far traffic has moved from the old key to the new one, since the rotation started. */
 export interface RotationProgress {
-  /** Verifications of the old key since the start (minute resolution, every outcome). */
+  /** Verifications of the old key since the start (to the second, every outcome). */
   oldKeyRequests: number;
   newKeyRequests: number;
   /** Share of those verifications made with the new key; `null` before any. */
@@ -88,14 +89,20 @@ async function lastUsed(db: Kysely<Database>, keyId: string | null): Promise<num
   return row?.last_used_at ?? null;
 }
 
-/** Reads a rotation's progress from the usage counts and the keys' last use. */
+/**
+ * Reads a rotation's progress from the usage counts and the keys' last use. Usage is counted per
+ * minute: the old key's requests in the start's minute but before the start are left out (the
+ * successor has none before the start).
+ */
 export async function rotationProgress(db: Kysely<Database>, row: RotationsTable): Promise<RotationProgress> {
-  const [oldN, newN, oldLast, newLast] = await Promise.all([
+  const [oldInMinutes, before, newN, oldLast, newLast] = await Promise.all([
     requestsSince(db, row.old_key_id, row.started_at),
+    requestsBeforeStart(db, row.old_key_id, row.started_at),
     requestsSince(db, row.new_key_id, row.started_at),
     lastUsed(db, row.old_key_id),
     lastUsed(db, row.new_key_id),
   ]);
+  const oldN = Math.max(0, oldInMinutes - before);
   return {
     oldKeyRequests: oldN,
     newKeyRequests: newN,

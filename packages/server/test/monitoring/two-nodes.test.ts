@@ -78,5 +78,25 @@ for (const dialect of DIALECTS.filter((d) => d.name === 'postgres')) {
       const found = (await h.json('GET', '/v1/alerts?rule=retired_key_used', undefined, 200)).data;
       expect(found.filter((a: { keyId: string }) => a.keyId === c.keyId)).toHaveLength(1);
     });
+
+    it("leaves out the old key's traffic from before the rotation on either node, in the start's minute", async () => {
+      h.clock.set(Date.UTC(2026, 6, 1, 14, 0, 5));
+      const nodes = [h.kr, second];
+      await Promise.all(nodes.map((n) => n.monitoring.rotationStarts.tick()));
+      const c = await h.consumerWithKey();
+      await h.kr.verifier.verify(c.key);
+      for (let i = 0; i < 3; i++) await second.verifier.verify(c.key);
+      h.clock.advance(20_000);
+      const rotated = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1h' }, 201);
+      await h.kr.verifier.verify(c.key);
+      await second.verifier.verify(c.key);
+      await second.verifier.verify(rotated.key);
+      h.clock.advance(1_000);
+      await Promise.all(nodes.map((n) => n.monitoring.rotationStarts.tick()));
+      await Promise.all(nodes.map((n) => n.usage.flush()));
+      const rotation = await h.json('GET', `/v1/rotations/${rotated.rotation.id}`, undefined, 200);
+      expect(rotation.progress).toMatchObject({ oldKeyRequests: 2, newKeyRequests: 1 });
+      expect(rotation.traffic).toMatchObject({ oldKeyRequests: 2, newKeyRequests: 1 });
+    });
   });
 }

@@ -1,0 +1,129 @@
+import type { Clock } from '@keyroll/core';
+import type { Database, Store } from '@keyroll/storage';
+import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier';
+import type { Kysely } from 'kysely';
+import { readState, writeState } from './monitoring-state.js';
+
+/** What a {@link RotationStartTraffic} needs. */
+export interface RotationStartTrafficOptions {
+  store: Store;
+  clock: Clock;
+  /** Keys tracked per minute; the rest count from the start of their minute, as before (default 10,000). */
+  maxKeys?: number;
+}
+
+/** Minutes kept in memory: the current one and two before it, so that a late round still finds a start's minute. */
+const MINUTES_KEPT = 3;
+const SECONDS = USAGE_BUCKET_MS / 1000;
+const STATE = 'rotation.pre_start:';
+
+/** The `monitoring_state` name of the requests an old key served in its rotation's first minute before the start. */
+function stateName(oldKeyId: string, startedAt: number): string {
+  return `${STATE}${oldKeyId}@${startedAt}`;
+}
+
+/**
+ * Requests the old key of a rotation served in the minute of the rotation's start but before it,
+ * summed over every node that reported them: usage is stored per minute, so the minute holding the
+ * start also holds traffic from before it, which a rotation's progress must not count.
+ */
+export async function requestsBeforeStart(db: Kysely<Database>, oldKeyId: string, startedAt: number): Promise<number> {
+  return (await readState<number>(db, stateName(oldKeyId, startedAt))) ?? 0;
+}
+
+/**
+ * Counts every key's verifications per second over the last few minutes on this node and, for each
+ * rotation started since (followed in the audit log), adds the old key's requests in the start's
+ * minute but before the start to a per-rotation total in storage. Each node reports its own
+ * requests, so the total is the cluster's; a node that stops before reporting leaves its requests
+ * counted, as a per-minute count would. Resolution: one second (the start's own second counts as after).
+ */
+export class RotationStartTraffic implements VerificationObserver {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #maxKeys: number;
+  /** minute → key → requests per second of that minute. */
+  readonly #minutes = new Map<number, Map<string, Uint32Array>>();
+  #cursor: number | undefined;
+
+  constructor(options: RotationStartTrafficOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#maxKeys = options.maxKeys ?? 10_000;
+  }
+
+  observe(e: VerificationEvent): void {
+    if (e.keyId === null || e.consumerId === null) return;
+    const minute = e.at - (e.at % USAGE_BUCKET_MS);
+    let keys = this.#minutes.get(minute);
+    if (!keys) {
+      keys = new Map();
+      this.#minutes.set(minute, keys);
+      for (const m of this.#minutes.keys()) if (m <= minute - MINUTES_KEPT * USAGE_BUCKET_MS) this.#minutes.delete(m);
+    }
+    let perSecond = keys.get(e.keyId);
+    if (!perSecond) {
+      if (keys.size >= this.#maxKeys) return;
+      perSecond = new Uint32Array(SECONDS);
+      keys.set(e.keyId, perSecond);
+    }
+    const second = Math.floor((e.at - minute) / 1000);
+    perSecond[second] = (perSecond[second] ?? 0) + 1;
+  }
+
+  /** This node's requests of `keyId` in the minute of `startedAt` before its second; `undefined` when no longer known. */
+  before(keyId: string, startedAt: number): number | undefined {
+    const minute = startedAt - (startedAt % USAGE_BUCKET_MS);
+    const keys = this.#minutes.get(minute);
+    if (!keys) return undefined;
+    const perSecond = keys.get(keyId);
+    if (!perSecond) return 0;
+    let n = 0;
+    for (let s = 0; s < Math.floor((startedAt - minute) / 1000); s++) n += perSecond[s] ?? 0;
+    return n;
+  }
+
+  /** Reports this node's pre-start requests of every rotation started since the last round; returns how many it reported. */
+  async tick(): Promise<number> {
+    const db = this.#store.db;
+    if (this.#cursor === undefined) {
+      const head = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .executeTakeFirst();
+      this.#cursor = Number(head?.seq ?? 0);
+    }
+    const reports: [string, number][] = [];
+    let cursor = this.#cursor;
+    for (;;) {
+      const events = await db
+        .selectFrom('audit_events')
+        .select(['seq', 'action', 'at', 'data'])
+        .where('seq', '>', cursor)
+        .orderBy('seq')
+        .limit(1000)
+        .execute();
+      for (const e of events) {
+        if (e.action !== 'rotation.started') continue;
+        const data: Record<string, unknown> = JSON.parse(e.data);
+        if (typeof data.oldKeyId !== 'string' || data.emergency === true) continue;
+        const n = this.before(data.oldKeyId, Number(e.at));
+        if (n) reports.push([stateName(data.oldKeyId, Number(e.at)), n]);
+      }
+      const last = events[events.length - 1];
+      if (last) cursor = Number(last.seq);
+      if (events.length < 1000) break;
+    }
+    if (reports.length > 0) {
+      const now = this.#clock.now();
+      await this.#store.mutate(async (tx) => {
+        for (const [name, n] of reports) {
+          await writeState(tx.db, name, ((await readState<number>(tx.db, name)) ?? 0) + n, now);
+        }
+      });
+    }
+    // Moved only once reported: a failed write is retried on the next round.
+    this.#cursor = cursor;
+    return reports.length;
+  }
+}
