@@ -33,18 +33,43 @@ export class AdminApiError extends Error {
   }
 }
 
+/** Why a request never got an answer: the system error code (`ECONNREFUSED`, `ENOTFOUND`, …) where there is one. */
+function unreachableReason(error: unknown): string {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  const first = cause instanceof AggregateError ? cause.errors[0] : cause;
+  for (const candidate of [cause, first]) {
+    if (candidate instanceof Error && 'code' in candidate && typeof candidate.code === 'string') return candidate.code;
+  }
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
 /** Calls the admin API; throws {@link AdminApiError} with the problem's code on a non-2xx answer. */
 export async function callAdmin<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${target.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${target.rootKey}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const url = `${target.url}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${target.rootKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new Error(`cannot reach keyroll at ${url}: ${unreachableReason(e)}`, { cause: e });
+  }
   const text = await res.text();
-  const parsed = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new AdminApiError(res.status, parsed?.code ?? 'UNKNOWN', parsed?.detail ?? text);
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw new Error(`${res.status} from ${url} is not a keyroll answer (not JSON): is the URL right?`);
+  }
+  if (!res.ok) {
+    const field = (name: string) =>
+      parsed !== null && typeof parsed === 'object' && name in parsed ? String(Reflect.get(parsed, name)) : undefined;
+    throw new AdminApiError(res.status, field('code') ?? 'UNKNOWN', field('detail') ?? text);
+  }
   return parsed as T;
 }
