@@ -49,6 +49,8 @@ const AUDIT_CURSOR = 'alerts.audit_cursor';
 const BASELINE = 'alerts.baseline:';
 /** How far back a first evaluation (or one after a long stop) looks. */
 const LOOKBACK_MS = 3_600_000;
+/** Keys whose retired or revoked use is judged in one round, at most. */
+const SIGHTINGS_PER_ROUND = 200;
 /** Traffic window that counts as "still used" for the rotation rule. */
 const RECENT_MS = 3_600_000;
 
@@ -80,7 +82,10 @@ export class AlertEvaluator {
     const settled = now - (this.#o.settleMs ?? 5_000);
     const end = settled - (settled % USAGE_BUCKET_MS);
     const db = this.#o.store.db;
-    const sighted = this.#unquieted(this.#o.sightings?.take() ?? [], now);
+    const unquieted = this.#unquieted(this.#o.sightings?.take() ?? [], now);
+    // Bounded work under the write lock: many keys at once are judged over the next rounds.
+    const sighted = unquieted.slice(0, SIGHTINGS_PER_ROUND);
+    this.#o.sightings?.restore(unquieted.slice(SIGHTINGS_PER_ROUND));
     const minuteDue = ((await readState<number>(db, MINUTE_CURSOR)) ?? Number.NEGATIVE_INFINITY) < end;
     if (!minuteDue && sighted.length === 0 && !(await this.#reclaimPending(now))) return 0;
     const raised = await this.#judge(now, end, sighted).catch((e: unknown) => {

@@ -77,5 +77,26 @@ for (const dialect of DIALECTS) {
       expect(await h.kr.monitoring.evaluator.tick()).toBe(1);
       expect((await alertsOf(c.keyId))[0]?.data).toMatchObject({ requests: 2 });
     });
+
+    it('judges at most 200 keys per round, the rest on the next rounds', async () => {
+      const at = h.clock.now();
+      for (let i = 0; i < 250; i++) {
+        const keyId = `key_synthetic${String(i).padStart(4, '0')}`;
+        h.kr.monitoring.sightings.observe({
+          at,
+          code: 'REVOKED',
+          keyId,
+          consumerId: 'csm_synthetic',
+          ip: undefined,
+          userAgent: undefined,
+          durationMs: 0,
+        });
+      }
+      h.clock.advance(ROUND);
+      expect(await h.kr.monitoring.evaluator.tick()).toBe(200);
+      h.clock.advance(ROUND);
+      expect(await h.kr.monitoring.evaluator.tick()).toBe(50);
+      expect(h.kr.monitoring.sightings.pending).toBe(false);
+    });
   });
 }
