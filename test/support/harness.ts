@@ -1,5 +1,5 @@
 import { ManualClock } from '@keyroll/core';
-import { createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
+import { type CreateKeyrollOptions, createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { TestDatabase, TestDialect } from './databases.js';
 
@@ -26,12 +26,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds a harness on a fresh database of the given dialect. */
-export async function createHarness(dialect: TestDialect, env: Record<string, string> = {}): Promise<Harness> {
+/** Builds a harness on a fresh database of the given dialect (`options` may add e.g. a cluster clock). */
+export async function createHarness(
+  dialect: TestDialect,
+  env: Record<string, string> = {},
+  options: Omit<CreateKeyrollOptions, 'clock' | 'store'> = {},
+): Promise<Harness> {
   const db = await dialect.create();
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const config = loadConfig({ KEYROLL_DATA_DIR: db.dataDir, KEYROLL_DATABASE_URL: db.url, ...env });
-  const kr = await createKeyroll(config, { clock, store: db.store });
+  const kr = await createKeyroll(config, { ...options, clock, store: db.store });
   if (!kr.bootstrap) throw new Error('expected a first start');
   const rootKey = kr.bootstrap.rootKey;
 
