@@ -2,9 +2,12 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ApiError } from '@keyroll/core';
 
-/** Ranges a webhook may not reach unless private targets are allowed. */
-const PRIVATE = new BlockList();
-for (const [net, bits] of [
+/**
+ * IANA special-purpose IPv4 ranges (and multicast, reserved, broadcast): none is a global unicast
+ * address a webhook may reach. Ranges marked "globally reachable" there (e.g. 192.31.196.0/24, AS112)
+ * are infrastructure, not webhook receivers, and are refused too.
+ */
+const SPECIAL_V4: readonly (readonly [string, number])[] = [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
   ['100.64.0.0', 10],
@@ -13,38 +16,71 @@ for (const [net, bits] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  ['192.31.196.0', 24],
+  ['192.52.193.0', 24],
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
+  ['192.175.48.0', 24],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
   ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
-] as const) {
-  PRIVATE.addSubnet(net, bits, 'ipv4');
-}
-for (const [net, bits] of [
-  // ::/96 holds the unspecified and loopback addresses and the deprecated IPv4-compatible ones
-  // (::a.b.c.d); ::ffff:0:0/96 the IPv4-translated ones; 2002::/16 is 6to4 (embeds an IPv4 address).
-  ['::', 96],
-  ['::ffff:0:0:0', 96],
-  ['2002::', 16],
-  ['64:ff9b::', 96],
-  ['100::', 64],
+];
+/** IPv6 global unicast space: everything outside it (::/96, ::ffff:0:0/96, 64:ff9b::/96, fc00::/7, fe80::/10, fec0::/10, ff00::/8, …) is refused. */
+const GLOBAL_UNICAST_V6: readonly (readonly [string, number])[] = [['2000::', 3]];
+/** IANA special-purpose IPv6 ranges inside 2000::/3. */
+const SPECIAL_V6: readonly (readonly [string, number])[] = [
+  // IETF protocol assignments: Teredo (2001::/32, embeds an IPv4 address), benchmarking, AMT, ORCHID…
+  ['2001::', 23],
   ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  PRIVATE.addSubnet(net, bits, 'ipv6');
+  // 6to4: embeds an IPv4 address.
+  ['2002::', 16],
+  ['2620:4f:8000::', 48],
+  ['3fff::', 20],
+  ['5f00::', 16],
+];
+
+function blockList(ranges: readonly (readonly [string, number])[], family: 'ipv4' | 'ipv6'): BlockList {
+  const list = new BlockList();
+  for (const [net, bits] of ranges) list.addSubnet(net, bits, family);
+  return list;
 }
 
-/** True when `address` is loopback, private, link-local, reserved or multicast (IPv4-mapped IPv6 included). */
+const SPECIAL_V4_LIST = blockList(SPECIAL_V4, 'ipv4');
+const GLOBAL_V6_LIST = blockList(GLOBAL_UNICAST_V6, 'ipv6');
+const SPECIAL_V6_LIST = blockList(SPECIAL_V6, 'ipv6');
+const MAPPED = blockList([['::ffff:0:0', 96]], 'ipv6');
+
+/**
+ * True only for a global unicast address: IPv4 outside every IANA special-purpose range, IPv6 inside
+ * 2000::/3 and outside its special-purpose ranges. An IPv4-mapped IPv6 address (::ffff:a.b.c.d, in
+ * either spelling) is judged as its IPv4 address; anything unparsable is not global.
+ */
+export function isGlobalUnicast(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return !SPECIAL_V4_LIST.check(address, 'ipv4');
+  if (family !== 6) return false;
+  const mapped = mappedIpv4(address);
+  if (mapped !== null) return !SPECIAL_V4_LIST.check(mapped, 'ipv4');
+  return GLOBAL_V6_LIST.check(address, 'ipv6') && !SPECIAL_V6_LIST.check(address, 'ipv6');
+}
+
+/** True when a webhook may not reach `address` unless private targets are allowed: the complement of {@link isGlobalUnicast}. */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const ip = mapped?.[1] ?? address;
-  const family = isIP(ip);
-  if (family === 0) return true;
-  return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  return !isGlobalUnicast(address);
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:1.2.3.4` or `::ffff:102:304`), else null. */
+function mappedIpv4(address: string): string | null {
+  if (!MAPPED.check(address, 'ipv6')) return null;
+  const dotted = /:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (dotted?.[1]) return dotted[1];
+  const hex = /:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex?.[1] || !hex[2]) return null;
+  const high = Number.parseInt(hex[1], 16);
+  const low = Number.parseInt(hex[2], 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 /** Thrown when a webhook target resolves to an address it may not reach. */
@@ -103,9 +139,13 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean): Promi
     throw new ApiError('VALIDATION_FAILED', `url: ${host} does not resolve`, { field: 'url' });
   }
   if (addresses.some(isPrivateAddress)) {
-    throw new ApiError('VALIDATION_FAILED', 'url: private, loopback and reserved addresses are not allowed', {
-      field: 'url',
-    });
+    throw new ApiError(
+      'VALIDATION_FAILED',
+      'url: private, loopback and reserved addresses are not allowed (only global unicast)',
+      {
+        field: 'url',
+      },
+    );
   }
   return url.toString();
 }
