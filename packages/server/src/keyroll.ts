@@ -165,6 +165,12 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   deps.monitoring.observe(deps.verifier);
   const app = await buildApp(deps, { logger: options.logger });
   applyListenerLimits(app.server, config.listener);
+  if (audit.sealedNow) {
+    app.log.warn(
+      { seq: audit.headSeq },
+      'the audit chain had no sealed head: sealed its current end (see docs/audit.md)',
+    );
+  }
   if (options.scheduler ?? true) scheduler.start();
   if (options.background) {
     deps.monitoring.start();

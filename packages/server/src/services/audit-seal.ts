@@ -8,6 +8,8 @@ export interface SealedAudit {
   store: Store;
   key: AuditKey;
   headSeq: number;
+  /** Set when this start sealed a chain that had no head (an upgraded database, or a deleted head row). */
+  sealedNow: boolean;
 }
 
 /** Thrown at start-up when the audit head was sealed with another key: the node refuses to start. */
@@ -31,5 +33,5 @@ export async function sealAudit(store: Store, config: Readonly<Config>, clock: C
         'sharing a database must use the same KEYROLL_AUDIT_KEY; if the head was forged, see docs/audit.md',
     );
   }
-  return { store: sealAuditAppends(store, key), key, headSeq: head.seq };
+  return { store: sealAuditAppends(store, key), key, headSeq: head.seq, sealedNow: head.state === 'sealed' };
 }
