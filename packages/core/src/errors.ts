@@ -3,6 +3,8 @@ export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   INVALID_PATH: 400,
   INVALID_CURSOR: 400,
+  /** Text that is not well-formed Unicode (a lone UTF-16 surrogate, e.g. `"\ud800"` in JSON). */
+  INVALID_UNICODE: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
