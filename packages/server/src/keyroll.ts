@@ -4,6 +4,7 @@ import {
   CachingKeyLookup,
   createRateLimiter,
   PlanLimitChecker,
+  RootKeyAudit,
   StorageKeyLookup,
   StorageLimitSource,
   UsageMeter,
@@ -112,6 +113,10 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const limiter = createRateLimiter({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
   const limitSource = new StorageLimitSource({ store });
   const limits = new PlanLimitChecker({ limiter, source: limitSource });
+  const rootKeyAudit = new RootKeyAudit({
+    store,
+    onError: (err) => app.log.error({ err }, 'root key presentation could not be audited'),
+  });
   const lookup = new CachingKeyLookup({
     source: monitoring.meterMisses(new StorageKeyLookup(store)),
     maxKeys: config.keyCacheSize,
@@ -133,7 +138,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     store,
     clock,
     usage,
-    verifier: new Verifier({ lookup, clock, limits, observers: [usage] }),
+    verifier: new Verifier({ lookup, clock, limits, observers: [usage], onRootKey: rootKeyAudit.listener }),
     consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService({
@@ -192,6 +197,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
       await deps.monitoring.close();
       await cluster.close();
       await usage.close();
+      await rootKeyAudit.settled();
       await limiter.close();
       if (!options.store) await store.close();
     },

@@ -24,6 +24,11 @@ export interface KeysTable {
   prefix: string;
   version: number;
   predecessor_id: string | null;
+  /**
+   * The id of the first key of this key's rotation chain, carried by every successor: rate limits
+   * and quotas count per lineage. `null` only on a row written by a keyroll older than 0009.
+   */
+  lineage_id: string | null;
   scopes: string;
   metadata: string;
   allowed_ips: string | null;

@@ -6,6 +6,7 @@ import { StorageKeyLookup } from './key-lookup.js';
 import { createRateLimiter } from './limiter/create-rate-limiter.js';
 import { StorageLimitSource } from './limiter/limit-source.js';
 import { PlanLimitChecker } from './limiter/plan-limit-checker.js';
+import type { RootKeyListener } from './root-key-audit.js';
 import { UsageMeter } from './usage-meter.js';
 import { Verifier } from './verifier.js';
 
@@ -22,6 +23,12 @@ export interface CreateVerifierOptions {
   /** Most keys cached in memory (default 100,000). */
   maxKeys?: number;
   clock?: Clock;
+  /**
+   * Told when a root key is presented (it is refused as `NOT_FOUND` either way), e.g. to alert.
+   * keyroll nodes record `root_key.presented_to_verifier` in the audit log; an embedded verifier
+   * does not write to the sealed audit chain.
+   */
+  onRootKey?: RootKeyListener;
 }
 
 /** A verifier running inside a provider's own process, with what it holds open. */
@@ -34,8 +41,8 @@ export interface EmbeddedVerifier {
 /**
  * Builds a {@link Verifier} for a provider's process from keyroll's database URL: cached lookups
  * kept current by the change feed (LISTEN/NOTIFY on PostgreSQL, polling on SQLite), rate limits
- * and quotas, and usage metering — the same pipeline as a keyroll node. It never migrates: the
- * keyroll server owns the schema.
+ * and quotas, usage metering and the refusal of root keys — the same pipeline as a keyroll node.
+ * It never migrates: the keyroll server owns the schema.
  * @example
  * const { verifier, close } = await createVerifier({ databaseUrl: process.env.KEYROLL_DATABASE_URL! });
  * app.get('/orders', { preHandler: keyrollFastify({ verifier, scopes: ['read'] }) }, handler);
@@ -61,6 +68,7 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Em
     clock: options.clock,
     limits: new PlanLimitChecker({ limiter, source: limitSource }),
     observers: [usage],
+    ...(options.onRootKey && { onRootKey: options.onRootKey }),
   });
   return {
     verifier,

@@ -1,4 +1,5 @@
 import type { VerifyCode } from '@keyroll/core';
+import { costProblem } from './cost.js';
 import type { QuotaState, RateLimitState } from './limits.js';
 import type { VerifyResult } from './verify-result.js';
 
@@ -24,7 +25,7 @@ export type AnswerHeaders = Record<string, string>;
 
 /** A refusal ready to send: status, headers and a problem+json body. */
 export interface HttpRejection {
-  status: 401 | 403 | 429 | 503;
+  status: 400 | 401 | 403 | 429 | 503;
   headers: AnswerHeaders;
   body: ProblemBody;
 }
@@ -118,6 +119,16 @@ export function rejectionOf(result: RejectedKey | null, instance: string, now: n
     status: answer.status,
     headers,
     body: problemOf(answer.code, answer.status, answer.detail(result), instance, extra),
+  };
+}
+
+/** The answer when the route computed a cost that is not an integer in `[0, 1,000,000]`: nothing is counted. */
+export function invalidCostOf(cost: unknown, instance: string): HttpRejection {
+  const { detail, value } = costProblem(cost);
+  return {
+    status: 400,
+    headers: {},
+    body: problemOf('VALIDATION_FAILED', 400, detail, instance, { field: 'cost', value }),
   };
 }
 

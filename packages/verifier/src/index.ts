@@ -9,6 +9,7 @@ export {
   changeLogHead,
   FEED_RESET,
 } from './change-feed.js';
+export { checkCost, isValidCost, MAX_COST } from './cost.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
 export { type CreateVerifierOptions, createVerifier, type EmbeddedVerifier } from './create-verifier.js';
 export {
@@ -16,6 +17,7 @@ export {
   type AnswerHeaders,
   acceptedHeaders,
   type HttpRejection,
+  invalidCostOf,
   PROBLEM_CONTENT_TYPE,
   type ProblemBody,
   problemOf,
@@ -50,7 +52,15 @@ export {
   type RequestCheck,
   type RequestNeeds,
 } from './request-check.js';
+export {
+  ROOT_CONSUMER_ID,
+  ROOT_KEY_PRESENTED,
+  RootKeyAudit,
+  type RootKeyAuditOptions,
+  type RootKeyListener,
+  type RootKeyPresentation,
+} from './root-key-audit.js';
 export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { USAGE_BUCKET_MS, UsageMeter, type UsageMeterOptions } from './usage-meter.js';
-export { Verifier, type VerifierOptions } from './verifier.js';
+export { type AdminVerifyOptions, Verifier, type VerifierOptions } from './verifier.js';
 export type { VerifyOptions, VerifyResult } from './verify-result.js';

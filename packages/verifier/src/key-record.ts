@@ -18,6 +18,8 @@ export interface CachedKey extends VerifiableKey {
   hash: string;
   name: string;
   version: number;
+  /** The first key of this key's rotation chain: a key and its successors share limit counters. */
+  lineageId: string;
   metadata: Record<string, unknown>;
   rateLimit: RateLimitSpec | null;
   quota: QuotaSpec | null;
@@ -33,6 +35,7 @@ export function cachedKeyFromRow(row: KeysTable): CachedKey {
     hash: row.hash,
     name: row.name,
     version: row.version,
+    lineageId: row.lineage_id ?? row.id,
     scopes: JSON.parse(row.scopes),
     metadata: JSON.parse(row.metadata),
     allowedRanges: allowed ? allowed.map(parseCidr).filter((c): c is Cidr => c !== null) : null,

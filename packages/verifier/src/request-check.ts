@@ -1,9 +1,11 @@
 import type { Clock } from '@keyroll/core';
+import { isValidCost } from './cost.js';
 import {
   type AcceptedKey,
   type AnswerHeaders,
   acceptedHeaders,
   type HttpRejection,
+  invalidCostOf,
   rejectionOf,
   unavailableOf,
 } from './http-answers.js';
@@ -50,8 +52,8 @@ export function presentedKey(
 
 /**
  * Verifies the key a request presents and turns the result into what to answer: the one path
- * shared by the gateway and the Fastify, Express and Hono adapters. Never throws: a verification
- * that fails for want of storage is a 503 rejection carrying the error.
+ * shared by the gateway and the Fastify, Express and Hono adapters. Never throws: a cost outside
+ * `[0, 1,000,000]` is a 400, a verification that fails for want of storage a 503 carrying the error.
  */
 export async function checkRequest(
   verifier: Verifier,
@@ -61,6 +63,11 @@ export async function checkRequest(
 ): Promise<RequestCheck> {
   const key = presentedKey(req.apiKey, req.authorization);
   if (key === undefined) return { ok: false, rejection: rejectionOf(null, req.path, clock.now()) };
+  // A route's cost may be computed from the request (`Number(req.query.n)`): a negative, fractional
+  // or NaN cost would refund or dodge the quota, so it fails the request before anything is counted.
+  if (needs.cost !== undefined && !isValidCost(needs.cost)) {
+    return { ok: false, rejection: invalidCostOf(needs.cost, req.path) };
+  }
   let result: VerifyResult;
   try {
     result = await verifier.verify(key, {

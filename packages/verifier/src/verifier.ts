@@ -1,9 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { type Clock, decideKey, hashKey, parseKey, systemClock } from '@keyroll/core';
+import { type Clock, decideKey, hashKey, type KeyDecision, parseKey, systemClock } from '@keyroll/core';
+import { checkCost } from './cost.js';
 import type { KeyLookup } from './key-lookup.js';
 import type { CachedKey } from './key-record.js';
 import type { LimitChecker, LimitOutcome } from './limits.js';
 import type { VerificationObserver } from './observer.js';
+import { ROOT_CONSUMER_ID, type RootKeyListener } from './root-key-audit.js';
 import type { VerifyOptions, VerifyResult } from './verify-result.js';
 
 /** What a {@link Verifier} is built from. */
@@ -15,6 +17,13 @@ export interface VerifierOptions {
   limits?: LimitChecker;
   /** Told of every verification (usage metering, metrics, alerts). */
   observers?: VerificationObserver[];
+  /** Told when a root key is presented to {@link Verifier.verify} (it is refused as `NOT_FOUND`). */
+  onRootKey?: RootKeyListener;
+}
+
+/** What keyroll's admin API checks of a key: where the request comes from. */
+export interface AdminVerifyOptions {
+  ip?: string | undefined;
 }
 
 /**
@@ -30,12 +39,14 @@ export class Verifier {
   readonly #clock: Clock;
   readonly #limits: LimitChecker | undefined;
   readonly #observers: VerificationObserver[];
+  readonly #onRootKey: RootKeyListener | undefined;
 
   constructor(options: VerifierOptions) {
     this.#lookup = options.lookup;
     this.#clock = options.clock ?? systemClock;
     this.#limits = options.limits;
     this.#observers = options.observers ?? [];
+    this.#onRootKey = options.onRootKey;
   }
 
   /** Adds an observer after construction (for components wired later). */
@@ -43,10 +54,16 @@ export class Verifier {
     this.#observers.push(observer);
   }
 
-  /** Verifies `key` for a request with the given requirements. */
+  /**
+   * Verifies `key` for a request with the given requirements. A root key is answered `NOT_FOUND`,
+   * exactly like an unknown key (and reported to `onRootKey`): root keys administer keyroll, they
+   * are never API keys. A cost that is not an integer in `[0, 1,000,000]` rejects the promise with
+   * a 400 `VALIDATION_FAILED` naming it, before anything is counted or observed.
+   */
   verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
     const started = this.#observers.length > 0 ? performance.now() : 0;
     try {
+      if (options.cost !== undefined) checkCost(options.cost);
       const decided = this.#decide(key, options);
       // A cache hit on a key without limits is decided synchronously: no promise chain on the hot path.
       return decided instanceof Promise
@@ -55,6 +72,25 @@ export class Verifier {
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /**
+   * Verifies a key presented to keyroll's own admin API: the one check a root key passes. Nothing is
+   * counted — no rate limit, quota, usage, analytics or client signal — because administering
+   * keyroll is not traffic on the provider's API. The caller refuses keys of other consumers.
+   */
+  async verifyAdmin(key: string, options: AdminVerifyOptions = {}): Promise<VerifyResult> {
+    if (typeof key !== 'string') return { valid: false, code: 'MALFORMED' };
+    const hash = hashKey(key);
+    let found = this.#lookup.peek?.(hash);
+    if (found === undefined) {
+      if (!parseKey(key)) return { valid: false, code: 'MALFORMED' };
+      found = await this.#lookup.get(hash);
+    }
+    if (!found) return { valid: false, code: 'NOT_FOUND' };
+    const decision = decideKey(found, { ip: options.ip }, this.#clock.now());
+    if (!decision.valid) return refusal(found, decision);
+    return accepted(found, decision.status === 'deprecated', undefined);
   }
 
   #observed(result: VerifyResult, options: VerifyOptions, started: number): VerifyResult {
@@ -87,16 +123,13 @@ export class Verifier {
   #judge(found: CachedKey | null, options: VerifyOptions): VerifyResult | Promise<VerifyResult> {
     if (!found) return { valid: false, code: 'NOT_FOUND' };
     const now = this.#clock.now();
-    const decision = decideKey(found, options, now);
-    if (!decision.valid) {
-      return {
-        valid: false,
-        code: decision.code,
-        keyId: found.id,
-        consumerId: found.consumerId,
-        ...(decision.missingScopes ? { missingScopes: decision.missingScopes } : {}),
-      };
+    if (found.consumerId === ROOT_CONSUMER_ID) {
+      // Indistinguishable from an unknown key: no key id, no consumer, nothing counted against it.
+      this.#onRootKey?.({ at: now, keyId: found.id, ip: options.ip, userAgent: options.userAgent });
+      return { valid: false, code: 'NOT_FOUND' };
     }
+    const decision = decideKey(found, options, now);
+    if (!decision.valid) return refusal(found, decision);
     const deprecated = decision.status === 'deprecated';
     if (!this.#limits || options.skipLimits) return accepted(found, deprecated, undefined);
     const limited = this.#limits.check(found, options.cost ?? 1, now);
@@ -104,6 +137,16 @@ export class Verifier {
       ? limited.then((outcome) => limitedResult(found, deprecated, outcome))
       : limitedResult(found, deprecated, limited);
   }
+}
+
+function refusal(found: CachedKey, decision: Extract<KeyDecision, { valid: false }>): VerifyResult {
+  return {
+    valid: false,
+    code: decision.code,
+    keyId: found.id,
+    consumerId: found.consumerId,
+    ...(decision.missingScopes ? { missingScopes: decision.missingScopes } : {}),
+  };
 }
 
 function limitedResult(found: CachedKey, deprecated: boolean, limited: LimitOutcome): VerifyResult {

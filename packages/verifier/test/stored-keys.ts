@@ -47,6 +47,7 @@ export async function storeKey(
         prefix: 'kr_test',
         version: 1,
         predecessor_id: null,
+        lineage_id: id,
         scopes: '["read"]',
         metadata: '{}',
         allowed_ips: null,

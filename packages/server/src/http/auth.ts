@@ -25,12 +25,15 @@ function unauthorized(reply: FastifyReply, detail: string, verifyCode?: string):
   throw new ApiError('UNAUTHORIZED', detail, verifyCode ? { verifyCode } : undefined);
 }
 
-/** Guards an admin route: a valid root key (`Authorization: Bearer`) holding `scope`. */
+/**
+ * Guards an admin route: a valid root key (`Authorization: Bearer`) holding `scope`. Checked with
+ * `verifyAdmin`, so administering keyroll counts as no usage, analytics or client traffic.
+ */
 export function requireRoot(verifier: Verifier, scope: string): preHandlerAsyncHookHandler {
   return async function rootGuard(request, reply) {
     const key = bearer(request);
     if (!key) unauthorized(reply, 'a root key is required in Authorization: Bearer');
-    const result = await verifier.verify(key, { ip: request.ip, skipLimits: true });
+    const result = await verifier.verifyAdmin(key, { ip: request.ip });
     if (!result.valid) unauthorized(reply, `root key rejected: ${result.code}`, result.code);
     if (result.consumerId !== ROOT_CONSUMER_ID) throw new ApiError('FORBIDDEN', 'this key is not a root key');
     if (missingScopes(result.scopes, [scope]).length > 0) {

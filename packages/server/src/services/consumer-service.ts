@@ -1,14 +1,14 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { ConsumersTable, Store } from '@keyroll/storage';
-import type { QuotaSpec } from '@keyroll/verifier';
+import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier';
 import { type Actor, actorName } from './actor.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
 import { assertPlanExists } from './plan-service.js';
 import { type ConsumerView, consumerView } from './records.js';
 import { metadataJson, parseRateLimit, type RateLimitInput } from './validate.js';
 
-/** The id of the built-in consumer whose keys are root keys. */
-export const ROOT_CONSUMER_ID = 'root';
+/** The id of the built-in consumer whose keys are root keys (defined by the verifier, which refuses them). */
+export { ROOT_CONSUMER_ID };
 
 /** The row of a new consumer: no metadata, plan or limits unless given. */
 export function newConsumerRow(

@@ -109,6 +109,8 @@ export class KeyService {
         prefix,
         version: 1,
         predecessor_id: null,
+        // Decided by insertKey, from the predecessor when there is one.
+        lineage_id: null,
         plan_id: null,
         created_at: now,
         updated_at: now,
@@ -129,7 +131,10 @@ export class KeyService {
     action: string,
     data: Record<string, unknown> = {},
   ): Promise<KeyView> {
-    await tx.db.insertInto('keys').values(row).execute();
+    await tx.db
+      .insertInto('keys')
+      .values({ ...row, lineage_id: row.lineage_id ?? (await lineageOf(tx, row)) })
+      .execute();
     await tx.change({ at: row.created_at, kind: action, entityId: row.id, keyHash: row.hash });
     await tx.audit({
       at: row.created_at,
@@ -301,4 +306,15 @@ export class KeyService {
       );
     }
   }
+}
+
+/** The lineage a new key joins: its predecessor's (rate limits and quotas count per lineage), else its own. */
+async function lineageOf(tx: Tx, row: KeysTable): Promise<string> {
+  if (row.predecessor_id === null) return row.id;
+  const predecessor = await tx.db
+    .selectFrom('keys')
+    .select('lineage_id')
+    .where('id', '=', row.predecessor_id)
+    .executeTakeFirst();
+  return predecessor?.lineage_id ?? row.predecessor_id;
 }

@@ -7,6 +7,7 @@ import * as plans from './0005-plans.js';
 import * as monitoring from './0006-monitoring.js';
 import * as retentionIndexes from './0007-retention-indexes.js';
 import * as auditSeals from './0008-audit-seals.js';
+import * as keyLineage from './0009-key-lineage.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0006-monitoring': monitoring,
   '0007-retention-indexes': retentionIndexes,
   '0008-audit-seals': auditSeals,
+  '0009-key-lineage': keyLineage,
 };

@@ -1,3 +1,4 @@
+import { checkCost } from '../cost.js';
 import type { CachedKey } from '../key-record.js';
 import type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from '../limits.js';
 import type { ConsumerLimits, LimitSet, LimitSource, MaybePromise } from './limit-source.js';
@@ -55,8 +56,9 @@ function charges(ownerId: string, group: string, limits: LimitSet, cost: number,
 
 /**
  * Applies rate limits and quotas of a key and of its consumer, each set directly or inherited from
- * a plan (a key's own limit overrides its plan's; the consumer's limits count all its keys
- * together). All counters are charged at once or not at all, so a rejected request consumes nothing.
+ * a plan (a key's own limit overrides its plan's; a key's counters are shared by its whole
+ * lineage, predecessors and successors; the consumer's limits count all its keys together). All
+ * counters are charged at once or not at all, so a rejected request consumes nothing.
  * @example
  * const limits = new PlanLimitChecker({ limiter: new MemoryRateLimiter(), source: new StorageLimitSource({ store }) });
  * const verifier = new Verifier({ lookup, limits });
@@ -72,6 +74,7 @@ export class PlanLimitChecker implements LimitChecker {
 
   /** Answers synchronously when every limit is known and none applies; reads or counts otherwise. */
   check(key: CachedKey, cost: number, now: number): MaybePromise<LimitOutcome> {
+    checkCost(cost);
     const consumer = this.#source.consumer(key.consumerId);
     const keyPlan = key.planId ? this.#source.plan(key.planId) : null;
     if (consumer instanceof Promise || keyPlan instanceof Promise) {
@@ -89,7 +92,8 @@ export class PlanLimitChecker implements LimitChecker {
   ): MaybePromise<LimitOutcome> {
     const consumerPlan = consumer?.planId ? this.#source.plan(consumer.planId) : null;
     const chargesOf = (plan: LimitSet | null) => [
-      ...charges(key.id, key.consumerId, effective(key, keyPlan), cost, now),
+      // Per lineage: a rotation (even a self-rotation in a loop) must not start the key's counters afresh.
+      ...charges(key.lineageId, key.consumerId, effective(key, keyPlan), cost, now),
       ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, plan), cost, now) : []),
     ];
     return consumerPlan instanceof Promise

@@ -1,4 +1,5 @@
 import { type Clock, isValidScope, systemClock } from '@keyroll/core';
+import { costProblem, isValidCost } from '../cost.js';
 import type { Verifier } from '../verifier.js';
 
 /** Options shared by the Fastify, Express and Hono adapters; `Req` is the framework's request. */
@@ -7,7 +8,11 @@ export interface KeyrollAuthOptions<Req> {
   verifier: Verifier;
   /** Scopes every request through this middleware needs. */
   scopes?: readonly string[];
-  /** Credits a request costs against rate limits and quotas: a number or a function of the request (default 1). */
+  /**
+   * Credits a request costs against rate limits and quotas (default 1): an integer from 0 to
+   * 1,000,000, or a function of the request returning one — a request whose function returns
+   * anything else (negative, fractional, `NaN`) is refused with a 400 and counts nothing.
+   */
   cost?: number | ((request: Req) => number);
   /** Source of time for header values (default: the wall clock). */
   clock?: Clock;
@@ -30,8 +35,8 @@ export function resolveAuthOptions<Req>(options: KeyrollAuthOptions<Req>): Resol
   const bad = options.scopes?.find((s) => !isValidScope(s));
   if (bad !== undefined) throw new TypeError(`keyroll middleware: invalid scope ${JSON.stringify(bad)}`);
   const cost = options.cost;
-  if (typeof cost === 'number' && !(Number.isInteger(cost) && cost >= 0)) {
-    throw new TypeError('keyroll middleware: options.cost must be a non-negative integer');
+  if (cost !== undefined && typeof cost !== 'function' && !isValidCost(cost)) {
+    throw new TypeError(`keyroll middleware: options.cost: ${costProblem(cost).detail}`);
   }
   return {
     verifier: options.verifier,

@@ -22,6 +22,7 @@ export function keyOf(id: string, consumerId: string, limits: Partial<CachedKey>
     hash: `hash-${id}`,
     name: 'default',
     version: 1,
+    lineageId: id,
     scopes: [],
     metadata: {},
     allowedRanges: null,

@@ -18,6 +18,7 @@ describe.skipIf(!built)('adapters from dist (run `npm run build` first)', () => 
       hash: hashKey(key),
       name: 'built',
       version: 1,
+      lineageId: 'key_built',
       scopes: ['read'],
       metadata: {},
       allowedRanges: null,
@@ -28,12 +29,23 @@ describe.skipIf(!built)('adapters from dist (run `npm run build` first)', () => 
       retiresAt: null,
       revokedAt: null,
     };
-    const verifier = new Verifier({ lookup: { get: async (h: string) => (h === stored.hash ? stored : null) } });
-    return { verifier, key };
+    const root = generateKey('kr_root');
+    const rootRow = {
+      ...stored,
+      id: 'key_root',
+      lineageId: 'key_root',
+      consumerId: 'root',
+      hash: root.hash,
+      scopes: ['*'],
+    };
+    const rows = new Map([stored, rootRow].map((r) => [r.hash, r]));
+    const verifier = new Verifier({ lookup: { get: async (h: string) => rows.get(h) ?? null } });
+    return { verifier, key, rootKey: root.key };
   }
 
-  it('Fastify, Express and Hono let a valid key through and ask for a missing one', async () => {
-    const { verifier, key } = await builtVerifier();
+  it('Fastify, Express and Hono let a valid key through, ask for a missing one, refuse root keys and bad costs', async () => {
+    const { verifier, key, rootKey } = await builtVerifier();
+    const cost = (req: any) => Number(req.headers?.['x-cost'] ?? req.header?.('x-cost'));
     const { keyrollFastify } = await import(new URL('middleware/fastify.js', dist).href);
     const { keyrollExpress } = await import(new URL('middleware/express.js', dist).href);
     const { keyrollHono } = await import(new URL('middleware/hono.js', dist).href);
@@ -46,17 +58,22 @@ describe.skipIf(!built)('adapters from dist (run `npm run build` first)', () => 
     f.get('/t', { preHandler: keyrollFastify({ verifier, scopes: ['read'] }) }, async (req: any) => ({
       c: req.keyroll.consumerId,
     }));
+    f.get('/c', { preHandler: keyrollFastify({ verifier, cost }) }, async () => ({ ok: true }));
     const fUrl = await f.listen({ port: 0, host: '127.0.0.1' });
 
     const e = express();
     e.get('/t', keyrollExpress({ verifier, scopes: ['read'] }), (req: any, res: any) =>
       res.json({ c: req.keyroll.consumerId }),
     );
+    e.get('/c', keyrollExpress({ verifier, cost }), (_req: any, res: any) => res.json({ ok: true }));
     const eServer = e.listen(0, '127.0.0.1');
     await new Promise((r) => eServer.once('listening', r));
 
     const h = new Hono();
     h.get('/t', keyrollHono({ verifier, scopes: ['read'] }), (c: any) => c.json({ c: c.get('keyroll').consumerId }));
+    h.get('/c', keyrollHono({ verifier, cost: (c: any) => Number(c.req.header('x-cost')) }), (c: any) =>
+      c.json({ ok: true }),
+    );
     const hServer: any = serve({ fetch: h.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((r) => hServer.once('listening', r));
 
@@ -72,6 +89,13 @@ describe.skipIf(!built)('adapters from dist (run `npm run build` first)', () => 
         const missing = await send(url, 'GET', '/t');
         expect(missing.status, url).toBe(401);
         expect(missing.body).toMatchObject({ code: 'UNAUTHORIZED' });
+        const root = await send(url, 'GET', '/t', { authorization: `Bearer ${rootKey}` });
+        expect(root.status, url).toBe(401);
+        expect(root.body).toMatchObject({ code: 'UNAUTHORIZED', verifyCode: 'NOT_FOUND' });
+        const badCost = await send(url, 'GET', '/c', { authorization: `Bearer ${key}`, 'x-cost': '-5' });
+        expect(badCost.status, url).toBe(400);
+        expect(badCost.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'cost', value: '-5' });
+        expect((await send(url, 'GET', '/c', { authorization: `Bearer ${key}`, 'x-cost': '2' })).status, url).toBe(200);
       }
     } finally {
       await f.close();

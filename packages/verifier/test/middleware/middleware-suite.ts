@@ -11,6 +11,7 @@ import {
   expectRefusal,
   keysForEveryCode,
 } from '../../../../test/support/key-fixtures.js';
+import { eventually } from '../stored-keys.js';
 
 /** A provider's app built with one framework, listening on 127.0.0.1. */
 export interface RunningApp {
@@ -110,6 +111,38 @@ export function middlewareSuite(framework: string, start: StartApp): void {
           'QUOTA_EXCEEDED',
         );
         expect((await send(app.url, 'POST', '/bulk', { 'x-api-key': quota.key, 'x-cost': '3' })).status).toBe(200);
+      });
+
+      it('refuses a cost that is negative, fractional or NaN with a 400 naming it, counting nothing', async () => {
+        const quota = await h.consumerWithKey({ scopes: ['read'], quota: { limit: 10, period: 'day' } });
+        for (const cost of ['-1000000', '1.5', 'NaN', '1000001']) {
+          const res = await send(app.url, 'POST', '/bulk', { 'x-api-key': quota.key, 'x-cost': cost });
+          expect(res.status).toBe(400);
+          expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+          expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', field: 'cost', value: String(Number(cost)) });
+          expect(res.body.detail).toContain(String(Number(cost)));
+        }
+        const first = await send(app.url, 'POST', '/bulk', { 'x-api-key': quota.key, 'x-cost': '10' });
+        expect(first.status).toBe(200);
+        expect(first.headers['ratelimit-remaining']).toBe('0');
+      });
+
+      it('answers a root key exactly as an unknown key, and audits it once', async () => {
+        const unknown = await send(app.url, 'GET', '/things', { 'x-api-key': keys.cases.NOT_FOUND.key });
+        for (const headers of [{ 'x-api-key': h.rootKey }, { authorization: `Bearer ${h.rootKey}` }]) {
+          const res = await send(app.url, 'GET', '/things', headers);
+          expectRefusal(res, 'NOT_FOUND');
+          expect(res.body).toEqual(unknown.body);
+          expect(res.headers['www-authenticate']).toBe(unknown.headers['www-authenticate']);
+        }
+        const audited = () =>
+          h.kr.store.db
+            .selectFrom('audit_events')
+            .select('target_id')
+            .where('action', '=', 'root_key.presented_to_verifier')
+            .execute();
+        await eventually(async () => (await audited()).length > 0);
+        expect(await audited()).toHaveLength(1);
       });
     });
   }

@@ -28,8 +28,8 @@ const VerifyResponse = Type.Object({
   scopes: Type.Optional(Type.Array(Type.String())),
   metadata: Type.Optional(Metadata),
   deprecated: Type.Optional(Type.Boolean()),
-  retiresAt: Type.Optional(Nullable(Type.String())),
-  expiresAt: Type.Optional(Nullable(Type.String())),
+  retiresAt: Type.Optional(Nullable(DateTime)),
+  expiresAt: Type.Optional(Nullable(DateTime)),
   missingScopes: Type.Optional(Type.Array(Type.String())),
   retryAfterMs: Type.Optional(Type.Integer()),
   ratelimit: Type.Optional(
@@ -61,8 +61,9 @@ export async function verifyRoutes(fastify: FastifyInstance, deps: AppDeps): Pro
       },
     },
     async (req) => {
-      const { key, ...options } = req.body;
-      const result = await deps.verifier.verify(key, options);
+      // Picked one by one: nothing in a body may reach a verifier option it does not name (e.g. skipLimits).
+      const { key, scopes, cost, ip, userAgent } = req.body;
+      const result = await deps.verifier.verify(key, { scopes, cost, ip, userAgent });
       const quota = result.quota && { ...result.quota, resetsAt: new Date(result.quota.resetsAt).toISOString() };
       if (!result.valid) return { ...result, quota };
       return { ...result, quota, retiresAt: iso(result.retiresAt), expiresAt: iso(result.expiresAt) };
