@@ -101,7 +101,9 @@ export class Gateway {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Canonicalise, then authorise, then forward exactly the canonical path that was authorised.
     const target = requestTarget(req.url ?? '/');
-    if (!target.ok) return sendProblem(res, problemOf('INVALID_PATH', 400, target.detail));
+    if (!target.ok) {
+      return sendProblem(res, problemOf('INVALID_PATH', 400, target.detail, undefined, { reason: target.reason }));
+    }
     const canonical = canonicalizePath(target.path);
     if (!canonical.ok) {
       return sendProblem(

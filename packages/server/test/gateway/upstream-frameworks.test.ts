@@ -124,6 +124,7 @@ for (const [name, start] of [
       expect([400, 403]).toContain(res.status);
       expect(res.headers['content-type']).toBe('application/problem+json');
       expect(res.body.code).toBe(res.status === 400 ? 'INVALID_PATH' : 'FORBIDDEN');
+      if (res.status === 400) expect(res.body.reason).toMatch(/^[A-Z_0-9]+$/);
     });
 
     it('forwards the canonical path that was authorised, and the query as sent', async () => {
