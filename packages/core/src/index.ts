@@ -8,5 +8,6 @@ export * from './ip.js';
 export * from './key-format.js';
 export * from './key-status.js';
 export * from './path.js';
+export * from './redact-keys.js';
 export * from './scopes.js';
 export * from './verify-decision.js';

@@ -2,6 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AppDeps } from './deps.js';
+import { installDocsSecurityHeaders } from './docs-headers.js';
+import { keyRedactingLogger } from './log-redaction.js';
 import { installErrorHandling } from './problem.js';
 import { installPropagationWait } from './propagation-wait.js';
 import { rejectNulCharacters } from './reject-nul.js';
@@ -30,17 +32,13 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
-/** Headers never to be logged: they carry keys. */
-const REDACTED_HEADERS = ['req.headers.authorization', 'req.headers["x-api-key"]'];
-
 /**
  * Builds the keyroll HTTP API (admin, verification, self-service, operations, docs) without
  * listening, so that tests can drive it in-process with `app.inject`.
  */
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger ?? false;
   const app = Fastify({
-    logger: logger === true ? { redact: REDACTED_HEADERS } : logger,
+    logger: keyRedactingLogger(options.logger),
     bodyLimit: 64 * 1024,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
@@ -50,6 +48,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.decorateRequest('selfKey', null);
   installErrorHandling(app);
   rejectNulCharacters(app);
+  installDocsSecurityHeaders(app);
   app.addSchema(Problem);
   app.addSchema(KeySchema);
   app.addSchema(ConsumerSchema);
