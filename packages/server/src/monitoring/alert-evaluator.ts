@@ -58,9 +58,10 @@ const RECENT_MS = 3_600_000;
  * Evaluates the alert rules over the recorded usage, minute by minute, with the injected clock:
  * a consumer's failure rate above its own EWMA baseline, a burst of unknown keys from one address,
  * any use of a retired or revoked key, a rotation near its deadline with traffic still on the old
- * key, and a second claim of a successor. Each alert is stored, audited (`alert.raised`, which the
- * webhook dispatcher sends on) and counted. Evaluation and its cursors share one transaction, so
- * several nodes never raise the same alert twice.
+ * key, and a second claim of a successor. Uses of retired and revoked keys this node saw are also
+ * judged on every round, without waiting for their minute to settle. Each alert is stored, audited
+ * (`alert.raised`, which the webhook dispatcher sends on) and counted. Evaluation and its cursors
+ * share one transaction under the store's write lock, so several nodes never raise the same alert twice.
  */
 export class AlertEvaluator {
   readonly #o: AlertEvaluatorOptions;

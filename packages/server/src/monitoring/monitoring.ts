@@ -67,7 +67,7 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
   const metrics = new KeyrollMetrics({ store, node: hostname() });
   const signals = new ClientSignalMeter({ store, flushIntervalMs: config.usageFlushMs });
   const sightings = new RetiredKeySightings();
-  const rotationStarts = new RotationStartTraffic({ store, clock });
+  const rotationStarts = new RotationStartTraffic({ store, clock, keepMs: config.retention.usageMs });
   const dispatcher = new WebhookDispatcher({ store, clock });
   const deliveries = new DeliveryWorker({
     store,

@@ -10,12 +10,16 @@ export interface RotationStartTrafficOptions {
   clock: Clock;
   /** Keys tracked per minute; the rest count from the start of their minute, as before (default 10,000). */
   maxKeys?: number;
+  /** How long reported totals are kept: as long as the usage they correct (default 90 days). */
+  keepMs?: number;
 }
 
 /** Minutes kept in memory: the current one and two before it, so that a late round still finds a start's minute. */
 const MINUTES_KEPT = 3;
 const SECONDS = USAGE_BUCKET_MS / 1000;
 const STATE = 'rotation.pre_start:';
+/** How often reported totals older than `keepMs` are deleted. */
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** The `monitoring_state` name of the requests an old key served in its rotation's first minute before the start. */
 function stateName(oldKeyId: string, startedAt: number): string {
@@ -42,6 +46,8 @@ export class RotationStartTraffic implements VerificationObserver {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #maxKeys: number;
+  readonly #keepMs: number;
+  #prunedAt = Number.NEGATIVE_INFINITY;
   /** minute → key → requests per second of that minute. */
   readonly #minutes = new Map<number, Map<string, Uint32Array>>();
   #cursor: number | undefined;
@@ -50,6 +56,7 @@ export class RotationStartTraffic implements VerificationObserver {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#maxKeys = options.maxKeys ?? 10_000;
+    this.#keepMs = options.keepMs ?? 90 * 86_400_000;
   }
 
   observe(e: VerificationEvent): void {
@@ -114,13 +121,22 @@ export class RotationStartTraffic implements VerificationObserver {
       if (last) cursor = Number(last.seq);
       if (events.length < 1000) break;
     }
-    if (reports.length > 0) {
-      const now = this.#clock.now();
+    const now = this.#clock.now();
+    const prune = now - this.#prunedAt >= PRUNE_EVERY_MS;
+    if (reports.length > 0 || prune) {
       await this.#store.mutate(async (tx) => {
         for (const [name, n] of reports) {
           await writeState(tx.db, name, ((await readState<number>(tx.db, name)) ?? 0) + n, now);
         }
+        if (prune) {
+          await tx.db
+            .deleteFrom('monitoring_state')
+            .where('name', 'like', `${STATE}%`)
+            .where('updated_at', '<', now - this.#keepMs)
+            .execute();
+        }
       });
+      if (prune) this.#prunedAt = now;
     }
     // Moved only once reported: a failed write is retried on the next round.
     this.#cursor = cursor;

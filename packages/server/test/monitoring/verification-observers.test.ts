@@ -3,7 +3,7 @@ import type { VerificationEvent } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
 import { RetiredKeySightings } from '../../src/monitoring/retired-key-sightings.js';
-import { RotationStartTraffic } from '../../src/monitoring/rotation-start-traffic.js';
+import { RotationStartTraffic, requestsBeforeStart } from '../../src/monitoring/rotation-start-traffic.js';
 
 const T0 = Date.UTC(2026, 4, 1, 8, 0, 0);
 
@@ -62,6 +62,63 @@ describe.skipIf(!sqlite)('RotationStartTraffic', () => {
     expect(t.before('key_a', T0 + 60_000)).toBeUndefined();
     t.observe(event('key_a', 'VALID', T0 + 3 * 60_000));
     expect(t.before('key_a', T0 + 10_500)).toBeUndefined();
+  });
+
+  it('reports, per rotation started since its last round, the requests before the start; prunes old totals', async () => {
+    const clock = new ManualClock(T0 + 30_000);
+    const t = new RotationStartTraffic({ store: db.store, clock, keepMs: 86_400_000 });
+    await db.store.mutate((tx) =>
+      tx.db
+        .insertInto('monitoring_state')
+        .values([
+          { name: 'rotation.pre_start:key_old@1', value: '5', updated_at: T0 - 2 * 86_400_000 },
+          { name: 'other.state', value: '1', updated_at: T0 - 2 * 86_400_000 },
+        ])
+        .execute(),
+    );
+    expect(await t.tick()).toBe(0);
+    t.observe(event('key_a', 'VALID', T0 + 1_000));
+    t.observe(event('key_a', 'VALID', T0 + 2_000));
+    t.observe(event('key_a', 'VALID', T0 + 20_000));
+    for (const [oldKeyId, emergency] of [
+      ['key_a', false],
+      ['key_a', true],
+    ] as const) {
+      await db.store.mutate((tx) =>
+        tx.audit({
+          at: T0 + 10_000,
+          actor: 'root:key_root',
+          action: 'rotation.started',
+          targetType: 'rotation',
+          targetId: `rot_${emergency}`,
+          data: { oldKeyId, emergency },
+        }),
+      );
+    }
+    expect(await t.tick()).toBe(1);
+    expect(await t.tick()).toBe(0);
+    const rows = await db.store.db.selectFrom('monitoring_state').select(['name', 'value']).orderBy('name').execute();
+    expect(rows).toEqual([
+      { name: 'other.state', value: '1' },
+      { name: `rotation.pre_start:key_a@${T0 + 10_000}`, value: '2' },
+    ]);
+    // A second node adds its own requests to the same total.
+    const other = new RotationStartTraffic({ store: db.store, clock });
+    await other.tick();
+    other.observe(event('key_b', 'VALID', T0 + 1_000));
+    other.observe(event('key_b', 'VALID', T0 + 11_000));
+    await db.store.mutate((tx) =>
+      tx.audit({
+        at: T0 + 11_000,
+        actor: 'root:key_root',
+        action: 'rotation.started',
+        targetType: 'rotation',
+        targetId: 'rot_b',
+        data: { oldKeyId: 'key_b', emergency: false },
+      }),
+    );
+    expect(await other.tick()).toBe(1);
+    expect(await requestsBeforeStart(db.store.db, 'key_b', T0 + 11_000)).toBe(1);
   });
 
   it('tracks at most maxKeys keys per minute', () => {
