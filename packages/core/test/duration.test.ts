@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, MAX_DURATION_MS, parseDuration } from '../src/index.js';
+import { DURATION_PATTERN, formatDuration, MAX_DURATION_MS, parseDuration, readDuration } from '../src/index.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -37,6 +37,30 @@ describe('parseDuration', () => {
         const r = parseDuration(x);
         expect(r === null || (Number.isInteger(r) && r >= 0)).toBe(true);
       }),
+    );
+  });
+});
+
+describe('readDuration', () => {
+  it('tells a malformed duration from one that is too long', () => {
+    expect(readDuration('15m')).toEqual({ ms: 900_000 });
+    for (const input of ['5 weeks', '1y', '-1d', '', -5, Number.NaN, null]) {
+      expect(readDuration(input), String(input)).toEqual({ fault: 'malformed' });
+    }
+    for (const input of ['9999999d', 1e300, Number.POSITIVE_INFINITY, MAX_DURATION_MS / 1000 + 1]) {
+      expect(readDuration(input), String(input)).toEqual({ fault: 'too-long' });
+    }
+  });
+
+  it('accepts exactly the strings DURATION_PATTERN matches (property)', () => {
+    const pattern = new RegExp(DURATION_PATTERN, 'u');
+    const text = fc.oneof(fc.string(), fc.stringMatching(/^\s?\d{1,4}(\.\d{1,2})?(ms|s|m|h|d|w|y|)\s?$/));
+    fc.assert(
+      fc.property(text, (s) => {
+        const read = readDuration(s);
+        expect(pattern.test(s), JSON.stringify(s)).toBe(!('fault' in read && read.fault === 'malformed'));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
