@@ -83,11 +83,11 @@ export class AlertEvaluator {
     const settled = now - (this.#o.settleMs ?? 5_000);
     const end = settled - (settled % USAGE_BUCKET_MS);
     const db = this.#o.store.db;
+    const minuteDue = ((await readState<number>(db, MINUTE_CURSOR)) ?? Number.NEGATIVE_INFINITY) < end;
     const unquieted = this.#unquieted(this.#o.sightings?.take() ?? [], now);
     // Bounded work under the write lock: many keys at once are judged over the next rounds.
     const sighted = unquieted.slice(0, SIGHTINGS_PER_ROUND);
     this.#o.sightings?.restore(unquieted.slice(SIGHTINGS_PER_ROUND));
-    const minuteDue = ((await readState<number>(db, MINUTE_CURSOR)) ?? Number.NEGATIVE_INFINITY) < end;
     if (!minuteDue && sighted.length === 0 && !(await this.#reclaimPending(now))) return 0;
     const raised = await this.#judge(now, end, sighted).catch((e: unknown) => {
       // Judged again on the next round (and by the per-minute rule in any case).
