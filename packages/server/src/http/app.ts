@@ -4,10 +4,13 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { AppDeps } from './deps.js';
 import { installDocsSecurityHeaders } from './docs-headers.js';
 import { keyRedactingLogger } from './log-redaction.js';
-import { installErrorHandling } from './problem.js';
+import { finishOpenApiDocument } from './openapi-document.js';
+import { OPERATION_IDS } from './openapi-operation-ids.js';
+import { frameworkErrorProblem, installErrorHandling } from './problem.js';
 import { installPropagationWait } from './propagation-wait.js';
 import { rejectNulCharacters } from './reject-nul.js';
 import { requestValidatorFactory } from './request-validation.js';
+import { trackRouteMethods } from './route-methods.js';
 import { alertRoutes } from './routes/alerts.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { auditRoutes } from './routes/audit.js';
@@ -19,18 +22,21 @@ import { keyRoutes } from './routes/keys.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { planRoutes } from './routes/plans.js';
 import { rotationPolicyRoutes } from './routes/rotation-policies.js';
-import { rotationRoutes } from './routes/rotations.js';
+import { RotationSchema, rotationRoutes } from './routes/rotations.js';
 import { selfRoutes } from './routes/self.js';
 import { selfRotationRoutes } from './routes/self-rotation.js';
 import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { ConsumerSchema, KeySchema, Problem } from './schemas.js';
+import { ConsumerSchema, DateTime, Duration, KeySchema, Problem } from './schemas.js';
 
 /** Options of {@link buildApp} beyond its dependencies. */
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
 }
+
+/** Schemas the OpenAPI document defines once, as components, and references wherever they appear. */
+const SHARED_SCHEMAS = ['Problem', 'Key', 'Consumer', 'Rotation', 'Duration', 'DateTime', 'Webhook', 'Alert', 'Plan'];
 
 /**
  * Builds the keyroll HTTP API (admin, verification, self-service, operations, docs) without
@@ -41,17 +47,25 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     logger: keyRedactingLogger(options.logger),
     bodyLimit: 64 * 1024,
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Ids are at most 64 characters: a longer one is a 400 naming the parameter, not the router's 414.
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: frameworkErrorProblem,
+    // `verbose` lets a validation error name what a union accepts (its description).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },
     schemaController: { compilersFactory: { buildValidator: requestValidatorFactory() } },
   });
+  const routeMethods = trackRouteMethods(app);
   app.decorateRequest('actor', null);
   app.decorateRequest('selfKey', null);
-  installErrorHandling(app);
+  installErrorHandling(app, routeMethods);
   rejectNulCharacters(app);
   installDocsSecurityHeaders(app);
   app.addSchema(Problem);
   app.addSchema(KeySchema);
   app.addSchema(ConsumerSchema);
+  app.addSchema({ ...RotationSchema, $id: 'Rotation' });
+  app.addSchema({ ...Duration, $id: 'Duration' });
+  app.addSchema({ ...DateTime, $id: 'DateTime' });
 
   await app.register(swagger, {
     openapi: {
@@ -64,6 +78,11 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
         },
       },
     },
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      finishOpenApiDocument(document.openapiObject, { operationIds: OPERATION_IDS, shared: SHARED_SCHEMAS });
+      return document.openapiObject;
+    },
     refResolver: {
       buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
@@ -72,7 +91,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   installPropagationWait(app, deps.cluster);
-  await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster });
+  await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster, redis: deps.redis });
   await app.register(dashboardRoutes);
   await app.register(async (scope) => clusterRoutes(scope, deps));
   await app.register(async (scope) => metricsRoutes(scope, deps));

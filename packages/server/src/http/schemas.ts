@@ -1,4 +1,4 @@
-import { KEY_STATUSES, VERIFY_CODES } from '@keyroll/core';
+import { DURATION_PATTERN, KEY_STATUSES, VERIFY_CODES } from '@keyroll/core';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 /**
@@ -25,9 +25,10 @@ export const Problem = Type.Object(
 );
 
 /** A duration: seconds, or a string such as `"90s"`, `"15m"`, `"24h"`, `"7d"`. */
-export const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number({ minimum: 0 })], {
-  description: 'seconds, or a string such as "90s", "15m", "24h", "7d"',
-});
+export const Duration = Type.Union(
+  [Type.String({ maxLength: 32, pattern: DURATION_PATTERN }), Type.Number({ minimum: 0 })],
+  { description: 'seconds, or a string such as "90s", "15m", "24h", "7d"' },
+);
 
 /** ISO 8601 date-time. */
 export const DateTime = Type.String({ format: 'date-time' });

@@ -1,4 +1,4 @@
-import { ApiError, parseDuration } from '@keyroll/core';
+import { ApiError, formatDuration, MAX_DURATION_MS, readDuration } from '@keyroll/core';
 
 /** Parses an ISO 8601 instant from a request into epoch ms; `null` stays `null`. */
 export function parseInstant(field: string, value: string | null | undefined): number | null | undefined {
@@ -8,14 +8,15 @@ export function parseInstant(field: string, value: string | null | undefined): n
   return ms;
 }
 
-/** Parses a duration from a request into ms; 400 when it is not one. */
+/** Parses a duration from a request into ms; 400 naming the field when it is not one or is too long. */
 export function requireDuration(field: string, value: string | number): number {
-  const ms = parseDuration(value);
-  if (ms === null)
-    throw new ApiError('VALIDATION_FAILED', `${field}: not a duration (seconds, or "90s", "15m", "24h", "7d")`, {
-      field,
-    });
-  return ms;
+  const read = readDuration(value);
+  if ('ms' in read) return read.ms;
+  const detail =
+    read.fault === 'too-long'
+      ? `${field}: too long (at most ${formatDuration(MAX_DURATION_MS)}, ${MAX_DURATION_MS / 1000} seconds)`
+      : `${field}: not a duration (seconds, or "90s", "15m", "24h", "7d")`;
+  throw new ApiError('VALIDATION_FAILED', detail, { field });
 }
 
 /** Expiry from either `expiresAt` (instant) or `expiresIn` (duration from now); not both. */
@@ -27,6 +28,11 @@ export function expiryInput(
   if (expiresAt !== undefined && expiresIn !== undefined) {
     throw new ApiError('VALIDATION_FAILED', 'give expiresAt or expiresIn, not both', { field: 'expiresIn' });
   }
-  if (expiresIn !== undefined) return now + requireDuration('expiresIn', expiresIn);
+  if (expiresIn !== undefined) {
+    const ms = requireDuration('expiresIn', expiresIn);
+    // A key that expires the moment it is issued is a mistake in the request, and it is expiresIn's.
+    if (ms <= 0) throw new ApiError('VALIDATION_FAILED', 'expiresIn: must be longer than 0', { field: 'expiresIn' });
+    return now + ms;
+  }
   return parseInstant('expiresAt', expiresAt);
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ALERT_RULES } from '../../monitoring/alert-service.js';
 import { actorOf, requireRoot } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { adminErrors, IdParams, Metadata, Nullable, PageOf, PageQuery } from '../schemas.js';
+import { adminErrors, DateTime, IdParams, Metadata, Nullable, PageOf, PageQuery } from '../schemas.js';
 
 const AlertSchema = Type.Object(
   {
@@ -15,8 +15,8 @@ const AlertSchema = Type.Object(
     keyId: Nullable(Type.String()),
     message: Type.String(),
     data: Metadata,
-    raisedAt: Nullable(Type.String()),
-    acknowledgedAt: Nullable(Type.String()),
+    raisedAt: Nullable(DateTime),
+    acknowledgedAt: Nullable(DateTime),
     acknowledgedBy: Nullable(Type.String()),
   },
   { $id: 'Alert' },

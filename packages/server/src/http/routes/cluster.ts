@@ -4,15 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import { iso } from '../../services/records.js';
 import { requireRoot } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { adminErrors, Nullable } from '../schemas.js';
+import { adminErrors, DateTime, Nullable } from '../schemas.js';
 
 const ClusterNodeSchema = Type.Object({
   id: Type.String(),
   address: Type.String(),
   appliedSeq: Type.Integer({ description: 'the last change-log sequence number the node has applied' }),
   lag: Type.Integer({ description: 'changes the node is behind the head of the change log' }),
-  startedAt: Nullable(Type.String()),
-  heartbeatAt: Nullable(Type.String()),
+  startedAt: Nullable(DateTime),
+  heartbeatAt: Nullable(DateTime),
   self: Type.Boolean({ description: 'true for the node that answered' }),
 });
 
@@ -26,7 +26,7 @@ const ClusterStatus = Type.Object({
     appliedSeq: Type.Integer(),
     connected: Type.Boolean(),
     lastError: Nullable(Type.String()),
-    lastReadAt: Nullable(Type.String()),
+    lastReadAt: Nullable(DateTime),
   }),
   cache: Type.Object({
     keys: Type.Integer(),

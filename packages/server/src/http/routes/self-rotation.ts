@@ -2,7 +2,7 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { Duration } from '../schemas.js';
+import { Duration, Nullable } from '../schemas.js';
 import { requireSelfServiceKey, setRetryAfter } from '../self-guard.js';
 import { requireDuration } from '../time-input.js';
 import { RotationResultSchema } from './rotations.js';
@@ -33,13 +33,14 @@ export async function selfRotationRoutes(fastify: FastifyInstance, deps: AppDeps
       schema: {
         tags,
         summary: 'Rotate the calling key; the successor is in this response only',
-        body: Type.Object({ gracePeriod: Type.Optional(Duration) }, { additionalProperties: false }),
+        // Nullable: the document then says the body is optional (an absent one means no options).
+        body: Nullable(Type.Object({ gracePeriod: Type.Optional(Duration) }, { additionalProperties: false })),
         response: { 201: RotationResultSchema, ...errors },
       },
     },
     async (req, reply) => {
       const actor = actorOf(req);
-      const grace = req.body.gracePeriod;
+      const grace = req.body?.gracePeriod;
       const graceMs = grace === undefined ? undefined : requireDuration('gracePeriod', grace);
       const result = await deps.rotations.selfRotate(actor, actor.id, graceMs).catch((e: unknown) => {
         setRetryAfter(reply, e);

@@ -4,7 +4,7 @@ import { WEBHOOK_EVENT_TYPES } from '../../webhooks/event-types.js';
 import { DELIVERY_STATUSES } from '../../webhooks/webhook-service.js';
 import { actorOf, requireRoot } from '../auth.js';
 import type { AppDeps } from '../deps.js';
-import { adminErrors, Duration, IdParams, Metadata, Nullable, PageOf, PageQuery } from '../schemas.js';
+import { adminErrors, DateTime, Duration, IdParams, Metadata, Nullable, PageOf, PageQuery } from '../schemas.js';
 import { requireDuration } from '../time-input.js';
 
 const EventFilter = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
@@ -42,9 +42,9 @@ const WebhookSchema = Type.Object(
     consumerId: Nullable(Type.String()),
     description: Nullable(Type.String()),
     enabled: Type.Boolean(),
-    previousSecretExpiresAt: Nullable(Type.String()),
-    createdAt: Nullable(Type.String()),
-    updatedAt: Nullable(Type.String()),
+    previousSecretExpiresAt: Nullable(DateTime),
+    createdAt: Nullable(DateTime),
+    updatedAt: Nullable(DateTime),
   },
   { $id: 'Webhook' },
 );
@@ -60,12 +60,12 @@ const DeliverySchema = Type.Object({
   eventSeq: Type.Integer(),
   status: Type.String({ description: DELIVERY_STATUSES.join(' · ') }),
   attempts: Type.Integer(),
-  nextAttemptAt: Nullable(Type.String()),
-  lastAttemptAt: Nullable(Type.String()),
+  nextAttemptAt: Nullable(DateTime),
+  lastAttemptAt: Nullable(DateTime),
   responseStatus: Nullable(Type.Integer()),
   lastError: Nullable(Type.String()),
-  createdAt: Nullable(Type.String()),
-  deliveredAt: Nullable(Type.String()),
+  createdAt: Nullable(DateTime),
+  deliveredAt: Nullable(DateTime),
   payload: Metadata,
 });
 
@@ -162,7 +162,7 @@ export async function webhookRoutes(fastify: FastifyInstance, deps: AppDeps): Pr
           200: Type.Object({
             id: Type.String(),
             secret: Type.String(),
-            previousSecretExpiresAt: Nullable(Type.String()),
+            previousSecretExpiresAt: Nullable(DateTime),
           }),
           ...adminErrors,
         },
