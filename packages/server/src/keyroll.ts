@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '@keyroll/core';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   CachingKeyLookup,
+  connectRedisRateLimiter,
   createRateLimiter,
   PlanLimitChecker,
   RootKeyAudit,
@@ -69,6 +70,10 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
+  // Before anything is opened: a node told to share limits through Redis never starts without it.
+  const redis = config.redisUrl
+    ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
+    : null;
   const opened = options.store ?? createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(opened.db, opened.dialect);
   const audit = await sealAudit(opened, config, clock).catch(async (e: unknown) => {
@@ -110,7 +115,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     intervalMs: config.schedulerIntervalMs,
     onError: (err) => app.log.error({ err }, 'rotation scheduler tick failed'),
   });
-  const limiter = createRateLimiter({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix });
+  const limiter = redis?.limiter ?? createRateLimiter();
   const limitSource = new StorageLimitSource({ store });
   const limits = new PlanLimitChecker({ limiter, source: limitSource });
   const rootKeyAudit = new RootKeyAudit({
@@ -154,6 +159,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     monitoring,
     cluster,
     plans: new PlanService({ store, clock }),
+    ...(redis !== null && { redis }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
   };
   const retention = new RetentionJob({

@@ -28,6 +28,13 @@ export {
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
 export { type CachedKey, cachedKeyFromRow, type QuotaSpec, type RateLimitSpec } from './key-record.js';
+export {
+  type ConnectedRedisRateLimiter,
+  type ConnectRedisRateLimiterOptions,
+  connectRedisRateLimiter,
+  RedisUnreachableError,
+  redactRedisUrl,
+} from './limiter/connect-redis-limiter.js';
 export { type CreateRateLimiterOptions, createRateLimiter } from './limiter/create-rate-limiter.js';
 export {
   type ConsumerLimits,

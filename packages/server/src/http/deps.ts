@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import type { UsageMeter, Verifier } from '@keyroll/verifier';
+import type { ConnectedRedisRateLimiter, UsageMeter, Verifier } from '@keyroll/verifier';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Config } from '../config.js';
 import type { Monitoring } from '../monitoring/monitoring.js';
@@ -32,6 +32,8 @@ export interface AppDeps {
   /** This node's change feed, key cache and heartbeat. */
   cluster: ClusterNode;
   plans: PlanService;
+  /** The Redis of cluster-wide limits, for readiness; absent without `KEYROLL_REDIS_URL`. */
+  redis?: Pick<ConnectedRedisRateLimiter, 'displayUrl' | 'reachable'>;
   /** The per-consumer rate limit of the self-service routes. */
   selfService: SelfServiceLimits;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ApiError } from '@keyroll/core';
 import type { Redis } from 'ioredis';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js';
@@ -45,8 +46,11 @@ export interface RedisRateLimiterOptions {
   prefix?: string;
   /** Whether {@link RedisRateLimiter.close} also closes `redis` (default true). */
   closeClient?: boolean;
-  /** Counts while Redis cannot be reached, so verification goes on (default: node-local memory). */
-  fallback?: RateLimiter;
+  /**
+   * Counts while Redis cannot be reached, so verification goes on (default: node-local memory);
+   * `null` fails closed instead: such a request is refused with `ApiError('UNAVAILABLE')`.
+   */
+  fallback?: RateLimiter | null;
 }
 
 /**
@@ -60,7 +64,7 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #closeClient: boolean;
-  readonly #fallback: RateLimiter;
+  readonly #fallback: RateLimiter | null;
   /** The last Redis failure, `null` once a script ran again; for health reports. */
   lastError: string | null = null;
 
@@ -68,7 +72,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'keyroll:';
     this.#closeClient = options.closeClient ?? true;
-    this.#fallback = options.fallback ?? new MemoryRateLimiter();
+    this.#fallback = options.fallback === undefined ? new MemoryRateLimiter() : options.fallback;
     // Connection trouble shows in lastError; without a listener ioredis would print it.
     this.#redis.on('error', (e: Error) => {
       this.lastError = e.message;
@@ -85,7 +89,10 @@ export class RedisRateLimiter implements RateLimiter {
       this.lastError = null;
     } catch (e) {
       this.lastError = e instanceof Error ? e.message : String(e);
-      return this.#fallback.consume(counters, now);
+      if (this.#fallback) return this.#fallback.consume(counters, now);
+      throw new ApiError('UNAVAILABLE', 'rate limits and quotas cannot be checked now: Redis is unreachable', {
+        reason: 'redis_unreachable',
+      });
     }
     if (!Array.isArray(reply) || reply.length !== counters.length + 1) {
       throw new Error('unexpected reply from the rate-limit script');
@@ -95,7 +102,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async close(): Promise<void> {
-    await this.#fallback.close();
+    await this.#fallback?.close();
     if (this.#closeClient) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 
