@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { clientErrorProblem } from './client-error.js';
 import type { AppDeps } from './deps.js';
 import { installDocsSecurityHeaders } from './docs-headers.js';
 import { keyRedactingLogger } from './log-redaction.js';
@@ -50,6 +51,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     // Ids are at most 64 characters: a longer one is a 400 naming the parameter, not the router's 414.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler: clientErrorProblem,
     // `verbose` lets a validation error name what a union accepts (its description).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },
     schemaController: { compilersFactory: { buildValidator: requestValidatorFactory() } },
