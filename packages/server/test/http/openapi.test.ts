@@ -117,12 +117,17 @@ for (const dialect of DIALECTS) {
         }
       }
       expect(errors).toBeGreaterThan(100);
-      for (const path of ['/v1/self/rotate', '/v1/keys/{id}/revoke']) {
+      for (const path of ['/v1/self/rotate', '/v1/keys/{id}/revoke', '/v1/webhooks/{id}/rotate-secret']) {
         const body = doc.paths[path].post.requestBody;
         expect(body.required, path).toBe(false);
         expect(body.content['application/json'].schema.type, path).toBe('object');
       }
       expect(doc.paths['/v1/keys'].post.requestBody.required).toBe(true);
+      // And they are: no body passes validation (an unknown id is the only complaint left).
+      for (const url of ['/v1/keys/key_nope/revoke', '/v1/webhooks/whk_nope/rotate-secret']) {
+        const res = await h.request({ method: 'POST', url });
+        expect(res.json(), url).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+      }
     });
 
     it('defines shared shapes once and references them: keys, consumers, rotations, durations, dates', async () => {

@@ -157,7 +157,8 @@ export async function webhookRoutes(fastify: FastifyInstance, deps: AppDeps): Pr
         tags,
         summary: 'Replace the signing secret; both sign during the overlap (default 24h)',
         params: IdParams,
-        body: Type.Optional(Type.Object({ overlap: Type.Optional(Duration) }, { additionalProperties: false })),
+        // Nullable: no body at all is fine (and the document says the body is optional).
+        body: Nullable(Type.Object({ overlap: Type.Optional(Duration) }, { additionalProperties: false })),
         response: {
           200: Type.Object({
             id: Type.String(),
