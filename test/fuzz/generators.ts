@@ -45,8 +45,27 @@ export interface FuzzCase {
   bodyEncoding?: 'utf8' | 'latin1';
 }
 
+/** A copy of `node` with every local `$ref` replaced by what it points to (shared schemas are components). */
+function inlineRefs(node: unknown, root: unknown, depth = 0): unknown {
+  if (depth > 20) return {};
+  if (Array.isArray(node)) return node.map((v) => inlineRefs(v, root, depth + 1));
+  if (node === null || typeof node !== 'object') return node;
+  const $ref = '$ref' in node ? node.$ref : undefined;
+  const rest = Object.fromEntries(Object.entries(node).filter(([k]) => k !== '$ref'));
+  const target =
+    typeof $ref === 'string' && $ref.startsWith('#/')
+      ? $ref
+          .slice(2)
+          .split('/')
+          .reduce<any>((at, key) => at?.[key], root)
+      : undefined;
+  const merged = target && typeof target === 'object' ? { ...target, ...rest } : rest;
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, inlineRefs(v, root, depth + 1)]));
+}
+
 /** The operations of an OpenAPI 3 document. */
-export function operationsOf(openapi: any): Operation[] {
+export function operationsOf(document: any): Operation[] {
+  const openapi: any = { paths: inlineRefs(document.paths ?? {}, document) };
   const ops: Operation[] = [];
   for (const [path, methods] of Object.entries<Record<string, any>>(openapi.paths ?? {})) {
     for (const [method, op] of Object.entries<any>(methods)) {
