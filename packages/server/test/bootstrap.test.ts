@@ -44,6 +44,8 @@ for (const dialect of DIALECTS) {
         expect(boot.rootKeyFile).toBe(join(dataDir, 'root-key'));
         expect(readFileSync(boot.rootKeyFile, 'utf8')).toBe(`${boot.rootKey}\n`);
         expect(statSync(boot.rootKeyFile).mode & 0o777).toBe(0o600);
+        // The data directory holds the root key (and, on SQLite, the database): owner only.
+        expect(statSync(dataDir).mode & 0o777).toBe(0o700);
 
         const rows = await rootKeys();
         expect(rows).toHaveLength(1);
