@@ -3,6 +3,7 @@
 // (test/e2e/rotation-under-load.test.ts, which asserts on its result) and `npm run demo`
 // (demo/run.mjs, which shows it live). Plain JavaScript so that `npm run demo` runs it with node.
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -172,6 +173,8 @@ export async function runRotationScenario({ databaseUrl, onProgress = () => unde
   let ticker;
   try {
     const gatewayConfig = JSON.stringify({ routes: [{ pathPrefix: '/api', upstream: upstream.url }] });
+    // Nodes sharing a database seal its audit chain with one key (docs/audit.md).
+    const auditKey = randomBytes(32).toString('base64url');
     for (const name of ['a', 'b']) {
       // Without a database URL both nodes share one SQLite file in one data directory.
       const dataDir = databaseUrl ? join(dir, `node-${name}`) : dir;
@@ -181,6 +184,7 @@ export async function runRotationScenario({ databaseUrl, onProgress = () => unde
         ...(databaseUrl ? { KEYROLL_DATABASE_URL: databaseUrl } : {}),
         KEYROLL_GATEWAY_CONFIG: gatewayConfig,
         KEYROLL_SCHEDULER_INTERVAL_MS: '250',
+        KEYROLL_AUDIT_KEY: auditKey,
       });
       nodes.push(await createKeyroll(config, { cluster: { nodeId: `node-${name}` } }));
     }
