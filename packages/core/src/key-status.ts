@@ -4,6 +4,12 @@ export type KeyStatus = 'active' | 'deprecated' | 'retired' | 'revoked' | 'expir
 /** All key statuses. */
 export const KEY_STATUSES: readonly KeyStatus[] = ['active', 'deprecated', 'retired', 'revoked', 'expired'];
 
+/**
+ * `retiresAt` of a key whose rotation waits for its successor to be claimed (9999-12-31T23:59:59Z):
+ * the key is deprecated, but no instant retires it until the claim gives it a real deadline.
+ */
+export const HELD_UNTIL_CLAIMED = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 /** The timestamps that decide a key's status (epoch ms; `null` when unset). */
 export interface KeyTimes {
   expiresAt: number | null;

@@ -1,4 +1,4 @@
-import type { VerifyCode } from '@keyroll/core';
+import { HELD_UNTIL_CLAIMED, type VerifyCode } from '@keyroll/core';
 import { costProblem } from './cost.js';
 import type { QuotaState, RateLimitState } from './limits.js';
 import type { VerifyResult } from './verify-result.js';
@@ -143,7 +143,8 @@ export function unavailableOf(instance: string): HttpRejection {
 
 /**
  * Headers to add to a response served on an accepted key: `Deprecation` (RFC 9745) and `Sunset`
- * (RFC 8594) with the retirement time while the key is in a rotation's grace window, and
+ * (RFC 8594) with the retirement time while the key is in a rotation's grace window (no `Sunset` while
+ * the key is held for an unclaimed successor), and
  * `RateLimit-Limit/-Remaining/-Reset` (IETF draft) when a rate limit or quota applies.
  * Returns `null` when there is nothing to add, so the common path allocates nothing.
  */
@@ -152,8 +153,10 @@ export function acceptedHeaders(result: AcceptedKey, now: number): AnswerHeaders
   if (!(result.deprecated && result.retiresAt !== null) && limits === null) return null;
   const headers: AnswerHeaders = { ...limits };
   if (result.deprecated && result.retiresAt !== null) {
-    headers.deprecation = `@${Math.floor(result.retiresAt / 1000)}`;
-    headers.sunset = new Date(result.retiresAt).toUTCString();
+    // A key held until its successor is claimed has no retirement date: deprecated as of now, no Sunset.
+    const held = result.retiresAt === HELD_UNTIL_CLAIMED;
+    headers.deprecation = `@${Math.floor((held ? now : result.retiresAt) / 1000)}`;
+    if (!held) headers.sunset = new Date(result.retiresAt).toUTCString();
   }
   return headers;
 }

@@ -1,3 +1,4 @@
+import { HELD_UNTIL_CLAIMED } from '@keyroll/core';
 import type { RotationsTable } from '@keyroll/storage';
 
 /**
@@ -7,7 +8,7 @@ import type { RotationsTable } from '@keyroll/storage';
  * cut the client off whenever the scheduler runs late. The rotation's own `deadline_at` keeps the
  * nominal claim-by date, which the scheduler moves; the key gets a real deadline once it is claimed.
  */
-export const UNCLAIMED_RETIRES_AT = Date.UTC(9999, 11, 31, 23, 59, 59);
+export const UNCLAIMED_RETIRES_AT = HELD_UNTIL_CLAIMED;
 
 /** True for a rolling rotation whose successor has not been handed out yet. */
 export function awaitsClaim(row: Pick<RotationsTable, 'state' | 'new_key_id'>): boolean {
