@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseKey } from '@keyroll/core';
@@ -159,6 +160,47 @@ for (const dialect of DIALECTS) {
       });
       expect(noKey.code).toBe(1);
       expect(noKey.stderr).toContain('no root key');
+    });
+    it('keys rotate writes the successor to the root-key file when it rotated the key read from that file', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keyroll-cli-rotate-'));
+      try {
+        const file = join(dir, 'root-key');
+        const star = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['*'] }, 201);
+        writeFileSync(file, `${star.key}\n`, { mode: 0o600 });
+        const fromFile = { KEYROLL_URL: env.KEYROLL_URL ?? '', KEYROLL_DATA_DIR: dir };
+
+        // Another key rotated with the file's key: the file is left alone.
+        const consumer = await h.json('POST', '/v1/consumers', { name: 'rotated via CLI' }, 201);
+        const plain = await h.json('POST', '/v1/keys', { consumerId: consumer.id }, 201);
+        const other = await cliJson(['keys', 'rotate', plain.id, '--grace', '1h'], fromFile);
+        expect(other.rootKeyFile).toBeUndefined();
+        expect(readFileSync(file, 'utf8')).toBe(`${star.key}\n`);
+
+        // The file's own key rotated from an explicit --root-key: the file is left alone too.
+        const explicit = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['*'] }, 201);
+        writeFileSync(file, `${explicit.key}\n`, { mode: 0o600 });
+        const viaFlag = await cliJson(
+          ['keys', 'rotate', explicit.id, '--grace', '1h', '--root-key', explicit.key],
+          fromFile,
+        );
+        expect(viaFlag.rootKeyFile).toBeUndefined();
+        expect(readFileSync(file, 'utf8')).toBe(`${explicit.key}\n`);
+
+        // The file's key rotated with that key: the successor replaces it (0600) and works.
+        writeFileSync(file, `${star.key}\n`, { mode: 0o600 });
+        const rotated = await cliJson(['keys', 'rotate', star.id, '--grace', '1h'], fromFile);
+        expect(rotated.rootKeyFile).toBe(file);
+        expect(readFileSync(file, 'utf8').trim()).toBe(rotated.key);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        const human = await cli(['keys', 'rotate', star.id, '--grace', '1h'], fromFile);
+        expect(human.stdout).not.toContain(rotated.key);
+        expect(human.code).not.toBe(0); // the old key is already rotated: the CLI said so, the file kept the successor
+        expect(readFileSync(file, 'utf8').trim()).toBe(rotated.key);
+        const listed = await cliJson(['consumers', 'list'], fromFile);
+        expect(listed.data.length).toBeGreaterThan(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
