@@ -1,4 +1,4 @@
-import { HELD_UNTIL_CLAIMED, type VerifyCode } from '@keyroll/core';
+import { HELD_UNTIL_CLAIMED, redactKeys, redactRecord, type VerifyCode } from '@keyroll/core';
 import { costProblem } from './cost.js';
 import type { QuotaState, RateLimitState } from './limits.js';
 import type { VerifyResult } from './verify-result.js';
@@ -36,7 +36,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 /** The realm named in `WWW-Authenticate` challenges. */
 const REALM = 'keyroll';
 
-/** Builds an RFC 9457 problem body with keyroll's `type` URN and title derived from `code`. */
+/** Builds an RFC 9457 problem body with keyroll's `type` URN and title derived from `code`; key-shaped text in `detail`, `instance` and extras is redacted. */
 export function problemOf(
   code: string,
   status: number,
@@ -49,9 +49,9 @@ export function problemOf(
     title: code.charAt(0) + code.slice(1).toLowerCase().replaceAll('_', ' '),
     status,
     code,
-    detail,
-    ...(instance === undefined ? {} : { instance }),
-    ...extra,
+    detail: redactKeys(detail),
+    ...(instance === undefined ? {} : { instance: redactKeys(instance) }),
+    ...redactRecord(extra),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ApiError, ERROR_STATUS, type ErrorCode, redactKeys, redactRecord } from '@keyroll/core';
+import { ApiError, ERROR_STATUS, type ErrorCode } from '@keyroll/core';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '@keyroll/verifier';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteMethods } from './route-methods.js';
@@ -12,9 +12,8 @@ export function sendProblem(
   detail: string,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
-  // A key pasted into a URL (or echoed in a detail) is never sent back: instance, detail and extras are redacted.
-  const instance = redactKeys(reply.request.url.split('?')[0] ?? '');
-  const body = problemOf(code, status, redactKeys(detail), instance, redactRecord(extra));
+  // A key pasted into a URL (or echoed in a detail) is never sent back: problemOf redacts instance, detail and extras.
+  const body = problemOf(code, status, detail, reply.request.url.split('?')[0] ?? '', extra);
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 

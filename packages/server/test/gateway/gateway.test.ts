@@ -63,6 +63,16 @@ for (const dialect of DIALECTS) {
       expect((await send(base, 'GET', '/api/things', { 'x-api-key': keys.loopbackOnly.key })).status).toBe(200);
     });
 
+    it('never echoes a key pasted into the path in a problem (unknown route, missing key, case mismatch)', async () => {
+      const { key } = keys.valid;
+      for (const path of [`/nowhere/${key}`, `/api/${key}`, `/API/ORDERS/${key}`]) {
+        const res = await send(base, 'GET', path);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(JSON.stringify(res.body)).not.toContain(key.slice(8));
+        expect(res.body.instance ?? res.body.detail).toContain('[redacted]');
+      }
+    });
+
     it('asks for a key with a bare Bearer challenge when none is presented', async () => {
       const res = await send(base, 'GET', '/api/things');
       expect(res.status).toBe(401);
