@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditKey } from '@keyroll/storage';
+import { type AuditKey, ensurePrivateDir } from '@keyroll/storage';
 import { ConfigError } from '../config.js';
 
 /** Shortest `KEYROLL_AUDIT_KEY` accepted, in characters. */
@@ -25,7 +25,7 @@ export function loadAuditKey(dataDir: string, fromEnv: string | undefined): Load
     }
     return { key: Buffer.from(fromEnv.trim(), 'utf8'), source: 'env' };
   }
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const file = join(dataDir, 'audit-key');
   try {
     // `wx`: several processes starting on one data directory agree on the first key written.
