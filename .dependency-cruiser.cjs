@@ -1,0 +1,65 @@
+// Import boundaries (issue 10): DESIGN's layers point down only —
+// core ← storage ← verifier ← server; the client SDK stands alone. `npm run lint` runs this on the
+// tracked sources (scripts/check-layers.mjs), so a wrong-way import or a cycle fails CI.
+/** A package's own sources, and the same package reached through its npm name. */
+const pkg = (names) => `^(packages/(${names})/|@keyroll/(${names})($|/))`;
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-stands-alone',
+      comment: 'core is pure computation: no other keyroll package, no I/O modules of node:',
+      severity: 'error',
+      from: { path: '^packages/core/src/' },
+      to: {
+        path: [
+          pkg('storage|verifier|server|client'),
+          '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|worker_threads|cluster)($|/)',
+        ],
+      },
+    },
+    {
+      name: 'storage-on-core-only',
+      severity: 'error',
+      from: { path: '^packages/storage/src/' },
+      to: { path: pkg('verifier|server|client') },
+    },
+    {
+      name: 'verifier-below-server',
+      severity: 'error',
+      from: { path: '^packages/verifier/src/' },
+      to: { path: pkg('server|client') },
+    },
+    {
+      name: 'server-not-on-client',
+      comment: 'the SDK is published on its own; the server never depends on it',
+      severity: 'error',
+      from: { path: '^packages/server/src/' },
+      to: { path: pkg('client') },
+    },
+    {
+      name: 'client-stands-alone',
+      comment: 'the SDK runs in the API consumer’s process: no keyroll package behind it',
+      severity: 'error',
+      from: { path: '^packages/client/src/' },
+      to: { path: pkg('core|storage|verifier|server') },
+    },
+    {
+      name: 'no-cycles',
+      comment: 'no cycle between modules, type-only imports included',
+      severity: 'error',
+      from: { path: '^packages/[^/]+/src/' },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.base.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
+  },
+};
