@@ -12,6 +12,13 @@ export { createStore, PG_CHANGE_CHANNEL, type StoreOptions } from './create-stor
 export type { DialectName } from './dialect.js';
 export { migrateToLatest } from './migrate.js';
 export type { MigrationContext } from './migrations/context.js';
+export {
+  addRequestsBeforeStart,
+  prunePreStartTotals,
+  readState,
+  requestsBeforeStart,
+  writeState,
+} from './monitoring-state.js';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 export type * from './schema.js';
 export type { AuditInput, ChangeInput, Store, Tx } from './store.js';

@@ -1,5 +1,5 @@
 import { type Clock, newId } from '@keyroll/core';
-import type { Store, Tx } from '@keyroll/storage';
+import { readState, type Store, type Tx, writeState } from '@keyroll/storage';
 import { USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier';
 import { sql } from 'kysely';
 import type { AlertThresholds } from '../config.js';
@@ -7,7 +7,6 @@ import type { AlertRule } from './alert-service.js';
 import type { ClientSignalMeter } from './client-signal-meter.js';
 import { type FailureBaseline, isFailureSpike, learn } from './failure-baseline.js';
 import type { AlertMetrics } from './keyroll-metrics.js';
-import { readState, writeState } from './monitoring-state.js';
 import type { RetiredKeySighting, RetiredKeySightings } from './retired-key-sightings.js';
 
 /** What an {@link AlertEvaluator} needs. */

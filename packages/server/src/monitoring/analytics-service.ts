@@ -1,5 +1,5 @@
 import { ApiError, type Clock, VERIFY_CODES, type VerifyCode } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
+import { requestsBeforeStart, type Store } from '@keyroll/storage';
 import type { UsageMeter } from '@keyroll/verifier';
 import { sql } from 'kysely';
 import { keyStatusIs } from '../services/key-filters.js';
@@ -12,7 +12,6 @@ import {
   type UsageGranularity,
 } from '../services/usage-service.js';
 import type { ClientSignalMeter } from './client-signal-meter.js';
-import { requestsBeforeStart } from './rotation-start-traffic.js';
 
 /** Counts by verification code (codes without requests are left out). */
 export type CodeCounts = Partial<Record<VerifyCode, number>>;

@@ -1,7 +1,6 @@
 import type { Clock } from '@keyroll/core';
-import type { Database, Store } from '@keyroll/storage';
+import { type Database, type Store, writeState } from '@keyroll/storage';
 import { type Kysely, sql } from 'kysely';
-import { writeState } from './monitoring-state.js';
 
 /** What an {@link ExpiryNotifier} needs. */
 export interface ExpiryNotifierOptions {

@@ -1,6 +1,7 @@
 import type { Store } from '@keyroll/storage';
 import type { VerificationEvent, VerificationObserver } from '@keyroll/verifier';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeliveryMetrics, DeliveryOutcome } from '../webhooks/delivery-worker.js';
 
 /** What the verifier cache reports: one call per read that missed it and went to storage. */
 export interface CacheMetrics {
@@ -10,14 +11,6 @@ export interface CacheMetrics {
 /** What the change-feed follower reports: the delay from a change's commit to this node applying it. */
 export interface PropagationMetrics {
   propagationLag(ms: number): void;
-}
-
-/** Outcome of one webhook delivery attempt. */
-export type DeliveryOutcome = 'delivered' | 'failed' | 'dead';
-
-/** What the webhook worker reports. */
-export interface DeliveryMetrics {
-  delivery(outcome: DeliveryOutcome): void;
 }
 
 /** What the alert evaluator reports. */

@@ -1,8 +1,6 @@
 import type { Clock } from '@keyroll/core';
-import type { Database, Store } from '@keyroll/storage';
+import { addRequestsBeforeStart, prunePreStartTotals, type Store } from '@keyroll/storage';
 import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier';
-import type { Kysely } from 'kysely';
-import { readState, writeState } from './monitoring-state.js';
 
 /** What a {@link RotationStartTraffic} needs. */
 export interface RotationStartTrafficOptions {
@@ -17,23 +15,8 @@ export interface RotationStartTrafficOptions {
 /** Minutes kept in memory: the current one and two before it, so that a late round still finds a start's minute. */
 const MINUTES_KEPT = 3;
 const SECONDS = USAGE_BUCKET_MS / 1000;
-const STATE = 'rotation.pre_start:';
 /** How often reported totals older than `keepMs` are deleted. */
 const PRUNE_EVERY_MS = 3_600_000;
-
-/** The `monitoring_state` name of the requests an old key served in its rotation's first minute before the start. */
-function stateName(oldKeyId: string, startedAt: number): string {
-  return `${STATE}${oldKeyId}@${startedAt}`;
-}
-
-/**
- * Requests the old key of a rotation served in the minute of the rotation's start but before it,
- * summed over every node that reported them: usage is stored per minute, so the minute holding the
- * start also holds traffic from before it, which a rotation's progress must not count.
- */
-export async function requestsBeforeStart(db: Kysely<Database>, oldKeyId: string, startedAt: number): Promise<number> {
-  return (await readState<number>(db, stateName(oldKeyId, startedAt))) ?? 0;
-}
 
 /**
  * Counts every key's verifications per second over the last few minutes on this node and, for each
@@ -100,7 +83,7 @@ export class RotationStartTraffic implements VerificationObserver {
         .executeTakeFirst();
       this.#cursor = Number(head?.seq ?? 0);
     }
-    const reports: [string, number][] = [];
+    const reports: { oldKeyId: string; startedAt: number; requests: number }[] = [];
     let cursor = this.#cursor;
     for (;;) {
       const events = await db
@@ -115,7 +98,7 @@ export class RotationStartTraffic implements VerificationObserver {
         const data: Record<string, unknown> = JSON.parse(e.data);
         if (typeof data.oldKeyId !== 'string' || data.emergency === true) continue;
         const n = this.before(data.oldKeyId, Number(e.at));
-        if (n) reports.push([stateName(data.oldKeyId, Number(e.at)), n]);
+        if (n) reports.push({ oldKeyId: data.oldKeyId, startedAt: Number(e.at), requests: n });
       }
       const last = events[events.length - 1];
       if (last) cursor = Number(last.seq);
@@ -125,16 +108,8 @@ export class RotationStartTraffic implements VerificationObserver {
     const prune = now - this.#prunedAt >= PRUNE_EVERY_MS;
     if (reports.length > 0 || prune) {
       await this.#store.mutate(async (tx) => {
-        for (const [name, n] of reports) {
-          await writeState(tx.db, name, ((await readState<number>(tx.db, name)) ?? 0) + n, now);
-        }
-        if (prune) {
-          await tx.db
-            .deleteFrom('monitoring_state')
-            .where('name', 'like', `${STATE}%`)
-            .where('updated_at', '<', now - this.#keepMs)
-            .execute();
-        }
+        for (const report of reports) await addRequestsBeforeStart(tx.db, report, now);
+        if (prune) await prunePreStartTotals(tx.db, now - this.#keepMs);
       });
       if (prune) this.#prunedAt = now;
     }

@@ -1,8 +1,7 @@
 import { formatDuration } from '@keyroll/core';
-import type { Database, RotationsTable } from '@keyroll/storage';
+import { type Database, type RotationsTable, requestsBeforeStart } from '@keyroll/storage';
 import { USAGE_BUCKET_MS } from '@keyroll/verifier';
 import type { Kysely } from 'kysely';
-import { requestsBeforeStart } from '../monitoring/rotation-start-traffic.js';
 import { iso } from './records.js';
 import { parseRetireRule, type RetireView, retireView } from './rotation-retire.js';
 

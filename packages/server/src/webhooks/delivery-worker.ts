@@ -1,10 +1,17 @@
 import { type Clock, systemClock } from '@keyroll/core';
 import type { Store, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
 import { Agent, request } from 'undici';
-import type { DeliveryMetrics, DeliveryOutcome } from '../monitoring/keyroll-metrics.js';
 import { retryDelay } from './retry-delay.js';
 import { guardedLookup, isPrivateLiteral } from './ssrf-guard.js';
 import { signWebhook } from './webhook-signer.js';
+
+/** Outcome of one webhook delivery attempt. */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'dead';
+
+/** What the webhook worker reports (implemented by the node's metrics). */
+export interface DeliveryMetrics {
+  delivery(outcome: DeliveryOutcome): void;
+}
 
 /** What a {@link DeliveryWorker} needs. */
 export interface DeliveryWorkerOptions {

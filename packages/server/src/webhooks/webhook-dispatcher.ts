@@ -1,6 +1,5 @@
 import { type Clock, newId } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
-import { readState, writeState } from '../monitoring/monitoring-state.js';
+import { readState, type Store, writeState } from '@keyroll/storage';
 import { eventFilterMatches, webhookEventsOf } from './event-types.js';
 import { webhookPayload } from './webhook-payload.js';
 

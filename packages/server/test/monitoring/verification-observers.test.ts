@@ -1,9 +1,10 @@
 import { ManualClock } from '@keyroll/core';
+import { requestsBeforeStart } from '@keyroll/storage';
 import type { VerificationEvent } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
 import { RetiredKeySightings } from '../../src/monitoring/retired-key-sightings.js';
-import { RotationStartTraffic, requestsBeforeStart } from '../../src/monitoring/rotation-start-traffic.js';
+import { RotationStartTraffic } from '../../src/monitoring/rotation-start-traffic.js';
 
 const T0 = Date.UTC(2026, 4, 1, 8, 0, 0);
 
