@@ -19,17 +19,74 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    it('numbers changes in commit order, even when mutations run concurrently', async () => {
+    it('gives concurrent mutations distinct change numbers', async () => {
       const seqs = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
           t.store.mutate(async (tx) => tx.change({ at: i, kind: 'test.concurrent', entityId: `e${i}` })),
         ),
       );
       expect(new Set(seqs).size).toBe(20);
-      const rows = await t.store.db.selectFrom('changes').select('seq').orderBy('seq').execute();
-      const all = rows.map((r) => r.seq);
-      expect(all).toEqual([...all].sort((a, b) => a - b));
     });
+
+    // SQLite has one writer connection per process, so mutations cannot interleave there; on
+    // PostgreSQL a sequence hands out numbers outside transactions, and only the mutation lock keeps
+    // a later number from committing before an earlier one.
+    it.skipIf(dialect.name !== 'postgres')(
+      'a follower reading "after its last seq" never skips a change that commits late',
+      async () => {
+        const max = await t.store.db
+          .selectFrom('changes')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .executeTakeFirstOrThrow();
+        let cursor = Number(max.seq ?? 0);
+        const seen: number[] = [];
+        const follow = async (): Promise<void> => {
+          const rows = await t.store.db
+            .selectFrom('changes')
+            .select('seq')
+            .where('seq', '>', cursor)
+            .orderBy('seq')
+            .execute();
+          for (const r of rows) seen.push(Number(r.seq));
+          cursor = seen.at(-1) ?? cursor;
+        };
+
+        let release = (): void => undefined;
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        let appended = (_seq: number): void => undefined;
+        const firstAppended = new Promise<number>((r) => {
+          appended = r;
+        });
+        // The first mutation takes its number, then stays open.
+        const first = t.store.mutate(async (tx) => {
+          const seq = await tx.change({ at: 1, kind: 'test.late', entityId: 'first' });
+          appended(seq);
+          await gate;
+          return seq;
+        });
+        await firstAppended;
+        // A second one starts meanwhile, on another connection.
+        let secondSettled = false;
+        const second = t.store
+          .mutate(async (tx) => tx.change({ at: 2, kind: 'test.late', entityId: 'second' }))
+          .finally(() => {
+            secondSettled = true;
+          });
+        // Until it has either committed or is queued behind the first (an advisory lock not granted).
+        for (;;) {
+          const waiting = await sql<{ n: number }>`
+            select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`.execute(t.store.db);
+          if (secondSettled || (waiting.rows[0]?.n ?? 0) > 0) break;
+        }
+        await follow(); // a follower polling while the first is still open
+        release();
+        const numbers = await Promise.all([first, second]);
+        await follow();
+        expect(seen).toEqual([...numbers].sort((a, b) => a - b));
+      },
+    );
 
     it('rolls back the change and audit rows of a failed mutation', async () => {
       const before = await t.store.db
