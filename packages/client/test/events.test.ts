@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/eventually.js';
 import { type BuiltClient, loadBuiltClient } from './support/built-client.js';
 import { type GatewayStandIn, KeyTable, startGatewayStandIn } from './support/gateway-stand-in.js';
 import { ManualTimers } from './support/manual-timers.js';
-import { waitFor } from './support/wait-for.js';
 
 // The gateway's deprecation contract (Deprecation/Sunset on a deprecated key), from a stand-in whose
 // verdicts the test sets; claims against keyroll itself are in self-service.test.ts.
@@ -63,7 +63,7 @@ describe('deprecated keys', () => {
     expect(rotated).toEqual([]);
     timers.advance(1000);
     await client.fetch('/x');
-    await waitFor(() => rotated.length > 0, 'the switch after a deprecated answer');
+    await eventually(() => rotated.length > 0, 'the switch after a deprecated answer');
     expect(rotated[0]?.how).toBe('source');
     expect(gateway.seen.map((s) => s.key)).toEqual([OLD, OLD, OLD]);
     await client.close();
@@ -95,10 +95,10 @@ describe('deprecated keys', () => {
     client.on('error', (e) => errors.push(e));
     expect((await client.fetch('/x')).status).toBe(200);
     // The claim waits for claimDelay (5s by default), so an operator's new key is found first.
-    await waitFor(() => timers.pending > 0, 'the claim to be scheduled');
+    await eventually(() => timers.pending > 0, 'the claim to be scheduled');
     expect(errors).toEqual([]);
     timers.advance(5000);
-    await waitFor(() => errors.length > 0, 'the error event');
+    await eventually(() => errors.length > 0, 'the error event');
     expect(errors[0]).toMatchObject({ name: 'KeyrollClientError', code: 'NETWORK_ERROR' });
     expect(JSON.stringify(errors[0]?.message)).not.toContain(OLD);
     await client.close();

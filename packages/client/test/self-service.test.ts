@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/eventually.js';
 import { type BuiltClient, loadBuiltClient } from './support/built-client.js';
 import { type KeyrollStack, startKeyrollStack } from './support/keyroll-stack.js';
 import { ManualTimers } from './support/manual-timers.js';
-import { waitFor } from './support/wait-for.js';
 
 // Against a real keyroll (SQLite, hand-driven clock) listening on 127.0.0.1 and its real gateway.
 let sdk: BuiltClient;
@@ -134,7 +134,7 @@ describe('server-initiated rotation', () => {
     // Held for its unclaimed successor: deprecated, but no retirement date until the claim sets one.
     expect(res.headers.get('deprecation')).not.toBeNull();
     expect(res.headers.get('sunset')).toBeNull();
-    await waitFor(() => rotated.length > 0, 'the claim');
+    await eventually(() => rotated.length > 0, 'the claim');
     expect(deprecated).toEqual([{ keyId, hint: expect.any(String), retiresAt: undefined }]);
     expect(rotated[0]).toMatchObject({ how: 'claimed', fromKeyId: keyId });
     expect(readFileSync(file, 'utf8').trim().split('\n')).toEqual([expect.stringMatching(/^kr_live_/), key]);
@@ -163,7 +163,7 @@ describe('server-initiated rotation', () => {
     await policyRotation(consumerId);
 
     await Promise.all(clients.map((c) => c.fetch('/api/x')));
-    await waitFor(() => hows.length === 2, 'both clients to switch');
+    await eventually(() => hows.length === 2, 'both clients to switch');
     expect(hows.sort()).toEqual(['claimed', 'source']);
     expect(errors).toEqual([]);
     const audit = await stack.h.json('GET', '/v1/audit?limit=100', undefined, 200);
@@ -187,12 +187,12 @@ describe('server-initiated rotation', () => {
     await client.fetch('/api/warm');
     const rotated = await stack.h.json('POST', `/v1/keys/${keyId}/rotate`, { gracePeriod: '1h' }, 201);
     expect((await client.fetch('/api/x')).headers.get('deprecation')).not.toBeNull();
-    await waitFor(() => timers.pending > 0, 'the claim to be scheduled');
+    await eventually(() => timers.pending > 0, 'the claim to be scheduled');
     writeFileSync(file, `${rotated.key}\n`);
     const hows: string[] = [];
     client.on('rotated', (e) => hows.push(e.how));
     timers.advance(5000);
-    await waitFor(() => hows.length > 0, 'the switch');
+    await eventually(() => hows.length > 0, 'the switch');
     expect(hows).toEqual(['source']);
     const audit = await stack.h.json('GET', '/v1/audit?limit=100', undefined, 200);
     expect(audit.data.map((e: { action: string }) => e.action)).not.toContain('successor.reclaim_attempted');
@@ -229,7 +229,7 @@ describe('retired and revoked keys through the real gateway', () => {
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ verifyCode: 'REVOKED' });
     writeFileSync(file, `${rolled.key}\n`);
-    await waitFor(() => client.keyHint === `kr_live_…${rolled.key.slice(-4)}`, 'the new key from the file');
+    await eventually(() => client.keyHint === `kr_live_…${rolled.key.slice(-4)}`, 'the new key from the file');
     expect((await client.fetch('/api/x')).status).toBe(200);
     await client.close();
   });
@@ -250,17 +250,17 @@ describe('autoRotate', () => {
     });
     const rotated: { how: string; fromKeyId?: string }[] = [];
     client.on('rotated', (e) => rotated.push(e));
-    await waitFor(() => timers.pending > 0, 'the first schedule');
+    await eventually(() => timers.pending > 0, 'the first schedule');
     timers.advance(28 * DAY); // due at 30d - 0.5 * 2d = 29d after the key was created
     await new Promise((r) => setTimeout(r, 20));
     expect(rotated).toEqual([]);
     timers.advance(DAY);
-    await waitFor(() => rotated.length === 1, 'the automatic rotation');
+    await eventually(() => rotated.length === 1, 'the automatic rotation');
     expect(rotated[0]).toMatchObject({ how: 'self-rotate', fromKeyId: keyId });
     expect(readFileSync(file, 'utf8').split('\n')[1]).toBe(key);
-    await waitFor(() => timers.pending > 0, 'the next schedule');
+    await eventually(() => timers.pending > 0, 'the next schedule');
     timers.advance(29 * DAY);
-    await waitFor(() => rotated.length === 2, 'the second automatic rotation');
+    await eventually(() => rotated.length === 2, 'the second automatic rotation');
     await client.close();
     expect(timers.pending).toBe(0);
   });
@@ -277,9 +277,9 @@ describe('autoRotate', () => {
     });
     const rotated: unknown[] = [];
     client.on('rotated', (e) => rotated.push(e));
-    await waitFor(() => timers.pending > 0, 'the first schedule');
+    await eventually(() => timers.pending > 0, 'the first schedule');
     for (let day = 0; day < 89; day += 20) timers.advance(20 * DAY); // 100 days in steps, chained re-arms
-    await waitFor(() => rotated.length === 1, 'the rotation at 90 days');
+    await eventually(() => rotated.length === 1, 'the rotation at 90 days');
     await client.close();
   });
 
@@ -298,9 +298,9 @@ describe('autoRotate', () => {
     const clients = [make(), make()];
     const hows: string[] = [];
     for (const c of clients) c.on('rotated', (e) => hows.push(e.how));
-    await waitFor(() => timers.pending === 2, 'both schedules');
+    await eventually(() => timers.pending === 2, 'both schedules');
     timers.advance(30 * DAY);
-    await waitFor(() => hows.length === 2, 'both clients on the new key');
+    await eventually(() => hows.length === 2, 'both clients on the new key');
     expect(hows.sort()).toEqual(['self-rotate', 'source']);
     const rotations = await stack.h.json('GET', '/v1/rotations', undefined, 200);
     expect(rotations.data).toHaveLength(1);

@@ -13,8 +13,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/eventually.js';
 import { type BuiltClient, loadBuiltClient } from './support/built-client.js';
-import { waitFor } from './support/wait-for.js';
 
 let sdk: BuiltClient;
 beforeAll(async () => {
@@ -64,7 +64,7 @@ describe('fromFile', () => {
     await new Promise((r) => setTimeout(r, 50)); // the watcher reads the first content
     writeFileSync(join(dir, 'next'), 'kr_live_two\n');
     renameSync(join(dir, 'next'), file);
-    await waitFor(() => seen.count > 0, 'the watch event');
+    await eventually(() => seen.count > 0, 'the watch event');
     expect(String(await source.read()).trim()).toBe('kr_live_two');
   });
 
@@ -84,7 +84,7 @@ describe('fromFile', () => {
     symlinkSync('..v2', join(dir, '..data_tmp'));
     renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
     rmSync(join(dir, '..v1'), { recursive: true });
-    await waitFor(() => seen.count > 0, 'the poll to notice the swap');
+    await eventually(() => seen.count > 0, 'the poll to notice the swap');
     expect(String(await source.read()).trim()).toBe('kr_live_v2');
   });
 
@@ -99,7 +99,7 @@ describe('fromFile', () => {
     await client.fetch('/').catch(() => undefined);
     writeFileSync(join(dir, 'next'), 'kr_live_two\nkr_live_one\n');
     renameSync(join(dir, 'next'), file);
-    await waitFor(() => rotated.length > 0, 'the rotated event');
+    await eventually(() => rotated.length > 0, 'the rotated event');
     expect(rotated).toEqual([
       { fromKeyId: undefined, toKeyId: undefined, fromHint: 'kr_live_…_one', toHint: 'kr_live_…_two', how: 'source' },
     ]);

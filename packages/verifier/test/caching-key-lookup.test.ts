@@ -10,7 +10,8 @@ import {
 } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
-import { eventually, QueryCounter, revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
+import { eventually } from '../../../test/support/eventually.js';
+import { QueryCounter, revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`CachingKeyLookup on ${dialect.name}`, () => {

@@ -11,7 +11,8 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
-import { eventually, revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
+import { eventually } from '../../../test/support/eventually.js';
+import { revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`change feed on ${dialect.name}`, () => {

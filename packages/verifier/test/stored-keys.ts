@@ -89,12 +89,3 @@ export class QueryCounter implements KyselyPlugin {
   };
   transformResult: KyselyPlugin['transformResult'] = async (args) => args.result;
 }
-
-/** Polls `check` (real time, bounded) until it holds. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -4,8 +4,8 @@ import { createStore, type Store } from '@keyroll/storage';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
+import { eventually } from '../../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { eventually } from './eventually.js';
 import { type SecondNode, startSecondNode } from './second-node.js';
 
 const HOUR = 3_600_000;

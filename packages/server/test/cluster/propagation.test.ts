@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
+import { eventually } from '../../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { eventually } from './eventually.js';
 import { type SecondNode, startSecondNode } from './second-node.js';
 
 for (const dialect of DIALECTS) {

@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, REDIS_URL } from '../../../../test/support/databases.js';
+import { eventually } from '../../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { eventually } from '../cluster/eventually.js';
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite');
 

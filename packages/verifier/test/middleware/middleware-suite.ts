@@ -3,6 +3,7 @@ import { generateKey, systemClock, VERIFY_CODES } from '@keyroll/core';
 import { Verifier } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
+import { eventually } from '../../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { send } from '../../../../test/support/http-send.js';
 import {
@@ -11,7 +12,6 @@ import {
   expectRefusal,
   keysForEveryCode,
 } from '../../../../test/support/key-fixtures.js';
-import { eventually } from '../stored-keys.js';
 
 /** A provider's app built with one framework, listening on 127.0.0.1. */
 export interface RunningApp {
