@@ -53,6 +53,7 @@ export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './l
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
 export {
+  bearerToken,
   checkRequest,
   type PresentedRequest,
   presentedKey,

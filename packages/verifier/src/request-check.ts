@@ -39,6 +39,11 @@ export type RequestCheck =
 
 const BEARER_RE = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The token of an `Authorization: Bearer <token>` header; `undefined` for any other value. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return authorization ? BEARER_RE.exec(authorization)?.[1] : undefined;
+}
+
 /** The key a request presents: `x-api-key`, else the token of `Authorization: Bearer`. */
 export function presentedKey(
   apiKey: string | string[] | undefined,
@@ -46,8 +51,7 @@ export function presentedKey(
 ): string | undefined {
   if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
   if (Array.isArray(apiKey)) return apiKey.join(', ');
-  if (!authorization) return undefined;
-  return BEARER_RE.exec(authorization)?.[1];
+  return bearerToken(authorization);
 }
 
 /**

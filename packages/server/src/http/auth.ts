@@ -1,5 +1,5 @@
 import { ApiError, missingScopes } from '@keyroll/core';
-import type { Verifier, VerifyResult } from '@keyroll/verifier';
+import { bearerToken, presentedKey, type Verifier, type VerifyResult } from '@keyroll/verifier';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Actor } from '../services/actor.js';
 import { ROOT_CONSUMER_ID } from '../services/consumer-service.js';
@@ -13,13 +13,6 @@ declare module 'fastify' {
   }
 }
 
-function bearer(request: FastifyRequest): string | undefined {
-  const h = request.headers.authorization;
-  if (!h) return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-  return m?.[1];
-}
-
 function unauthorized(reply: FastifyReply, detail: string, verifyCode?: string): never {
   reply.header('www-authenticate', `Bearer realm="keyroll"${verifyCode ? `, error="invalid_token"` : ''}`);
   throw new ApiError('UNAUTHORIZED', detail, verifyCode ? { verifyCode } : undefined);
@@ -31,7 +24,7 @@ function unauthorized(reply: FastifyReply, detail: string, verifyCode?: string):
  */
 export function requireRoot(verifier: Verifier, scope: string): preHandlerAsyncHookHandler {
   return async function rootGuard(request, reply) {
-    const key = bearer(request);
+    const key = bearerToken(request.headers.authorization);
     if (!key) unauthorized(reply, 'a root key is required in Authorization: Bearer');
     const result = await verifier.verifyAdmin(key, { ip: request.ip });
     if (!result.valid) unauthorized(reply, `root key rejected: ${result.code}`, result.code);
@@ -47,8 +40,7 @@ export function requireRoot(verifier: Verifier, scope: string): preHandlerAsyncH
 /** Guards a self-service route: the consumer's own valid key in `x-api-key` (or Bearer). */
 export function requireConsumerKey(verifier: Verifier): preHandlerAsyncHookHandler {
   return async function consumerGuard(request, reply) {
-    const header = request.headers['x-api-key'];
-    const key = (typeof header === 'string' ? header : undefined) ?? bearer(request);
+    const key = presentedKey(request.headers['x-api-key'], request.headers.authorization);
     if (!key) unauthorized(reply, 'a key is required in x-api-key');
     const result = await verifier.verify(key, { ip: request.ip, skipLimits: true });
     if (!result.valid) unauthorized(reply, `key rejected: ${result.code}`, result.code);

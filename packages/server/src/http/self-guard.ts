@@ -1,4 +1,5 @@
 import { ApiError, isApiError, parseKey } from '@keyroll/core';
+import { presentedKey } from '@keyroll/verifier';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ROOT_CONSUMER_ID } from '../services/consumer-service.js';
 import { requireConsumerKey } from './auth.js';
@@ -15,9 +16,7 @@ const ROOT_ONLY =
 
 /** True when the request presents a well-formed key with the root-key prefix (decided before any lookup). */
 function presentsRootKey(request: FastifyRequest, rootPrefix: string): boolean {
-  const header = request.headers['x-api-key'];
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-  const key = (typeof header === 'string' ? header : undefined) ?? bearer;
+  const key = presentedKey(request.headers['x-api-key'], request.headers.authorization);
   return key !== undefined && parseKey(key)?.prefix === rootPrefix;
 }
 
