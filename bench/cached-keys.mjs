@@ -5,7 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '@keyroll/core';
 import { createStore, migrateToLatest } from '@keyroll/storage';
-import { CachingKeyLookup, cachedKeyFromRow, StorageKeyLookup, Verifier } from '@keyroll/verifier';
+import { CachingKeyLookup, cachedKeyFromRow, StorageKeyLookup, Verifier } from '@keyroll/verifier/internal';
 
 /** The machine, for the results table. */
 export function machine() {

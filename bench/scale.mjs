@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { generateKey } from '@keyroll/core';
-import { cachedKeyFromRow } from '@keyroll/verifier';
+import { cachedKeyFromRow } from '@keyroll/verifier/internal';
 import {
   emptyVerifier,
   floorRate,

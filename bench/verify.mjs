@@ -8,7 +8,7 @@
 //
 // DESIGN target: verifier ≥ 0.8 × floor.
 import os from 'node:os';
-import { UsageMeter } from '@keyroll/verifier';
+import { UsageMeter } from '@keyroll/verifier/internal';
 import {
   cachedVerifier,
   floorMap,

@@ -1,4 +1,4 @@
-import { ManualClock } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { type CreateKeyrollOptions, createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { TestDatabase, TestDialect } from './databases.js';

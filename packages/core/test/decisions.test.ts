@@ -5,12 +5,13 @@ import {
   isId,
   isValidScope,
   keyStatusAt,
-  ManualClock,
   missingScopes,
   newId,
   parseCidr,
   type VerifiableKey,
 } from '../src/index.js';
+
+import { ManualClock } from '../src/testing.js';
 
 const base = { expiresAt: null, retiresAt: null, revokedAt: null };
 

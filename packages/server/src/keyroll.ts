@@ -10,7 +10,7 @@ import {
   StorageLimitSource,
   UsageMeter,
   Verifier,
-} from '@keyroll/verifier';
+} from '@keyroll/verifier/internal';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { readYourWrites } from './cluster/read-your-writes.js';

@@ -11,7 +11,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashKey, ManualClock, parseKey } from '@keyroll/core';
+import { hashKey, parseKey } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { createKeyroll, loadConfig } from '@keyroll/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';

@@ -1,4 +1,5 @@
-import { ApiError, generateKey, ManualClock } from '@keyroll/core';
+import { ApiError, generateKey } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { createStore, type Store } from '@keyroll/storage';
 import {
   CachingKeyLookup,
@@ -7,7 +8,7 @@ import {
   type KeyLookup,
   StorageKeyLookup,
   Verifier,
-} from '@keyroll/verifier';
+} from '@keyroll/verifier/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';

@@ -1,5 +1,5 @@
 import { createStore, type Store } from '@keyroll/storage';
-import { type ChangeRecord, changeLogHead, createChangeFeed } from '@keyroll/verifier';
+import { type ChangeRecord, changeLogHead, createChangeFeed } from '@keyroll/verifier/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 import { storeConsumer, storeKey } from './stored-keys.js';

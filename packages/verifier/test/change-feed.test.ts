@@ -7,7 +7,7 @@ import {
   FEED_APPLICATION_NAME,
   PostgresNotifyFeed,
   SqlitePollFeed,
-} from '@keyroll/verifier';
+} from '@keyroll/verifier/internal';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';

@@ -1,4 +1,5 @@
-import { ApiError, generateKey, hashKey, ManualClock } from '@keyroll/core';
+import { ApiError, generateKey, hashKey } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import {
   type CachedKey,
   checkRequest,
@@ -7,7 +8,7 @@ import {
   PlanLimitChecker,
   type VerificationEvent,
   Verifier,
-} from '@keyroll/verifier';
+} from '@keyroll/verifier/internal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keyOf, MapLimitSource, NO_LIMITS } from './limiter/limit-fixtures.js';

@@ -1,4 +1,4 @@
-import { KeyCache } from '@keyroll/verifier';
+import { KeyCache } from '@keyroll/verifier/internal';
 import { describe, expect, it } from 'vitest';
 import { keyOf } from './limiter/limit-fixtures.js';
 

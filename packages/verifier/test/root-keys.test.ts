@@ -1,4 +1,5 @@
-import { generateKey, hashKey, ManualClock } from '@keyroll/core';
+import { generateKey, hashKey } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import {
   type CachedKey,
   MemoryRateLimiter,
@@ -9,7 +10,7 @@ import {
   type RootKeyPresentation,
   type VerificationEvent,
   Verifier,
-} from '@keyroll/verifier';
+} from '@keyroll/verifier/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 import { keyOf, MapLimitSource, NO_LIMITS } from './limiter/limit-fixtures.js';
@@ -111,7 +112,7 @@ for (const dialect of DIALECTS) {
         .selectFrom('audit_events')
         .selectAll()
         .where('action', '=', ROOT_KEY_PRESENTED)
-        .orderBy('seq')
+        .orderBy('at') // presentations are recorded concurrently: on PostgreSQL in any order
         .execute();
       expect(rows.map((r) => [r.target_id, r.at, r.actor, r.target_type])).toEqual([
         ['key_root', START, 'system:verifier', 'key'],

@@ -10,7 +10,7 @@ import {
   type ChangeListener,
   changeLogHead,
   createChangeFeed,
-} from '@keyroll/verifier';
+} from '@keyroll/verifier/internal';
 import { type NodeInfo, NodeRegistry } from './node-registry.js';
 
 /** Tuning of a node's membership in the cluster; tests shorten or stretch these. */

@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import type { ConnectedRedisRateLimiter, UsageMeter, Verifier } from '@keyroll/verifier';
+import type { ConnectedRedisRateLimiter, UsageMeter, Verifier } from '@keyroll/verifier/internal';
 import type { ClusterNode } from '../cluster/cluster-node.js';
 import type { Config } from '../config.js';
 import type { Monitoring } from '../monitoring/monitoring.js';

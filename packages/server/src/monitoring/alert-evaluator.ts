@@ -1,6 +1,6 @@
 import { type Clock, newId } from '@keyroll/core';
 import { readState, type Store, type Tx, writeState } from '@keyroll/storage';
-import { USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier';
+import { USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
 import type { AlertThresholds } from '../config.js';
 import type { AlertRule } from './alert-service.js';

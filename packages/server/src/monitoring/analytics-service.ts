@@ -1,6 +1,6 @@
 import { ApiError, type Clock, VERIFY_CODES, type VerifyCode } from '@keyroll/core';
 import { requestsBeforeStart, type Store } from '@keyroll/storage';
-import type { UsageMeter } from '@keyroll/verifier';
+import type { UsageMeter } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
 import { keyStatusIs } from '../services/key-filters.js';
 import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../services/pagination.js';

@@ -1,5 +1,5 @@
 import type { Store } from '@keyroll/storage';
-import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier';
+import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
 
 /** What a {@link ClientSignalMeter} needs. */

@@ -1,4 +1,4 @@
-import type { CachedKey, KeyLookup } from '@keyroll/verifier';
+import type { CachedKey, KeyLookup } from '@keyroll/verifier/internal';
 import type { CacheMetrics } from './keyroll-metrics.js';
 
 /**

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import type { KeyLookup, UsageMeter, Verifier } from '@keyroll/verifier';
+import type { KeyLookup, UsageMeter, Verifier } from '@keyroll/verifier/internal';
 import type { Config } from '../config.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
 import { addRequestsBeforeStart, prunePreStartTotals, type Store } from '@keyroll/storage';
-import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier';
+import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier/internal';
 
 /** What a {@link RotationStartTraffic} needs. */
 export interface RotationStartTrafficOptions {

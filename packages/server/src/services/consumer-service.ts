@@ -1,6 +1,6 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { ConsumersTable, Store } from '@keyroll/storage';
-import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier';
+import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
 import { type Actor, actorName } from './actor.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
 import { assertPlanExists } from './plan-service.js';

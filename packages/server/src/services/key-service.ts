@@ -1,7 +1,7 @@
 import type { KeyStatus } from '@keyroll/core';
 import { ApiError, type Clock, generateKey, missingScopes, newId } from '@keyroll/core';
 import type { KeysTable, Store, Tx } from '@keyroll/storage';
-import type { QuotaSpec } from '@keyroll/verifier';
+import type { QuotaSpec } from '@keyroll/verifier/internal';
 import { type Actor, actorName } from './actor.js';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from './consumer-service.js';
 import { keyStatusIs } from './key-filters.js';

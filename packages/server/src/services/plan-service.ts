@@ -1,6 +1,6 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { PlansTable, Store } from '@keyroll/storage';
-import type { QuotaSpec } from '@keyroll/verifier';
+import type { QuotaSpec } from '@keyroll/verifier/internal';
 import { type Actor, actorName } from './actor.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
 import { type RateLimitView, rateLimitView } from './records.js';

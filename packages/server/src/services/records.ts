@@ -1,6 +1,6 @@
 import { formatDuration, type KeyStatus, keyStatusAt } from '@keyroll/core';
 import type { ConsumersTable, KeysTable } from '@keyroll/storage';
-import type { QuotaSpec, RateLimitSpec } from '@keyroll/verifier';
+import type { QuotaSpec, RateLimitSpec } from '@keyroll/verifier/internal';
 
 /** A rate limit as it travels on the wire: `{limit: 100, window: "1m"}`. */
 export interface RateLimitView {

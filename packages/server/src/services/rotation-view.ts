@@ -1,6 +1,6 @@
 import { formatDuration } from '@keyroll/core';
 import { type Database, type RotationsTable, requestsBeforeStart } from '@keyroll/storage';
-import { USAGE_BUCKET_MS } from '@keyroll/verifier';
+import { USAGE_BUCKET_MS } from '@keyroll/verifier/internal';
 import type { Kysely } from 'kysely';
 import { iso } from './records.js';
 import { parseRetireRule, type RetireView, retireView } from './rotation-retire.js';

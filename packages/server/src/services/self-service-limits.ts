@@ -1,5 +1,5 @@
 import { ApiError, type Clock } from '@keyroll/core';
-import type { RateLimiter } from '@keyroll/verifier';
+import type { RateLimiter } from '@keyroll/verifier/internal';
 
 const MINUTE = 60_000;
 

@@ -1,5 +1,5 @@
 import { ApiError, isValidScope, parseCidr, parseDuration } from '@keyroll/core';
-import type { RateLimitSpec } from '@keyroll/verifier';
+import type { RateLimitSpec } from '@keyroll/verifier/internal';
 
 /** A rate limit as clients send it: a count per window (`"1m"` or seconds). */
 export interface RateLimitInput {

@@ -1,4 +1,4 @@
-import type { ManualClock } from '@keyroll/core';
+import type { ManualClock } from '@keyroll/core/testing';
 import { createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import { createStore, type Store } from '@keyroll/storage';
 import pg from 'pg';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { generateKey, VERIFY_CODES } from '@keyroll/core';
 import { Gateway, parseGatewayConfig } from '@keyroll/server';
-import { Verifier } from '@keyroll/verifier';
+import { Verifier } from '@keyroll/verifier/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, REDIS_URL } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';

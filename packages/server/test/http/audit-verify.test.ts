@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { ConfigError, createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import { createStore } from '@keyroll/storage';
 import type { InjectOptions } from 'fastify';

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
-import { generateKey, hashKey, ManualClock, parseKey } from '@keyroll/core';
+import { generateKey, hashKey, parseKey } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { buildApp, createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import type { Store } from '@keyroll/storage';
-import { type CachedKey, type KeyLookup, StorageKeyLookup, Verifier } from '@keyroll/verifier';
+import { type CachedKey, type KeyLookup, StorageKeyLookup, Verifier } from '@keyroll/verifier/internal';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

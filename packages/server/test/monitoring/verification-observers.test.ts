@@ -1,4 +1,4 @@
-import { ManualClock } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { requestsBeforeStart } from '@keyroll/storage';
 import type { VerificationEvent } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-import { ManualClock } from '@keyroll/core';
+import { ManualClock } from '@keyroll/core/testing';
 import { loadConfig } from '@keyroll/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';

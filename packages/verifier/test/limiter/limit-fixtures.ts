@@ -1,4 +1,4 @@
-import type { CachedKey, ConsumerLimits, LimitSet, LimitSource } from '@keyroll/verifier';
+import type { CachedKey, ConsumerLimits, LimitSet, LimitSource } from '@keyroll/verifier/internal';
 
 /** A limit source over plain maps: the consumers and plans a test sets up. */
 export class MapLimitSource implements LimitSource {

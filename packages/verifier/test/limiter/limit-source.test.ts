@@ -1,5 +1,5 @@
 import { createStore } from '@keyroll/storage';
-import { StorageLimitSource } from '@keyroll/verifier';
+import { StorageLimitSource } from '@keyroll/verifier/internal';
 import { describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 

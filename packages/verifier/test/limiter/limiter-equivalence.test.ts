@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type CachedKey, MemoryRateLimiter, PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier';
+import { type CachedKey, MemoryRateLimiter, PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier/internal';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

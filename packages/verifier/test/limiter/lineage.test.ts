@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MemoryRateLimiter, PlanLimitChecker, type RateLimiter, RedisRateLimiter } from '@keyroll/verifier';
+import { MemoryRateLimiter, PlanLimitChecker, type RateLimiter, RedisRateLimiter } from '@keyroll/verifier/internal';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../../../../test/support/databases.js';

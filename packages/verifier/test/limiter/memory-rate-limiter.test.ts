@@ -1,5 +1,5 @@
-import { ManualClock } from '@keyroll/core';
-import { MemoryRateLimiter, PlanLimitChecker } from '@keyroll/verifier';
+import { ManualClock } from '@keyroll/core/testing';
+import { MemoryRateLimiter, PlanLimitChecker } from '@keyroll/verifier/internal';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyOf, MapLimitSource, NO_LIMITS } from './limit-fixtures.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ManualClock } from '@keyroll/core';
-import { PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier';
+import { ManualClock } from '@keyroll/core/testing';
+import { PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier/internal';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../../../../test/support/databases.js';

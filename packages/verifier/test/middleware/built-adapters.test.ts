@@ -10,7 +10,7 @@ const built = existsSync(new URL('middleware/hono.js', dist));
 /** The adapters as users import them: from the built package, against a verifier built there too. */
 describe.skipIf(!built)('adapters from dist (run `npm run build` first)', () => {
   async function builtVerifier() {
-    const { Verifier } = await import(new URL('index.js', dist).href);
+    const { Verifier } = await import(new URL('internal.js', dist).href);
     const { key } = generateKey('kr_live');
     const stored = {
       id: 'key_built',

@@ -1,6 +1,6 @@
 import type { Clock } from '@keyroll/core';
 import { generateKey, systemClock, VERIFY_CODES } from '@keyroll/core';
-import { Verifier } from '@keyroll/verifier';
+import { Verifier } from '@keyroll/verifier/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { eventually } from '../../../../test/support/eventually.js';

@@ -1,5 +1,5 @@
 import type { Store } from '@keyroll/storage';
-import type { ConnectedRedisRateLimiter } from '@keyroll/verifier';
+import type { ConnectedRedisRateLimiter } from '@keyroll/verifier/internal';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ClusterNode } from '../../cluster/cluster-node.js';
