@@ -92,15 +92,27 @@ for (const dialect of DIALECTS) {
         if (status === 'revoked' || status === 'expired') continue;
         if (status !== 'deprecated') throw new Error(`${label}: unclaimed ${k.rotationId} left ${k.id} ${status}`);
       }
-      const completedUnclaimed = await h.kr.store.db
-        .selectFrom('rotations')
-        .select('id')
-        .where('origin', '=', 'policy')
-        .where('new_key_id', 'is', null)
-        .where('state', '=', 'completed')
-        .where('end_reason', '=', 'deadline')
-        .execute();
-      if (completedUnclaimed.length > 0) throw new Error(`${label}: completed an unclaimed policy rotation`);
+      // Completing one is harmless only once its old key was revoked or expired anyway (every run
+      // shares the database, so a later run's tick completes an earlier consumer's such rotation).
+      const completedUnclaimed = (
+        await h.kr.store.db
+          .selectFrom('rotations')
+          .innerJoin('keys', 'keys.id', 'rotations.old_key_id')
+          .select(['rotations.id', 'rotations.ended_at', 'keys.revoked_at', 'keys.expires_at'])
+          .where('rotations.origin', '=', 'policy')
+          .where('rotations.new_key_id', 'is', null)
+          .where('rotations.state', '=', 'completed')
+          .where('rotations.end_reason', '=', 'deadline')
+          .execute()
+      ).filter((r) => {
+        const end = r.ended_at ?? Number.POSITIVE_INFINITY;
+        return !((r.revoked_at !== null && r.revoked_at <= end) || (r.expires_at !== null && r.expires_at <= end));
+      });
+      if (completedUnclaimed.length > 0) {
+        throw new Error(
+          `${label}: completed the unclaimed policy rotation ${completedUnclaimed[0]?.id} of a usable key`,
+        );
+      }
       const starNow = await usableStarRootKeys();
       if (starBefore.length > 0 && !starBefore.some((id) => starNow.includes(id))) {
         throw new Error(`${label}: no * root key an operator held is usable any more`);
