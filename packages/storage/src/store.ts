@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
+import type { ChangeKind } from './change-kinds.js';
 import type { DialectName } from './dialect.js';
 import type { Database } from './schema.js';
 
 /** A change to announce to every verifier. */
 export interface ChangeInput {
   at: number;
-  kind: string;
+  kind: ChangeKind;
   entityId: string;
   /** SHA-256 of the key concerned, so that caches can drop exactly that entry. */
   keyHash?: string | null;

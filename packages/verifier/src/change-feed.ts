@@ -1,11 +1,12 @@
 import { type Clock, systemClock } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
+import type { ChangeKind, Store } from '@keyroll/storage';
 
 /** One entry of the change log, as followers see it. */
 export interface ChangeRecord {
   seq: number;
   at: number;
-  kind: string;
+  /** What changed; a kind this version does not know (a newer node's) is passed on as it is. */
+  kind: ChangeKind | typeof FEED_RESET;
   entityId: string;
   /** SHA-256 of the key concerned, when the change is about one key. */
   keyHash: string | null;
@@ -15,7 +16,7 @@ export interface ChangeRecord {
  * Kind of the change a follower hands its listeners when changes it had not applied yet were pruned
  * from the log (a node cut off for longer than the change retention): every cache must be dropped.
  */
-export const FEED_RESET = 'feed.reset';
+export const FEED_RESET = 'feed.reset' as const;
 
 /** Told of every change, in sequence order (e.g. `CachingKeyLookup.apply`). */
 export type ChangeListener = (change: ChangeRecord) => void;
@@ -191,7 +192,7 @@ export class ChangeFollower {
         const change: ChangeRecord = {
           seq: Number(row.seq),
           at: Number(row.at),
-          kind: row.kind,
+          kind: row.kind as ChangeKind,
           entityId: row.entity_id,
           keyHash: row.key_hash,
         };

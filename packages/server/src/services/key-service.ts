@@ -128,7 +128,7 @@ export class KeyService {
     tx: Tx,
     row: KeysTable,
     actor: Actor,
-    action: string,
+    action: 'key.created',
     data: Record<string, unknown> = {},
   ): Promise<KeyView> {
     await tx.db

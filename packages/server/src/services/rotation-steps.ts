@@ -1,5 +1,5 @@
 import { ApiError, isUsableStatus, type KeyStatus, keyStatusAt, newId } from '@keyroll/core';
-import type { Database, KeysTable, RotationsTable, Tx } from '@keyroll/storage';
+import type { ChangeKind, Database, KeysTable, RotationsTable, Tx } from '@keyroll/storage';
 import type { Kysely } from 'kysely';
 import { type Actor, actorName } from './actor.js';
 import { ROOT_CONSUMER_ID } from './consumer-service.js';
@@ -320,7 +320,7 @@ export class RotationSteps {
     return { key, view };
   }
 
-  async #setRetiresAt(tx: Tx, key: KeysTable, at: number | null, now: number, kind: string): Promise<void> {
+  async #setRetiresAt(tx: Tx, key: KeysTable, at: number | null, now: number, kind: ChangeKind): Promise<void> {
     await tx.db.updateTable('keys').set({ retires_at: at, updated_at: now }).where('id', '=', key.id).execute();
     await tx.change({ at: now, kind, entityId: key.id, keyHash: key.hash });
   }

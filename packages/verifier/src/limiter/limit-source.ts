@@ -1,6 +1,6 @@
 import { ApiError } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import { FEED_RESET } from '../change-feed.js';
+import { type ChangeRecord, FEED_RESET } from '../change-feed.js';
 import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
 
 /** A rate limit and a quota, either of which may be unset. */
@@ -78,13 +78,39 @@ export class StorageLimitSource implements LimitSource {
   }
 
   /** Forgets what a change-log entry (`consumer.*`, `plan.*`, all on `feed.reset`) made stale; other kinds are ignored. */
-  applyChange(change: { kind: string; entityId: string }): void {
-    if (change.kind === FEED_RESET) {
-      this.#generation++;
-      this.#consumers.clear();
-      this.#plans.clear();
-    } else if (change.kind.startsWith('consumer.')) this.#forget(this.#consumers, change.entityId);
-    else if (change.kind.startsWith('plan.')) this.#forget(this.#plans, change.entityId);
+  applyChange(change: Pick<ChangeRecord, 'kind' | 'entityId'>): void {
+    switch (change.kind) {
+      case FEED_RESET:
+        this.#generation++;
+        this.#consumers.clear();
+        this.#plans.clear();
+        return;
+      case 'consumer.created':
+      case 'consumer.updated':
+      case 'consumer.deleted':
+        this.#forget(this.#consumers, change.entityId);
+        return;
+      case 'plan.created':
+      case 'plan.updated':
+      case 'plan.deleted':
+        this.#forget(this.#plans, change.entityId);
+        return;
+      case 'key.created':
+      case 'key.updated':
+      case 'key.revoked':
+      case 'rotation.started':
+      case 'rotation.claimed':
+      case 'rotation.completed':
+      case 'rotation.rolled_back':
+      case 'rotation.extended':
+      case 'rotation.shortened':
+      case 'rotation.reminder':
+      case 'rotation_policy.set':
+      case 'rotation_policy.deleted':
+        return; // a key row holds its own limits; the key cache follows these
+      default:
+        change.kind satisfies never; // a new kind must be handled above (a newer node's is ignored)
+    }
   }
 
   #forget<T>(map: Map<string, T>, id: string): void {
