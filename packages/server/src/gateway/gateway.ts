@@ -9,6 +9,7 @@ import {
   type Verifier,
 } from '@keyroll/verifier';
 import { Pool } from 'undici';
+import { answerClientError, refuseTunnel } from './client-error.js';
 import { type ForwardedIdentity, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayConfig, GatewayRoute } from './gateway-config.js';
 import { requestTarget } from './request-target.js';
@@ -69,9 +70,16 @@ export class Gateway {
         }),
       );
     }
-    this.server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((e: unknown) => this.#fail(res, req, e));
-    });
+    };
+    this.server = createServer(onRequest);
+    // What Node would otherwise answer itself, bare or not at all, is answered with a problem too.
+    this.server.on('clientError', answerClientError);
+    this.server.on('connect', refuseTunnel);
+    // An expectation other than 100-continue is ignored and the request handled as any other (RFC 9110
+    // §10.1.1 allows, not requires, a 417); `Expect` itself is never forwarded (see forward-headers).
+    this.server.on('checkExpectation', onRequest);
   }
 
   /** Starts listening; resolves to the gateway's base URL. */
