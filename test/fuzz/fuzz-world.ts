@@ -18,7 +18,7 @@ export class FuzzWorld {
     this.#h = h;
   }
 
-  /** Issues fresh root keys of every scope set, consumers with keys, a rotation and a plan. */
+  /** Issues fresh root keys of every scope set, consumers with keys, a rotation, a plan and the gateway's consumer. */
   async refresh(): Promise<void> {
     const h = this.#h;
     const g = this.#generation++;
@@ -44,6 +44,10 @@ export class FuzzWorld {
     const rotated = await h.json('POST', `/v1/keys/${keyIds[0]}/rotate`, { gracePeriod: '1h' }, 201);
     keyIds.push(rotated.newKeyId);
     keys.push(rotated.key);
+    // The gateway's own consumer, named by no admin-facing pool, so that no generated request revokes,
+    // rotates or limits its keys: an active key and one deprecated by a rotation in flight (both valid).
+    const gateway = await h.consumerWithKey({ scopes: ['read', 'write'] });
+    const gatewayRotated = await h.json('POST', `/v1/keys/${gateway.keyId}/rotate`, { gracePeriod: '1h' }, 201);
     const plan = await h.json(
       'POST',
       '/v1/plans',
@@ -57,6 +61,7 @@ export class FuzzWorld {
       ['consumerKey', keys],
       ['rotation', [rotated.rotation.id]],
       ['plan', [plan.id]],
+      ['gatewayKey', [gatewayRotated.key, gateway.key]],
     ]);
   }
 

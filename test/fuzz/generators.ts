@@ -632,8 +632,22 @@ export function chaosCase(ops: Operation[], auth: fc.Arbitrary<Record<string, st
     );
 }
 
-/** Gateway route prefixes the fuzz configures (see the fuzz suite). */
-export const GATEWAY_PREFIXES = ['/api', '/api/orders', '/open'];
+/** A gateway route the fuzz configures; the suite adds the upstream. */
+export interface FuzzGatewayRoute {
+  pathPrefix: string;
+  scopes?: string[];
+  methods?: string[];
+}
+
+/** The gateway routes the fuzz configures (the suite points them at its echo upstream). */
+export const GATEWAY_ROUTES: FuzzGatewayRoute[] = [
+  { pathPrefix: '/api', scopes: ['read'] },
+  { pathPrefix: '/api/orders', scopes: ['write'], methods: ['POST', 'PUT'] },
+  { pathPrefix: '/open' },
+];
+
+/** Gateway route prefixes the fuzz configures. */
+export const GATEWAY_PREFIXES = GATEWAY_ROUTES.map((r) => r.pathPrefix);
 
 /** Gateway requests: any method, route and re-spelled paths, keys in either header, spoofed and hop-by-hop headers. */
 export function gatewayCase(): fc.Arbitrary<FuzzCase> {
@@ -664,6 +678,65 @@ export function gatewayCase(): fc.Arbitrary<FuzzCase> {
       contentType,
     )
     .map(([method, p, q, a, extra, b, type]) => makeCase('gateway', method, `${p}${q}`, [a, extra], b, type));
+}
+
+/**
+ * Gateway requests that should be forwarded, so that the fuzz reaches the upstream and exercises
+ * forwarding itself: a route and a method it allows, a path in a spelling that canonicalises
+ * (doubled slashes, a trailing slash, escaped unreserved characters, sub-delimiters, escaped
+ * non-ASCII, long segments), a key of the world's gateway consumer (`@@gatewayKey.n@@`, which no
+ * generated admin request names, so it is not revoked under the gateway's feet) in either header —
+ * and still any query, odd headers and any body.
+ */
+export function forwardedGatewayCase(): fc.Arbitrary<FuzzCase> {
+  const routeAndMethod = fc.oneof(
+    fc.tuple(fc.constantFrom('/api', '/open'), anyMethod),
+    fc.tuple(fc.constant('/api/orders'), fc.constantFrom('POST', 'PUT')),
+  );
+  // None starts with `/orders`, which would move a `/api` request to the `/api/orders` route.
+  const rest = fc.constantFrom(
+    '',
+    '/',
+    '/things',
+    '/things/1',
+    '/a/b/c',
+    '/x%20y',
+    "/it's(1)+2=3,*:@!$&",
+    '/~user/-._',
+    '/%7Euser',
+    '/%7euser',
+    `/${'%F0%9F%94%91'.repeat(3)}`,
+    `/${'s'.repeat(101)}`,
+    `/${'s'.repeat(3000)}`,
+  );
+  const spelling = fc.constantFrom(
+    (p: string) => p,
+    (p: string) => `/${p}`,
+    (p: string) => p.replace(/\//g, '//'),
+    (p: string) => `${p}/`,
+    (p: string) => p.replace(/^\/([a-z])/, (_, c: string) => `/%${c.charCodeAt(0).toString(16)}`),
+    (p: string) => p.replace(/^\/([a-z])/, (_, c: string) => `/%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+  );
+  const key = refOf('gatewayKey');
+  const auth = fc.oneof(
+    { weight: 3, arbitrary: key.map((k) => ({ 'x-api-key': k })) },
+    { weight: 2, arbitrary: key.map((k) => ({ authorization: `Bearer ${k}` })) },
+  );
+  const query = fc.constantFrom('', '', '?x=1', '?x=%00', '?a=b&a=c', `?q=${'q'.repeat(3000)}`, '?%', '?key=abc');
+  return fc
+    .tuple(
+      routeAndMethod,
+      rest,
+      spelling,
+      query,
+      auth,
+      extraHeaders,
+      fc.option(rawBody(), { freq: 2, nil: undefined }),
+      contentType,
+    )
+    .map(([[prefix, method], r, spell, q, a, extra, b, type]) =>
+      makeCase('gateway-forwarded', method, `${spell(`${prefix}${r}`)}${q}`, [a, extra], b, type),
+    );
 }
 
 /** Request lines no well-behaved client sends, for a raw socket: odd targets, methods and framing. */

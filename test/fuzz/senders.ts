@@ -138,7 +138,12 @@ export function sendRaw(base: string, req: WireRequest): Promise<FuzzResponse> {
     for (const [name, value] of Object.entries(req.headers)) head.push(`${name}: ${value}`);
     if (body.length > 0 && req.headers['content-length'] === undefined) head.push(`content-length: ${body.length}`);
     socket.setTimeout(20_000, () => socket.destroy(new Error('no response within 20 s')));
-    socket.on('connect', () => socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'utf8'), body])));
+    // Written without a FIN: the gateway reads a client's FIN as the client going away and gives up
+    // the upstream request (see the gateway suite), so a half-closed request would never see a
+    // forwarded answer. `connection: close` has the server end the exchange instead.
+    socket.on('connect', () =>
+      socket.write(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'utf8'), body])),
+    );
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', (e) => {
       const data = Buffer.concat(chunks);
