@@ -1,15 +1,11 @@
+import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
-  CachingKeyLookup,
   connectRedisRateLimiter,
   createRateLimiter,
-  PlanLimitChecker,
+  createVerificationPipeline,
   RootKeyAudit,
-  StorageKeyLookup,
-  StorageLimitSource,
-  UsageMeter,
-  Verifier,
 } from '@keyroll/verifier/internal';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
@@ -20,6 +16,8 @@ import { loadGatewayConfig } from './gateway/gateway-config.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 import { applyListenerLimits } from './http/listener-limits.js';
+import { KeyrollMetrics } from './monitoring/keyroll-metrics.js';
+import { MissCountingLookup } from './monitoring/miss-counting-lookup.js';
 import { createMonitoring } from './monitoring/monitoring.js';
 import { sealAudit } from './services/audit-seal.js';
 import { AuditService } from './services/audit-service.js';
@@ -88,12 +86,29 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     keyPrefix: config.keyPrefix,
     rootKeyPrefix: config.rootKeyPrefix,
   });
-  const usage = new UsageMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const limiter = redis?.limiter ?? createRateLimiter();
+  const rootKeyAudit = new RootKeyAudit({
+    store,
+    onError: (err) => app.log.error({ err }, 'root key presentation could not be audited'),
+  });
+  const metrics = new KeyrollMetrics({ store, node: hostname() });
+  const pipeline = createVerificationPipeline({
+    store,
+    clock,
+    limiter,
+    maxKeys: config.keyCacheSize,
+    flushIntervalMs: config.usageFlushMs,
+    wrapSource: (source) => new MissCountingLookup(source, metrics),
+    onRootKey: rootKeyAudit.listener,
+  });
+  const { usage, verifier } = pipeline;
   const monitoring = createMonitoring({
     config,
     store,
     clock,
     usage,
+    signals: pipeline.signals,
+    metrics,
     signingClock: options.signingClock,
     onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
   });
@@ -115,24 +130,10 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     intervalMs: config.schedulerIntervalMs,
     onError: (err) => app.log.error({ err }, 'rotation scheduler tick failed'),
   });
-  const limiter = redis?.limiter ?? createRateLimiter();
-  const limitSource = new StorageLimitSource({ store });
-  const limits = new PlanLimitChecker({ limiter, source: limitSource });
-  const rootKeyAudit = new RootKeyAudit({
-    store,
-    onError: (err) => app.log.error({ err }, 'root key presentation could not be audited'),
-  });
-  const lookup = new CachingKeyLookup({
-    source: monitoring.meterMisses(new StorageKeyLookup(store)),
-    maxKeys: config.keyCacheSize,
-  });
   const cluster = new ClusterNode({
     store,
-    lookup,
-    listeners: [
-      (change) => limitSource.applyChange(change),
-      (change) => monitoring.metrics.propagationLag(clock.now() - change.at),
-    ],
+    lookup: pipeline.lookup,
+    listeners: [...pipeline.listeners, (change) => monitoring.metrics.propagationLag(clock.now() - change.at)],
     databaseUrl: config.databaseUrl,
     address: config.publicUrl ?? `http://${config.host}:${config.port}`,
     ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
@@ -143,7 +144,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     store,
     clock,
     usage,
-    verifier: new Verifier({ lookup, clock, limits, observers: [usage], onRootKey: rootKeyAudit.listener }),
+    verifier,
     consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService({
@@ -202,7 +203,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
       await app.close();
       await deps.monitoring.close();
       await cluster.close();
-      await usage.close();
+      await pipeline.close();
       await rootKeyAudit.settled();
       await limiter.close();
       if (!options.store) await store.close();

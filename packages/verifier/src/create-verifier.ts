@@ -1,14 +1,10 @@
 import type { Clock } from '@keyroll/core';
 import { createStore } from '@keyroll/storage';
-import { CachingKeyLookup } from './caching-key-lookup.js';
 import { createChangeFeed } from './create-change-feed.js';
-import { StorageKeyLookup } from './key-lookup.js';
 import { createRateLimiter } from './limiter/create-rate-limiter.js';
-import { StorageLimitSource } from './limiter/limit-source.js';
-import { PlanLimitChecker } from './limiter/plan-limit-checker.js';
 import type { RootKeyListener } from './root-key-audit.js';
-import { UsageMeter } from './usage-meter.js';
-import { Verifier } from './verifier.js';
+import { createVerificationPipeline } from './verification-pipeline.js';
+import type { Verifier } from './verifier.js';
 
 /** Where a provider's process finds keyroll's data; the same values as the keyroll server's. */
 export interface CreateVerifierOptions {
@@ -18,7 +14,7 @@ export interface CreateVerifierOptions {
   redisUrl?: string | undefined;
   /** Prefix of Redis keys; must match the keyroll server's (default `keyroll:`). */
   redisPrefix?: string | undefined;
-  /** How often usage counts are written, in ms (default 1,000). */
+  /** How often usage counts and client signals (recent clients, unknown keys) are written, in ms (default 1,000). */
   usageFlushMs?: number;
   /** Most keys cached in memory (default 100,000). */
   maxKeys?: number;
@@ -52,29 +48,28 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Em
     throw new TypeError('createVerifier: databaseUrl must start with postgres:// or sqlite:');
   }
   const store = createStore({ databaseUrl: options.databaseUrl, dataDir: '.' });
-  const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(store), maxKeys: options.maxKeys });
-  const limitSource = new StorageLimitSource({ store });
   const limiter = createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
-  const usage = new UsageMeter({ store, flushIntervalMs: options.usageFlushMs });
+  const pipeline = createVerificationPipeline({
+    store,
+    clock: options.clock,
+    limiter,
+    maxKeys: options.maxKeys,
+    flushIntervalMs: options.usageFlushMs,
+    onRootKey: options.onRootKey,
+  });
   const feed = createChangeFeed({
     store,
     databaseUrl: options.databaseUrl,
-    listeners: [(change) => lookup.apply(change), (change) => limitSource.applyChange(change)],
+    listeners: pipeline.listeners,
     clock: options.clock,
   });
   await feed.start();
-  const verifier = new Verifier({
-    lookup,
-    clock: options.clock,
-    limits: new PlanLimitChecker({ limiter, source: limitSource }),
-    observers: [usage],
-    ...(options.onRootKey && { onRootKey: options.onRootKey }),
-  });
+  const { verifier } = pipeline;
   return {
     verifier,
     close: async () => {
       await feed.close();
-      await usage.close();
+      await pipeline.close();
       await limiter.close();
       await store.close();
     },

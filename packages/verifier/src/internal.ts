@@ -11,6 +11,11 @@ export {
   changeLogHead,
   FEED_RESET,
 } from './change-feed.js';
+export {
+  ClientSignalMeter,
+  type ClientSignalMeterOptions,
+  UNKNOWN_ADDRESS,
+} from './client-signal-meter.js';
 export { checkCost, isValidCost, MAX_COST } from './cost.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
 export { type CreateVerifierOptions, createVerifier, type EmbeddedVerifier } from './create-verifier.js';
@@ -72,5 +77,10 @@ export {
 } from './root-key-audit.js';
 export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { USAGE_BUCKET_MS, UsageMeter, type UsageMeterOptions } from './usage-meter.js';
+export {
+  createVerificationPipeline,
+  type VerificationPipeline,
+  type VerificationPipelineOptions,
+} from './verification-pipeline.js';
 export { type AdminVerifyOptions, Verifier, type VerifierOptions } from './verifier.js';
 export type { VerifyOptions, VerifyResult } from './verify-result.js';

@@ -30,10 +30,10 @@ export interface ClusterOptions {
 /** What a {@link ClusterNode} is built from. */
 export interface ClusterNodeOptions extends ClusterOptions {
   store: Store;
-  /** The cache the change feed keeps current. */
+  /** The key cache, reported in the node's status. */
   lookup: CachingKeyLookup;
-  /** Others told of each change after the cache (e.g. caches of consumer limits). */
-  listeners?: ChangeListener[];
+  /** Told of each change, in order: the verification pipeline's caches first, then e.g. metrics. */
+  listeners: ChangeListener[];
   /** PostgreSQL URL to LISTEN on; SQLite is polled. */
   databaseUrl?: string | undefined;
   address: string;
@@ -73,11 +73,10 @@ export class ClusterNode {
   constructor(options: ClusterNodeOptions) {
     this.#store = options.store;
     this.lookup = options.lookup;
-    const lookup = options.lookup;
     this.feed = createChangeFeed({
       store: options.store,
       databaseUrl: options.databaseUrl,
-      listeners: [(change) => lookup.apply(change), ...(options.listeners ?? [])],
+      listeners: options.listeners,
       onApplied: () => void this.registry.beat(),
       ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     });

@@ -1,10 +1,9 @@
 import { type Clock, newId } from '@keyroll/core';
 import { readState, type Store, type Tx, writeState } from '@keyroll/storage';
-import { USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier/internal';
+import { type ClientSignalMeter, USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
 import type { AlertThresholds } from '../config.js';
 import type { AlertRule } from './alert-service.js';
-import type { ClientSignalMeter } from './client-signal-meter.js';
 import { type FailureBaseline, isFailureSpike, learn } from './failure-baseline.js';
 import type { AlertMetrics } from './keyroll-metrics.js';
 import type { RetiredKeySighting, RetiredKeySightings } from './retired-key-sightings.js';

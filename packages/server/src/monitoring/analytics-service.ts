@@ -1,6 +1,6 @@
 import { ApiError, type Clock, VERIFY_CODES, type VerifyCode } from '@keyroll/core';
 import { requestsBeforeStart, type Store } from '@keyroll/storage';
-import type { UsageMeter } from '@keyroll/verifier/internal';
+import type { ClientSignalMeter, UsageMeter } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
 import { keyStatusIs } from '../services/key-filters.js';
 import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../services/pagination.js';
@@ -11,7 +11,6 @@ import {
   type UsageBucket,
   type UsageGranularity,
 } from '../services/usage-service.js';
-import type { ClientSignalMeter } from './client-signal-meter.js';
 
 /** Counts by verification code (codes without requests are left out). */
 export type CodeCounts = Partial<Record<VerifyCode, number>>;

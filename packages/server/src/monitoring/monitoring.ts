@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
-import type { KeyLookup, UsageMeter, Verifier } from '@keyroll/verifier/internal';
+import type { ClientSignalMeter, UsageMeter, Verifier } from '@keyroll/verifier/internal';
 import type { Config } from '../config.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
@@ -10,10 +9,8 @@ import { AlertEvaluator } from './alert-evaluator.js';
 import { AlertService } from './alert-service.js';
 import { AnalyticsService } from './analytics-service.js';
 import { BackgroundLoop } from './background-loop.js';
-import { ClientSignalMeter } from './client-signal-meter.js';
 import { ExpiryNotifier } from './expiry-notifier.js';
-import { KeyrollMetrics } from './keyroll-metrics.js';
-import { MissCountingLookup } from './miss-counting-lookup.js';
+import type { KeyrollMetrics } from './keyroll-metrics.js';
 import { RetiredKeySightings } from './retired-key-sightings.js';
 import { RotationStartTraffic } from './rotation-start-traffic.js';
 
@@ -23,6 +20,9 @@ export interface MonitoringOptions {
   store: Store;
   clock: Clock;
   usage: UsageMeter;
+  signals: ClientSignalMeter;
+  /** The node's metrics (made first: the verification pipeline counts cache misses in them). */
+  metrics: KeyrollMetrics;
   /** Stamps webhook signatures; the system clock unless a test says otherwise. */
   signingClock?: Clock | undefined;
   /** Told of a failed background step. */
@@ -51,9 +51,7 @@ export interface Monitoring {
   deliveries: DeliveryWorker;
   /** The background loop: stopped until {@link Monitoring.start}. */
   loop: BackgroundLoop;
-  /** Wraps the storage lookup behind the key cache so that cache misses are counted. */
-  meterMisses(source: KeyLookup): KeyLookup;
-  /** Registers the observers that feed metrics and client signals with a verifier. */
+  /** Registers the node's own observers (metrics, retired-key sightings, rotation starts) with a verifier. */
   observe(verifier: Verifier): void;
   /** Runs every worker once, in order (evaluate alerts, fan out events, deliver); for tests. */
   tick(): Promise<void>;
@@ -64,8 +62,7 @@ export interface Monitoring {
 /** Builds the monitoring parts and registers their verification observers. */
 export function createMonitoring(o: MonitoringOptions): Monitoring {
   const { config, store, clock } = o;
-  const metrics = new KeyrollMetrics({ store, node: hostname() });
-  const signals = new ClientSignalMeter({ store, flushIntervalMs: config.usageFlushMs });
+  const { metrics, signals } = o;
   const sightings = new RetiredKeySightings();
   const rotationStarts = new RotationStartTraffic({ store, clock, keepMs: config.retention.usageMs });
   const dispatcher = new WebhookDispatcher({ store, clock });
@@ -113,10 +110,8 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     dispatcher,
     deliveries,
     loop,
-    meterMisses: (source) => new MissCountingLookup(source, metrics),
     observe: (verifier) => {
       verifier.addObserver(metrics);
-      verifier.addObserver(signals);
       verifier.addObserver(sightings);
       verifier.addObserver(rotationStarts);
     },
@@ -124,7 +119,6 @@ export function createMonitoring(o: MonitoringOptions): Monitoring {
     start: () => loop.start(),
     close: async () => {
       await loop.stop();
-      await signals.close();
       await deliveries.close();
     },
   };

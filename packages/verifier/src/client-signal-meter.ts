@@ -1,6 +1,7 @@
 import type { Store } from '@keyroll/storage';
-import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
+import type { VerificationEvent, VerificationObserver } from './observer.js';
+import { USAGE_BUCKET_MS } from './usage-meter.js';
 
 /** What a {@link ClientSignalMeter} needs. */
 export interface ClientSignalMeterOptions {
