@@ -75,6 +75,7 @@ export {
   type RootKeyListener,
   type RootKeyPresentation,
 } from './root-key-audit.js';
+export { answerClientError, refuseTunnel } from './socket-answers.js';
 export { SqlitePollFeed } from './sqlite-poll-feed.js';
 export { USAGE_BUCKET_MS, UsageMeter, type UsageMeterOptions } from './usage-meter.js';
 export {

@@ -8,8 +8,8 @@ import {
   problemOf,
   type Verifier,
 } from '@keyroll/verifier';
+import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
 import { Pool } from 'undici';
-import { answerClientError, refuseTunnel } from './client-error.js';
 import { type ForwardedIdentity, upstreamRequestHeaders } from './forward-headers.js';
 import type { GatewayConfig, GatewayRoute } from './gateway-config.js';
 import { requestTarget } from './request-target.js';

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { clientErrorProblem } from './client-error.js';
 import type { AppDeps } from './deps.js';
 import { installDocsSecurityHeaders } from './docs-headers.js';
 import { keyRedactingLogger } from './log-redaction.js';
@@ -51,11 +51,16 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     // Ids are at most 64 characters: a longer one is a 400 naming the parameter, not the router's 414.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorProblem,
-    clientErrorHandler: clientErrorProblem,
+    clientErrorHandler: answerClientError,
     // `verbose` lets a validation error name what a union accepts (its description).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },
     schemaController: { compilersFactory: { buildValidator: requestValidatorFactory() } },
   });
+  // What Node would otherwise answer itself, bare or not at all, is answered as the gateway does:
+  // CONNECT is a 405 problem; an expectation other than 100-continue is ignored (RFC 9110 §10.1.1
+  // allows, not requires, a 417) and the request routed as any other.
+  app.server.on('connect', refuseTunnel);
+  app.server.on('checkExpectation', (req, res) => app.routing(req, res));
   const routeMethods = trackRouteMethods(app);
   app.decorateRequest('actor', null);
   app.decorateRequest('selfKey', null);

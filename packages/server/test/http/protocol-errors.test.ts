@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import { send } from '../../../../test/support/http-send.js';
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite');
 
@@ -55,6 +56,27 @@ describe.skipIf(!sqlite?.available)('requests Node refuses before Fastify sees t
       status: 431,
       type: 'application/problem+json',
       body: { status: 431, code: 'HEADERS_TOO_LARGE' },
+    });
+  });
+
+  it('answers a HEAD whose headers are over the limit with the 431 head and no body', async () => {
+    // Node's client reads any body after a HEAD answer as a broken response ("data after Connection: close").
+    const res = await send(`http://127.0.0.1:${port}`, 'HEAD', `/v1/keys/${'s'.repeat(20_000)}`);
+    expect(res.status).toBe(431);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+  });
+
+  it('handles a request with an expectation it does not know as any other, instead of a bare 417', async () => {
+    const res = await send(`http://127.0.0.1:${port}`, 'GET', '/healthz', { expect: 'something' });
+    expect(res.status).toBe(200);
+  });
+
+  it('answers CONNECT with a 405 problem instead of dropping the connection', async () => {
+    const res = await raw(port, 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n');
+    expect(res).toMatchObject({
+      status: 405,
+      type: 'application/problem+json',
+      body: { status: 405, code: 'METHOD_NOT_ALLOWED' },
     });
   });
 });

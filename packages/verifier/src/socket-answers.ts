@@ -1,7 +1,7 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERROR_STATUS, type ErrorCode } from '@keyroll/core';
-import { PROBLEM_CONTENT_TYPE, problemOf } from '@keyroll/verifier';
+import { PROBLEM_CONTENT_TYPE, problemOf } from './http-answers.js';
 
 /** What a request Node's HTTP parser refused is told, by the parser's error code. */
 function answerTo(error: NodeJS.ErrnoException): { code: ErrorCode; detail: string } {
@@ -43,10 +43,10 @@ function problemResponse(
 }
 
 /**
- * The gateway's `clientError` listener: a request Node's HTTP parser refused (malformed, headers or
- * target over the limit, too slow to arrive) is answered with a problem, as Node would answer it
- * (400, 431, 408) but as problem+json, and the connection closed. A connection that is gone, or
- * whose current response has begun, is only closed.
+ * A `clientError` listener (the gateway's, and the API's Fastify `clientErrorHandler`): a request
+ * Node's HTTP parser refused (malformed, headers or target over the limit, too slow to arrive) is
+ * answered with a problem, as Node would answer it (400, 431, 408) but as problem+json, and the
+ * connection closed. A connection that is gone, or whose current response has begun, is only closed.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -60,9 +60,9 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
 }
 
 /**
- * The gateway's `connect` listener: the gateway forwards requests to routes and opens no tunnels,
- * so CONNECT (which Node would otherwise answer by closing the connection) gets a 405 problem.
- * `Allow` is empty: no target of the gateway can be tunnelled to.
+ * A `connect` listener for a server that opens no tunnels (keyroll's API and gateway): CONNECT, which
+ * Node would otherwise answer by closing the connection, gets a 405 problem. `Allow` is empty: no
+ * target can be tunnelled to.
  */
 export function refuseTunnel(_req: IncomingMessage, socket: Duplex): void {
   if (socket.destroyed) return;
@@ -70,6 +70,8 @@ export function refuseTunnel(_req: IncomingMessage, socket: Duplex): void {
   socket.once('finish', () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.end(
-    problemResponse('METHOD_NOT_ALLOWED', 'the gateway does not open tunnels (CONNECT)', { headers: { Allow: '' } }),
+    problemResponse('METHOD_NOT_ALLOWED', 'CONNECT is not supported: no tunnels are opened', {
+      headers: { Allow: '' },
+    }),
   );
 }
