@@ -1,48 +1,45 @@
-/** The closed set of machine codes an API error carries, with the HTTP status of each. */
-export const ERROR_STATUS = {
-  VALIDATION_FAILED: 400,
-  INVALID_PATH: 400,
-  INVALID_CURSOR: 400,
-  /** Text that is not well-formed Unicode (a lone UTF-16 surrogate, e.g. `"\ud800"` in JSON). */
-  INVALID_UNICODE: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  ROUTE_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  CONFLICT: 409,
-  KEY_NOT_ACTIVE: 409,
-  ROTATION_NOT_ROLLING: 409,
-  ROTATION_IN_PROGRESS: 409,
-  SUCCESSOR_ALREADY_CLAIMED: 409,
-  KEY_LIMIT_REACHED: 409,
-  REQUEST_TIMEOUT: 408,
-  PAYLOAD_TOO_LARGE: 413,
-  URI_TOO_LONG: 414,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  RATE_LIMITED: 429,
-  HEADERS_TOO_LARGE: 431,
-  ROTATION_LIMIT_REACHED: 429,
-  INTERNAL: 500,
-  BAD_GATEWAY: 502,
-  UNAVAILABLE: 503,
-  GATEWAY_TIMEOUT: 504,
-} as const;
+/** The closed set of machine codes an API error carries (keyroll's wire answer maps each to an HTTP status). */
+export const ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'INVALID_PATH',
+  'INVALID_CURSOR',
+  'INVALID_UNICODE',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'ROUTE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'CONFLICT',
+  'KEY_NOT_ACTIVE',
+  'ROTATION_NOT_ROLLING',
+  'ROTATION_IN_PROGRESS',
+  'SUCCESSOR_ALREADY_CLAIMED',
+  'KEY_LIMIT_REACHED',
+  'REQUEST_TIMEOUT',
+  'PAYLOAD_TOO_LARGE',
+  'URI_TOO_LONG',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+  'HEADERS_TOO_LARGE',
+  'ROTATION_LIMIT_REACHED',
+  'INTERNAL',
+  'BAD_GATEWAY',
+  'UNAVAILABLE',
+  'GATEWAY_TIMEOUT',
+] as const;
 
 /** A machine error code. */
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** An error meant for an API client: a stable code, a human message, optional details. */
 export class ApiError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
-    this.status = ERROR_STATUS[code];
     this.details = details;
   }
 }

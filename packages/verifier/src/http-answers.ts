@@ -1,4 +1,4 @@
-import { HELD_UNTIL_CLAIMED, redactKeys, redactRecord, type VerifyCode } from '@keyroll/core';
+import { type ErrorCode, HELD_UNTIL_CLAIMED, redactKeys, redactRecord, type VerifyCode } from '@keyroll/core';
 import { costProblem } from './cost.js';
 import type { QuotaState, RateLimitState } from './limits.js';
 import type { VerifyResult } from './verify-result.js';
@@ -29,6 +29,37 @@ export interface HttpRejection {
   headers: AnswerHeaders;
   body: ProblemBody;
 }
+
+/** The HTTP status of each error code: where keyroll's wire answer meets HTTP (core knows no HTTP). */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_PATH: 400,
+  INVALID_CURSOR: 400,
+  /** Text that is not well-formed Unicode (a lone UTF-16 surrogate, e.g. `"\ud800"` in JSON). */
+  INVALID_UNICODE: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  KEY_NOT_ACTIVE: 409,
+  ROTATION_NOT_ROLLING: 409,
+  ROTATION_IN_PROGRESS: 409,
+  SUCCESSOR_ALREADY_CLAIMED: 409,
+  KEY_LIMIT_REACHED: 409,
+  REQUEST_TIMEOUT: 408,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
+  ROTATION_LIMIT_REACHED: 429,
+  INTERNAL: 500,
+  BAD_GATEWAY: 502,
+  UNAVAILABLE: 503,
+  GATEWAY_TIMEOUT: 504,
+} as const satisfies Record<ErrorCode, number>;
 
 /** Media type of every keyroll error body. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -7,6 +7,7 @@ export {
   type AcceptedKey,
   type AnswerHeaders,
   acceptedHeaders,
+  ERROR_STATUS,
   type HttpRejection,
   PROBLEM_CONTENT_TYPE,
   type ProblemBody,

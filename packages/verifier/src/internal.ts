@@ -23,6 +23,7 @@ export {
   type AcceptedKey,
   type AnswerHeaders,
   acceptedHeaders,
+  ERROR_STATUS,
   type HttpRejection,
   invalidCostOf,
   PROBLEM_CONTENT_TYPE,

@@ -1,7 +1,7 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERROR_STATUS, type ErrorCode } from '@keyroll/core';
-import { PROBLEM_CONTENT_TYPE, problemOf } from './http-answers.js';
+import type { ErrorCode } from '@keyroll/core';
+import { ERROR_STATUS, PROBLEM_CONTENT_TYPE, problemOf } from './http-answers.js';
 
 /** What a request Node's HTTP parser refused is told, by the parser's error code. */
 function answerTo(error: NodeJS.ErrnoException): { code: ErrorCode; detail: string } {

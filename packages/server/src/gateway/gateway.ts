@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type Clock, canonicalizePath, ERROR_STATUS, systemClock } from '@keyroll/core';
+import { type Clock, canonicalizePath, systemClock } from '@keyroll/core';
 import {
   type AnswerHeaders,
   checkRequest,
+  ERROR_STATUS,
   PROBLEM_CONTENT_TYPE,
   type ProblemBody,
   problemOf,

@@ -1,5 +1,5 @@
-import { ApiError, ERROR_STATUS, type ErrorCode } from '@keyroll/core';
-import { PROBLEM_CONTENT_TYPE, problemOf } from '@keyroll/verifier';
+import { ApiError, type ErrorCode } from '@keyroll/core';
+import { ERROR_STATUS, PROBLEM_CONTENT_TYPE, problemOf } from '@keyroll/verifier';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteMethods } from './route-methods.js';
 import { describeViolations } from './validation-detail.js';
@@ -64,7 +64,7 @@ export function frameworkErrorProblem(error: FastifyError, _request: FastifyRequ
 export function installErrorHandling(app: FastifyInstance, routes: RouteMethods): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError)
-      return sendProblem(reply, error.code, error.status, error.message, error.details ?? {});
+      return sendProblem(reply, error.code, ERROR_STATUS[error.code], error.message, error.details ?? {});
     if (error.validation) {
       const { detail, entries } = describeViolations(error.validationContext ?? 'request', error.validation);
       return sendProblem(reply, 'VALIDATION_FAILED', 400, detail || error.message, { errors: entries });
