@@ -1,5 +1,5 @@
 // Import boundaries (issue 10): DESIGN's layers point down only —
-// core ← storage ← verifier ← server; the client SDK stands alone. `npm run lint` runs this on the
+// core ← storage ← verifier ← gateway ← server (the gateway needs no storage); the client SDK stands alone. `npm run lint` runs this on the
 // tracked sources (scripts/check-layers.mjs), so a wrong-way import or a cycle fails CI.
 /** A package's own sources, and the same package reached through its npm name. */
 const pkg = (names) => `^(packages/(${names})/|@keyroll/(${names})($|/))`;
@@ -12,7 +12,7 @@ module.exports = {
       comment: 'core is the bottom layer: no other keyroll package',
       severity: 'error',
       from: { path: '^packages/core/src/' },
-      to: { path: pkg('storage|verifier|server|client') },
+      to: { path: pkg('storage|verifier|gateway|server|client') },
     },
     {
       name: 'core-computes-only',
@@ -25,13 +25,20 @@ module.exports = {
       name: 'storage-on-core-only',
       severity: 'error',
       from: { path: '^packages/storage/src/' },
-      to: { path: pkg('verifier|server|client') },
+      to: { path: pkg('verifier|gateway|server|client') },
     },
     {
       name: 'verifier-below-server',
       severity: 'error',
       from: { path: '^packages/verifier/src/' },
-      to: { path: pkg('server|client') },
+      to: { path: pkg('gateway|server|client') },
+    },
+    {
+      name: 'gateway-on-core-and-verifier',
+      comment: 'the gateway verifies through a verifier and never reads storage or the server itself',
+      severity: 'error',
+      from: { path: '^packages/gateway/src/' },
+      to: { path: pkg('storage|server|client') },
     },
     {
       name: 'server-not-on-client',
@@ -45,7 +52,7 @@ module.exports = {
       comment: 'the SDK runs in the API consumer’s process: no keyroll package behind it',
       severity: 'error',
       from: { path: '^packages/client/src/' },
-      to: { path: pkg('core|storage|verifier|server') },
+      to: { path: pkg('core|storage|verifier|gateway|server') },
     },
     {
       name: 'no-cycles',

@@ -36,7 +36,8 @@ async function runUpstream() {
 
 /** keyroll on a fresh SQLite store with its gateway, plus the same proxy with authentication off. */
 async function runProxies(upstream) {
-  const { createKeyroll, Gateway, loadConfig, parseGatewayConfig } = await import('@keyroll/server');
+  const { createKeyroll, loadConfig } = await import('@keyroll/server');
+  const { Gateway, parseGatewayConfig } = await import('@keyroll/gateway');
   const dataDir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-gw-'));
   const routes = { routes: [{ pathPrefix: '/api', upstream, scopes: ['read'] }] };
   const config = loadConfig({

@@ -48,3 +48,8 @@ export class ApiError extends Error {
 export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
 }
+
+/** A configuration error: the message names the variable (or field) and what it expects. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
+import { ConfigError, DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
 import type { ListenerLimits } from './http/listener-limits.js';
 import type { RetentionPeriods } from './services/retention.js';
 
@@ -72,11 +72,6 @@ export interface AlertThresholds {
   cooldownMs: number;
   /** How long before a key's expiry the `key.expiring` event is sent, in ms. */
   keyExpiringNoticeMs: number;
-}
-
-/** A configuration error: the message names the variable and what it expects. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
 }
 
 type Env = Record<string, string | undefined>;

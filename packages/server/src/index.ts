@@ -1,11 +1,5 @@
-export { type Config, ConfigError, loadConfig } from './config.js';
-export { Gateway, type GatewayLog, type GatewayOptions } from './gateway/gateway.js';
-export {
-  type GatewayConfig,
-  type GatewayRoute,
-  loadGatewayConfig,
-  parseGatewayConfig,
-} from './gateway/gateway-config.js';
+export { ConfigError } from '@keyroll/core';
+export { type Config, loadConfig } from './config.js';
 export { buildApp } from './http/app.js';
 export type { AppDeps } from './http/deps.js';
 export { type CreateKeyrollOptions, createKeyroll, type Keyroll } from './keyroll.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
+import { Gateway, loadGatewayConfig } from '@keyroll/gateway';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   connectRedisRateLimiter,
@@ -11,8 +12,6 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { readYourWrites } from './cluster/read-your-writes.js';
 import type { Config } from './config.js';
-import { Gateway } from './gateway/gateway.js';
-import { loadGatewayConfig } from './gateway/gateway-config.js';
 import { buildApp } from './http/app.js';
 import type { AppDeps } from './http/deps.js';
 import { applyListenerLimits } from './http/listener-limits.js';

@@ -1,4 +1,4 @@
-import { Gateway, parseGatewayConfig } from '@keyroll/server';
+import { Gateway, parseGatewayConfig } from '@keyroll/gateway';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { startUpstream, type Upstream } from './upstream.js';

@@ -1,5 +1,5 @@
+import { DEFAULT_GATEWAY_PORT } from '@keyroll/gateway';
 import { loadConfig } from '../config.js';
-import { DEFAULT_GATEWAY_PORT } from '../gateway/gateway-config.js';
 import { createKeyroll } from '../keyroll.js';
 
 /** Starts a keyroll node from the environment and serves until SIGINT/SIGTERM. */

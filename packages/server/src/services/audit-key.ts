@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '@keyroll/core';
 import { type AuditKey, ensurePrivateDir } from '@keyroll/storage';
-import { ConfigError } from '../config.js';
 
 /** Shortest `KEYROLL_AUDIT_KEY` accepted, in characters. */
 export const MIN_AUDIT_KEY_LENGTH = 32;

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { canonicalizePath, isValidScope, parseCidr } from '@keyroll/core';
-import { ConfigError } from '../config.js';
+import { ConfigError, canonicalizePath, isValidScope, parseCidr } from '@keyroll/core';
 
 /** One gateway route: requests under `pathPrefix` go to `upstream` once their key passes. */
 export interface GatewayRoute {

@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadGatewayConfig, parseGatewayConfig } from '@keyroll/server';
+import { ConfigError } from '@keyroll/core';
+import { loadGatewayConfig, parseGatewayConfig } from '@keyroll/gateway';
 import { describe, expect, it } from 'vitest';
-import { RouteTable } from '../../src/gateway/route-table.js';
+import { RouteTable } from '../src/route-table.js';
 
 const up = 'http://127.0.0.1:9000';
 

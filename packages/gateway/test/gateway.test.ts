@@ -1,18 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { generateKey, VERIFY_CODES } from '@keyroll/core';
-import { Gateway, parseGatewayConfig } from '@keyroll/server';
+import { Gateway, parseGatewayConfig } from '@keyroll/gateway';
 import { Verifier } from '@keyroll/verifier/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, REDIS_URL } from '../../../../test/support/databases.js';
-import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { send } from '../../../../test/support/http-send.js';
+import { DIALECTS, REDIS_URL } from '../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../test/support/harness.js';
+import { send } from '../../../test/support/http-send.js';
 import {
   type CodeKeys,
   expectDeprecationHeaders,
   expectRefusal,
   keysForEveryCode,
-} from '../../../../test/support/key-fixtures.js';
+} from '../../../test/support/key-fixtures.js';
 import { closedPort, type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
 
 function routesFor(upstream: string, down: string) {

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../../test/support/databases.js';
-import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { send } from '../../../../test/support/http-send.js';
+import { DIALECTS } from '../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../test/support/harness.js';
+import { send } from '../../../test/support/http-send.js';
 import { type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite');

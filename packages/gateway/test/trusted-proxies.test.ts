@@ -1,9 +1,9 @@
-import { Gateway, parseGatewayConfig } from '@keyroll/server';
+import { Gateway, parseGatewayConfig } from '@keyroll/gateway';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../../test/support/databases.js';
-import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { send } from '../../../../test/support/http-send.js';
-import { TrustedProxies } from '../../src/gateway/trusted-proxies.js';
+import { DIALECTS } from '../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../test/support/harness.js';
+import { send } from '../../../test/support/http-send.js';
+import { TrustedProxies } from '../src/trusted-proxies.js';
 import { type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
 
 const CLIENT_CLAIMS = {

@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../../test/support/databases.js';
-import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { send } from '../../../../test/support/http-send.js';
+import { DIALECTS } from '../../../test/support/databases.js';
+import { createHarness, type Harness } from '../../../test/support/harness.js';
+import { send } from '../../../test/support/http-send.js';
 
 /** A real upstream app with a read handler under /v2 and an admin handler under /v2/admin. */
 interface FrameworkUpstream {
