@@ -13,7 +13,7 @@ import {
   expectRefusal,
   keysForEveryCode,
 } from '../../../test/support/key-fixtures.js';
-import { closedPort, type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
+import { closedPort, type LoopbackUpstream, startUpstream } from '../../../test/support/loopback-upstream.js';
 
 function routesFor(upstream: string, down: string) {
   return {

@@ -3,8 +3,8 @@ import { Gateway, parseGatewayConfig } from '@keyroll/gateway';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../../../test/support/http-send.js';
+import { type LoopbackUpstream, startUpstream } from '../../../test/support/loopback-upstream.js';
 import { RouteTable } from '../src/route-table.js';
-import { type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
 
 /** Pieces that spell paths the tricky ways: encodings, case, dots, separators, look-alikes. */
 const PIECES = [

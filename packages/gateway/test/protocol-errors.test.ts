@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../test/support/harness.js';
 import { send } from '../../../test/support/http-send.js';
-import { type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
+import { type LoopbackUpstream, startUpstream } from '../../../test/support/loopback-upstream.js';
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite');
 

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../test/support/harness.js';
 import { send } from '../../../test/support/http-send.js';
+import { type LoopbackUpstream, startUpstream } from '../../../test/support/loopback-upstream.js';
 import { TrustedProxies } from '../src/trusted-proxies.js';
-import { type LoopbackUpstream, startUpstream } from './loopback-upstream.js';
 
 const CLIENT_CLAIMS = {
   'x-forwarded-for': '203.0.113.7',

@@ -4,7 +4,7 @@ import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { send } from '../../../../test/support/http-send.js';
 import { expectRefusal } from '../../../../test/support/key-fixtures.js';
-import { type LoopbackUpstream, startUpstream } from '../gateway/loopback-upstream.js';
+import { type LoopbackUpstream, startUpstream } from '../../../../test/support/loopback-upstream.js';
 
 const PRESENTED = 'root_key.presented_to_verifier';
 
