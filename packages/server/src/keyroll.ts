@@ -144,7 +144,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     clock,
     usage,
     verifier,
-    consumers: new ConsumerService({ store, clock }),
+    consumers: new ConsumerService({ store, clock, keys }),
     keys,
     audit: new AuditService({
       store,

@@ -1,5 +1,5 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
-import type { ConsumersTable, Store } from '@keyroll/storage';
+import type { ConsumersTable, KeysTable, Store, Tx } from '@keyroll/storage';
 import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
 import { type Actor, actorName } from './actor.js';
 import { type Page, type PageRequest, pageById } from './pagination.js';
@@ -50,16 +50,25 @@ export type ConsumerPatch = Partial<ConsumerInput>;
 export interface ConsumerServiceOptions {
   store: Store;
   clock: Clock;
+  /** Revokes a deleted consumer's keys the one way keys are revoked (the key service). */
+  keys: KeyRevoker;
+}
+
+/** Revokes a key row inside a running mutation, with its change and audit entries. */
+export interface KeyRevoker {
+  revokeInTx(tx: Tx, key: KeysTable, now: number, reason: string, actor: Actor): Promise<void>;
 }
 
 /** Consumers: create, read, change, delete (which revokes their keys). */
 export class ConsumerService {
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #keys: KeyRevoker;
 
   constructor(options: ConsumerServiceOptions) {
     this.#store = options.store;
     this.#clock = options.clock;
+    this.#keys = options.keys;
   }
 
   /** Creates a consumer; 409 when its external id is taken. */
@@ -150,17 +159,11 @@ export class ConsumerService {
       await assertLiveConsumer(tx.db, id);
       const keys = await tx.db
         .selectFrom('keys')
-        .select(['id', 'hash'])
+        .selectAll()
         .where('consumer_id', '=', id)
         .where('revoked_at', 'is', null)
         .execute();
-      await tx.db
-        .updateTable('keys')
-        .set({ revoked_at: now, revoke_reason: 'consumer_deleted', updated_at: now })
-        .where('consumer_id', '=', id)
-        .where('revoked_at', 'is', null)
-        .execute();
-      for (const k of keys) await tx.change({ at: now, kind: 'key.revoked', entityId: k.id, keyHash: k.hash });
+      for (const k of keys) await this.#keys.revokeInTx(tx, k, now, 'consumer_deleted', actor);
       await tx.db.updateTable('consumers').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
       await tx.change({ at: now, kind: 'consumer.deleted', entityId: id });
       await tx.audit({

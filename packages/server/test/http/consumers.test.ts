@@ -111,6 +111,13 @@ for (const dialect of DIALECTS) {
         const audit = await h.json('GET', `/v1/audit?targetId=${consumerId}&action=consumer.deleted`, undefined, 200);
         expect(audit.data).toHaveLength(1);
         expect(audit.data[0].data.revokedKeys.sort()).toEqual([keyId, second.id].sort());
+        // Each key's revocation is audited on the key too, like any other revocation.
+        for (const id of [keyId, second.id]) {
+          const revoked = await h.json('GET', `/v1/audit?targetId=${id}&action=key.revoked`, undefined, 200);
+          expect(revoked.data).toEqual([
+            expect.objectContaining({ targetId: id, data: { consumerId, reason: 'consumer_deleted' } }),
+          ]);
+        }
       });
     });
 
