@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
+import type { RetentionPeriods } from './cluster/retention.js';
 import type { ListenerLimits } from './http/listener-limits.js';
-import type { RetentionPeriods } from './services/retention.js';
 
 /** keyroll's configuration, parsed once from the environment (and an optional JSON file). */
 export interface Config {

@@ -9,26 +9,26 @@ import {
   RootKeyAudit,
 } from '@keyroll/verifier/internal';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { buildApp } from './app.js';
+import type { AppDeps } from './app-deps.js';
+import { sealAudit } from './audit/audit-seal.js';
+import { AuditService } from './audit/audit-service.js';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.js';
 import { readYourWrites } from './cluster/read-your-writes.js';
+import { RetentionJob } from './cluster/retention.js';
 import type { Config } from './config.js';
-import { buildApp } from './http/app.js';
-import type { AppDeps } from './http/deps.js';
+import { ConsumerService } from './consumers/consumer-service.js';
 import { applyListenerLimits } from './http/listener-limits.js';
-import { KeyrollMetrics } from './monitoring/keyroll-metrics.js';
-import { MissCountingLookup } from './monitoring/miss-counting-lookup.js';
+import { type BootstrapResult, bootstrap } from './keys/bootstrap.js';
+import { KeyService } from './keys/key-service.js';
+import { KeyrollMetrics } from './metrics/keyroll-metrics.js';
+import { MissCountingLookup } from './metrics/miss-counting-lookup.js';
 import { createMonitoring } from './monitoring/monitoring.js';
-import { sealAudit } from './services/audit-seal.js';
-import { AuditService } from './services/audit-service.js';
-import { type BootstrapResult, bootstrap } from './services/bootstrap.js';
-import { ConsumerService } from './services/consumer-service.js';
-import { KeyService } from './services/key-service.js';
-import { PlanService } from './services/plan-service.js';
-import { RetentionJob } from './services/retention.js';
-import { RotationEngine } from './services/rotation-engine.js';
-import { RotationPolicyService } from './services/rotation-policies.js';
-import { RotationScheduler } from './services/rotation-scheduler.js';
-import { SelfServiceLimits } from './services/self-service-limits.js';
+import { PlanService } from './plans/plan-service.js';
+import { RotationEngine } from './rotations/rotation-engine.js';
+import { RotationPolicyService } from './rotations/rotation-policies.js';
+import { RotationScheduler } from './rotations/rotation-scheduler.js';
+import { SelfServiceLimits } from './rotations/self-service-limits.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
 export interface Keyroll extends AppDeps {

@@ -1,8 +1,8 @@
 import { ApiError, missingScopes } from '@keyroll/core';
 import { bearerToken, presentedKey, type Verifier, type VerifyResult } from '@keyroll/verifier';
+import { ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Actor } from '../services/actor.js';
-import { ROOT_CONSUMER_ID } from '../services/consumer-service.js';
+import type { Actor } from '../shared/actor.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,4 +1,4 @@
-import { DURATION_PATTERN, KEY_STATUSES, VERIFY_CODES } from '@keyroll/core';
+import { DURATION_PATTERN, VERIFY_CODES } from '@keyroll/core';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 /**
@@ -78,51 +78,10 @@ export const PageQuery = {
 export const PageOf = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Nullable(Type.String()) });
 
-const RateLimitOut = Nullable(Type.Object({ limit: Type.Integer(), window: Type.String() }));
-const QuotaOut = Nullable(Type.Object({ limit: Type.Integer(), period: Type.String() }));
-
-/** A consumer. */
-export const ConsumerSchema = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    externalId: Nullable(Type.String()),
-    metadata: Metadata,
-    planId: Nullable(Type.String()),
-    rateLimit: RateLimitOut,
-    quota: QuotaOut,
-    createdAt: DateTime,
-    updatedAt: DateTime,
-  },
-  { $id: 'Consumer' },
-);
-
-/** A key, without its secret or hash. */
-export const KeySchema = Type.Object(
-  {
-    id: Type.String(),
-    consumerId: Type.String(),
-    name: Type.String(),
-    hint: Type.String({ description: 'display fragment: prefix and last 4 characters' }),
-    version: Type.Integer(),
-    predecessorId: Nullable(Type.String()),
-    status: Type.Union(KEY_STATUSES.map((s) => Type.Literal(s))),
-    scopes: Type.Array(Type.String()),
-    metadata: Metadata,
-    allowedIps: Nullable(Type.Array(Type.String())),
-    rateLimit: RateLimitOut,
-    quota: QuotaOut,
-    planId: Nullable(Type.String()),
-    createdAt: DateTime,
-    updatedAt: DateTime,
-    expiresAt: Nullable(DateTime),
-    retiresAt: Nullable(DateTime),
-    revokedAt: Nullable(DateTime),
-    revokeReason: Nullable(Type.String()),
-    lastUsedAt: Nullable(DateTime),
-  },
-  { $id: 'Key' },
-);
+/** A rate limit as answered. */
+export const RateLimitOut = Nullable(Type.Object({ limit: Type.Integer(), window: Type.String() }));
+/** A quota as answered. */
+export const QuotaOut = Nullable(Type.Object({ limit: Type.Integer(), period: Type.String() }));
 
 /** The verification outcome codes. */
 export const VerifyCode = Type.Union(VERIFY_CODES.map((c) => Type.Literal(c)));

@@ -1,18 +1,18 @@
 import type { Clock } from '@keyroll/core';
 import type { Store } from '@keyroll/storage';
 import type { ClientSignalMeter, UsageMeter, Verifier } from '@keyroll/verifier/internal';
+import { AlertEvaluator } from '../alerts/alert-evaluator.js';
+import { AlertService } from '../alerts/alert-service.js';
+import { ExpiryNotifier } from '../alerts/expiry-notifier.js';
+import { AnalyticsService } from '../analytics/analytics-service.js';
+import { RetiredKeySightings } from '../analytics/retired-key-sightings.js';
+import { RotationStartTraffic } from '../analytics/rotation-start-traffic.js';
 import type { Config } from '../config.js';
+import type { KeyrollMetrics } from '../metrics/keyroll-metrics.js';
+import { BackgroundLoop } from '../shared/background-loop.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.js';
 import { WebhookDispatcher } from '../webhooks/webhook-dispatcher.js';
 import { WebhookService } from '../webhooks/webhook-service.js';
-import { AlertEvaluator } from './alert-evaluator.js';
-import { AlertService } from './alert-service.js';
-import { AnalyticsService } from './analytics-service.js';
-import { BackgroundLoop } from './background-loop.js';
-import { ExpiryNotifier } from './expiry-notifier.js';
-import type { KeyrollMetrics } from './keyroll-metrics.js';
-import { RetiredKeySightings } from './retired-key-sightings.js';
-import { RotationStartTraffic } from './rotation-start-traffic.js';
 
 /** What {@link createMonitoring} needs. */
 export interface MonitoringOptions {

@@ -1,9 +1,9 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { Store, Tx, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
-import { type Actor, actorName } from '../services/actor.js';
-import { assertLiveConsumer } from '../services/consumer-service.js';
-import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../services/pagination.js';
-import { iso } from '../services/records.js';
+import { assertLiveConsumer } from '../consumers/consumer-service.js';
+import { type Actor, actorName } from '../shared/actor.js';
+import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../shared/pagination.js';
+import { iso } from '../shared/records.js';
 import { isWebhookEventType, WEBHOOK_EVENT_TYPES } from './event-types.js';
 import { checkWebhookUrl } from './ssrf-guard.js';
 import { newWebhookSecret } from './webhook-signer.js';

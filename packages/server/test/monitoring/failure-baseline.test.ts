@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BASELINE_WARMUP, type FailureBaseline, isFailureSpike, learn } from '../../src/monitoring/failure-baseline.js';
+import { BASELINE_WARMUP, type FailureBaseline, isFailureSpike, learn } from '../../src/alerts/failure-baseline.js';
 
 const RULE = { deviations: 3, minIncrease: 0.1 };
 

@@ -3,8 +3,8 @@ import { requestsBeforeStart } from '@keyroll/storage';
 import type { VerificationEvent } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
-import { RetiredKeySightings } from '../../src/monitoring/retired-key-sightings.js';
-import { RotationStartTraffic } from '../../src/monitoring/rotation-start-traffic.js';
+import { RetiredKeySightings } from '../../src/analytics/retired-key-sightings.js';
+import { RotationStartTraffic } from '../../src/analytics/rotation-start-traffic.js';
 
 const T0 = Date.UTC(2026, 4, 1, 8, 0, 0);
 

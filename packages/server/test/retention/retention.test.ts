@@ -3,7 +3,7 @@ import { loadConfig } from '@keyroll/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { RetentionJob } from '../../src/services/retention.js';
+import { RetentionJob } from '../../src/cluster/retention.js';
 
 const DAY = 86_400_000;
 

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import type { Actor } from '../../src/services/actor.js';
-import { statusOf } from '../../src/services/rotation-steps.js';
+import { statusOf } from '../../src/rotations/rotation-steps.js';
+import type { Actor } from '../../src/shared/actor.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -3,7 +3,7 @@ import { createStore, type Store } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { RotationScheduler } from '../../src/services/rotation-scheduler.js';
+import { RotationScheduler } from '../../src/rotations/rotation-scheduler.js';
 
 const MIN = 60_000;
 

@@ -1,0 +1,133 @@
+import { ApiError, type Clock } from '@keyroll/core';
+import { type AuditChainReport, type AuditKey, type Store, verifyAuditChain } from '@keyroll/storage';
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../shared/pagination.js';
+import { iso } from '../shared/records.js';
+
+/** An audit event as the API shows it. */
+export interface AuditEventView {
+  id: string;
+  seq: number;
+  at: string | null;
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  data: Record<string, unknown>;
+  hash: string;
+  prevHash: string;
+}
+
+/** Filters of an audit listing. */
+export interface AuditFilter {
+  targetId?: string | undefined;
+  action?: string | undefined;
+}
+
+/** What an {@link AuditService} is built from. */
+export interface AuditServiceOptions {
+  store: Store;
+  clock: Clock;
+  /** Seals the head and checkpoints (see `loadAuditKey`). */
+  key: AuditKey;
+  /** Events hashed between two turns of the event loop (default 500). */
+  sliceSize?: number;
+  /** The sealed head's sequence number at start-up: a lower one later is a rollback. */
+  headSeq?: number;
+}
+
+/** How a check walks the chain: from the last checkpoint, or from the genesis. */
+export type AuditCheckMode = 'incremental' | 'full';
+
+/** Counters of chain checks since start-up. */
+export interface AuditCheckStats {
+  /** Checks started (callers that join a running check do not start one). */
+  runs: number;
+  /** Events re-hashed by them. */
+  hashed: number;
+}
+
+/** Reads the audit log and checks its hash chain. */
+export class AuditService {
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #key: AuditKey;
+  readonly #sliceSize: number;
+  readonly #running = new Map<AuditCheckMode, Promise<AuditChainReport>>();
+  #highestHead: number;
+  #runs = 0;
+  #hashed = 0;
+
+  constructor(options: AuditServiceOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#key = options.key;
+    this.#sliceSize = options.sliceSize ?? 500;
+    this.#highestHead = options.headSeq ?? 0;
+  }
+
+  /** Checks started and events hashed since start-up. */
+  get stats(): AuditCheckStats {
+    return { runs: this.#runs, hashed: this.#hashed };
+  }
+
+  /** Lists events in the order they were written. */
+  async list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEventView>> {
+    const size = pageSize(page);
+    const after = decodeCursor(page.cursor);
+    if (after !== undefined && !/^\d{1,15}$/.test(after)) throw new ApiError('INVALID_CURSOR', 'cursor is not valid');
+    let q = this.#store.db.selectFrom('audit_events').selectAll();
+    if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
+    if (filter.action) q = q.where('action', '=', filter.action);
+    if (after !== undefined) q = q.where('seq', '>', Number(after));
+    const rows = await q
+      .orderBy('seq')
+      .limit(size + 1)
+      .execute();
+    return toPage(
+      rows,
+      size,
+      (r) => String(r.seq),
+      (r) => ({
+        id: r.id,
+        seq: r.seq,
+        at: iso(r.at),
+        actor: r.actor,
+        action: r.action,
+        targetType: r.target_type,
+        targetId: r.target_id,
+        data: JSON.parse(r.data),
+        hash: r.hash,
+        prevHash: r.prev_hash,
+      }),
+    );
+  }
+
+  /**
+   * Checks the chain (from the last keyed checkpoint, or all of it with `full`) in slices that let
+   * other requests be served, and checks that it still reaches the sealed head. Concurrent callers
+   * share the check in flight; an incremental caller also shares a full one.
+   */
+  verify(mode: AuditCheckMode = 'incremental'): Promise<AuditChainReport> {
+    const shared = this.#running.get('full') ?? this.#running.get(mode);
+    if (shared) return shared;
+    const run = this.#check(mode).finally(() => this.#running.delete(mode));
+    this.#running.set(mode, run);
+    return run;
+  }
+
+  async #check(mode: AuditCheckMode): Promise<AuditChainReport> {
+    this.#runs++;
+    const report = await verifyAuditChain(this.#store.db, {
+      key: this.#key,
+      full: mode === 'full',
+      sliceSize: this.#sliceSize,
+      now: this.#clock.now(),
+      ...(this.#highestHead > 0 && { minHeadSeq: this.#highestHead }),
+      onSlice: (hashed) => {
+        this.#hashed += hashed;
+      },
+    });
+    if (report.ok && report.sealedSeq !== undefined) this.#highestHead = Math.max(this.#highestHead, report.sealedSeq);
+    return report;
+  }
+}

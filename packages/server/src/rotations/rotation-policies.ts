@@ -1,0 +1,188 @@
+import { ApiError, type Clock, formatDuration, newId } from '@keyroll/core';
+import type { Database, RotationPoliciesTable, Store } from '@keyroll/storage';
+import type { Kysely } from 'kysely';
+import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
+import { type Actor, actorName } from '../shared/actor.js';
+import { parseRetireRule, type RetireSpec, type RetireView, retireRule, retireView } from './rotation-retire.js';
+import type { OnReuse } from './rotation-steps.js';
+
+/** The target of the policy that applies to every consumer without its own. */
+export const DEFAULT_POLICY_TARGET = 'default';
+
+/** A rotation policy as set by an operator, durations in ms. */
+export interface RotationPolicyInput {
+  everyMs: number;
+  graceMs: number;
+  retire?: RetireSpec | undefined;
+  notifyBeforeMs?: number | null | undefined;
+  onReuse?: OnReuse | undefined;
+}
+
+/** A rotation policy as the API shows it. */
+export interface RotationPolicyView {
+  id: string;
+  /** `default` or the consumer's id. */
+  target: string;
+  consumerId: string | null;
+  every: string;
+  gracePeriod: string;
+  retire: RetireView;
+  notifyBefore: string | null;
+  onReuse: OnReuse;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a {@link RotationPolicyService} needs. */
+export interface RotationPolicyServiceOptions {
+  store: Store;
+  clock: Clock;
+  /** The scheduler's period in ms: a policy's grace must span {@link MIN_GRACE_INTERVALS} of them. */
+  schedulerIntervalMs: number;
+}
+
+/** Scheduler intervals a policy's grace period must span, so that a tick always comes before the claim-by date. */
+export const MIN_GRACE_INTERVALS = 3;
+
+/** The reuse reaction stored with a policy. */
+export function onReuseOf(row: Pick<RotationPoliciesTable, 'on_reuse'> | null): OnReuse {
+  return row?.on_reuse === 'revoke' ? 'revoke' : 'reject';
+}
+
+/** The API view of a policy row. */
+export function policyView(row: RotationPoliciesTable): RotationPolicyView {
+  return {
+    id: row.id,
+    target: row.target,
+    consumerId: row.consumer_id,
+    every: formatDuration(row.every_ms),
+    gracePeriod: formatDuration(row.grace_ms),
+    retire: retireView(parseRetireRule(row.retire)),
+    notifyBefore: row.notify_before_ms === null ? null : formatDuration(row.notify_before_ms),
+    onReuse: onReuseOf(row),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+  };
+}
+
+/** Rotation policies: per consumer, or a default for every consumer without its own (never the root consumer). */
+export class RotationPolicyService {
+  readonly #o: RotationPolicyServiceOptions;
+
+  constructor(options: RotationPolicyServiceOptions) {
+    this.#o = options;
+  }
+
+  /** Sets the policy of `target` (`default` or a consumer id), replacing any. */
+  async put(actor: Actor, target: string, input: RotationPolicyInput): Promise<RotationPolicyView> {
+    const now = this.#o.clock.now();
+    if (input.everyMs <= 0) throw new ApiError('VALIDATION_FAILED', 'every: must be longer than 0', { field: 'every' });
+    this.#assertMayChange(actor, target);
+    const minGraceMs = Math.max(1, MIN_GRACE_INTERVALS * this.#o.schedulerIntervalMs);
+    if (input.graceMs < minGraceMs) {
+      throw new ApiError(
+        'VALIDATION_FAILED',
+        `gracePeriod: a policy needs a grace period of at least ${formatDuration(minGraceMs)} (${MIN_GRACE_INTERVALS} scheduler intervals)`,
+        { field: 'gracePeriod', min: formatDuration(minGraceMs) },
+      );
+    }
+    if (input.notifyBeforeMs != null && input.notifyBeforeMs >= input.everyMs) {
+      throw new ApiError('VALIDATION_FAILED', 'notifyBefore: must be shorter than every', { field: 'notifyBefore' });
+    }
+    const rule = retireRule(input.retire, input.graceMs);
+    const consumerId = target === DEFAULT_POLICY_TARGET ? null : target;
+    return this.#o.store.mutate(async (tx) => {
+      if (consumerId !== null) {
+        const c = await tx.db
+          .selectFrom('consumers')
+          .select('id')
+          .where('id', '=', consumerId)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (!c) throw new ApiError('NOT_FOUND', `consumer ${consumerId} not found`);
+      }
+      const existing = await this.row(tx.db, target);
+      const row: RotationPoliciesTable = {
+        id: existing?.id ?? newId('policy', now),
+        target,
+        consumer_id: consumerId,
+        every_ms: input.everyMs,
+        grace_ms: input.graceMs,
+        retire: JSON.stringify(rule),
+        notify_before_ms: input.notifyBeforeMs ?? null,
+        on_reuse: input.onReuse ?? 'reject',
+        created_at: existing?.created_at ?? now,
+        updated_at: now,
+      };
+      if (existing) await tx.db.updateTable('rotation_policies').set(row).where('id', '=', row.id).execute();
+      else await tx.db.insertInto('rotation_policies').values(row).execute();
+      await tx.change({ at: now, kind: 'rotation_policy.set', entityId: row.id });
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: 'rotation_policy.set',
+        targetType: 'rotation_policy',
+        targetId: row.id,
+        data: { consumerId, target, every: row.every_ms, gracePeriodMs: row.grace_ms, onReuse: row.on_reuse },
+      });
+      return policyView(row);
+    });
+  }
+
+  /** Removes the policy of `target`; 404 when there is none. */
+  async remove(actor: Actor, target: string): Promise<void> {
+    const now = this.#o.clock.now();
+    this.#assertMayChange(actor, target);
+    await this.#o.store.mutate(async (tx) => {
+      const existing = await this.row(tx.db, target);
+      if (!existing) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
+      await tx.db.deleteFrom('rotation_policies').where('id', '=', existing.id).execute();
+      await tx.change({ at: now, kind: 'rotation_policy.deleted', entityId: existing.id });
+      await tx.audit({
+        at: now,
+        actor: actorName(actor),
+        action: 'rotation_policy.deleted',
+        targetType: 'rotation_policy',
+        targetId: existing.id,
+        data: { consumerId: existing.consumer_id, target },
+      });
+    });
+  }
+
+  /** 403 unless the actor holds `*` when the target is the root consumer: its policy rotates every root key. */
+  #assertMayChange(actor: Actor, target: string): void {
+    if (target === ROOT_CONSUMER_ID && !actor.scopes.includes('*')) {
+      throw new ApiError('FORBIDDEN', 'changing the rotation policy of the root consumer needs a root key with *', {
+        requiredScope: '*',
+      });
+    }
+  }
+
+  /** The policy of `target`; 404 when there is none. */
+  async get(target: string): Promise<RotationPolicyView> {
+    const row = await this.row(this.#o.store.db, target);
+    if (!row) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
+    return policyView(row);
+  }
+
+  /** Every policy, the default first. */
+  async list(): Promise<RotationPolicyView[]> {
+    const rows = await this.#o.store.db.selectFrom('rotation_policies').selectAll().orderBy('target').execute();
+    return rows
+      .sort((a, b) => Number(b.target === DEFAULT_POLICY_TARGET) - Number(a.target === DEFAULT_POLICY_TARGET))
+      .map(policyView);
+  }
+
+  /** The stored policy of `target`, or `undefined`. */
+  row(db: Kysely<Database>, target: string): Promise<RotationPoliciesTable | undefined> {
+    return db.selectFrom('rotation_policies').selectAll().where('target', '=', target).executeTakeFirst();
+  }
+
+  /** The policy that applies to a consumer: its own, else the default (the root consumer has no default). */
+  async effective(db: Kysely<Database>, consumerId: string): Promise<RotationPoliciesTable | null> {
+    const own = await this.row(db, consumerId);
+    if (own) return own;
+    if (consumerId === ROOT_CONSUMER_ID) return null;
+    return (await this.row(db, DEFAULT_POLICY_TARGET)) ?? null;
+  }
+}

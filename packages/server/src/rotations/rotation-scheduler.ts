@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '@keyroll/core';
+import type { Database, KeysTable, RotationPoliciesTable, RotationsTable, Store } from '@keyroll/storage';
+import type { Kysely } from 'kysely';
+import { takeJobLease } from '../cluster/job-lease.js';
+import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
+import { keyStatusIs } from '../keys/key-filters.js';
+import { systemActor } from '../shared/actor.js';
+import type { RotationEngine } from './rotation-engine.js';
+import { awaitsClaim, UNCLAIMED_RETIRES_AT } from './rotation-hold.js';
+import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
+import { parseRetireRule } from './rotation-retire.js';
+import { heldByClaim, statusOf } from './rotation-steps.js';
+import { storedExtensions } from './rotation-view.js';
+
+/** What a {@link RotationScheduler} needs. */
+export interface RotationSchedulerOptions {
+  store: Store;
+  clock: Clock;
+  engine: RotationEngine;
+  policies: RotationPolicyService;
+  /** Timer period in ms; 0 runs no timer (call {@link RotationScheduler.tick} yourself). */
+  intervalMs: number;
+  /** How long a node keeps the lease without renewing it (default: 3 intervals, at least a minute). */
+  leaseMs?: number;
+  /** How far ahead of a deadline a still-used old key has it pushed back (default: 2 intervals, at least a minute). */
+  lookaheadMs?: number;
+  /** Most rotations and keys looked at per job and tick. */
+  batchSize?: number;
+  /** This node's name in the lease. */
+  nodeId?: string;
+  /** Told of a failed tick (the next tick retries). */
+  onError?: (err: unknown) => void;
+}
+
+/** What one tick did. */
+export interface TickReport {
+  /** False when another node holds the lease (and nothing was done here). */
+  leader: boolean;
+  completed: number;
+  retiredIdle: number;
+  extended: number;
+  firstUse: number;
+  started: number;
+  reminders: number;
+  /** Jobs that threw; each is reported to `onError` and retried next tick, the others still run. */
+  failed: number;
+}
+
+/** Name of the scheduler's lease row. */
+const LEASE = 'rotation-scheduler';
+const MINUTE = 60_000;
+
+/**
+ * Runs rotations forward: completes those past their deadline, applies the when-idle, first-use and
+ * extension rules, and starts rotations that policies call for. One node at a time holds a lease
+ * (a row renewed each tick); every job is its own transaction that re-reads what it changes, so a
+ * crash or a second runner leaves nothing half done or done twice.
+ */
+export class RotationScheduler {
+  readonly #o: RotationSchedulerOptions;
+  readonly #node: string;
+  readonly #actor = systemActor('scheduler');
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<TickReport> | undefined;
+
+  constructor(options: RotationSchedulerOptions) {
+    this.#o = options;
+    this.#node = options.nodeId ?? randomUUID();
+  }
+
+  /** Starts the timer (no-op when the interval is 0 or it runs already). */
+  start(): void {
+    if (this.#timer || this.#o.intervalMs <= 0) return;
+    this.#timer = setInterval(() => {
+      this.tick().catch((err: unknown) => this.#o.onError?.(err));
+    }, this.#o.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and waits for a running tick. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Runs every job once, if this node holds (or takes) the lease. Overlapping calls share one run. */
+  tick(): Promise<TickReport> {
+    if (!this.#running) {
+      this.#running = this.#tick().finally(() => {
+        this.#running = undefined;
+      });
+    }
+    return this.#running;
+  }
+
+  async #tick(): Promise<TickReport> {
+    const report: TickReport = {
+      leader: false,
+      completed: 0,
+      retiredIdle: 0,
+      extended: 0,
+      firstUse: 0,
+      started: 0,
+      reminders: 0,
+      failed: 0,
+    };
+    const job = async <T>(fn: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await fn();
+      } catch (err) {
+        report.failed++;
+        this.#o.onError?.(err);
+        return null;
+      }
+    };
+    if (!(await this.#takeLease())) return report;
+    report.leader = true;
+    const now = this.#o.clock.now();
+    const rolling = await this.#o.store.db
+      .selectFrom('rotations')
+      .select('id')
+      .where('state', '=', 'rolling')
+      .orderBy('deadline_at')
+      .limit(this.#batch())
+      .execute();
+    for (const { id } of rolling) {
+      const done = await job(() => this.#advance(id, now));
+      if (done) report[done]++;
+    }
+    for (const policy of await this.#o.store.db.selectFrom('rotation_policies').selectAll().execute()) {
+      for (const key of await this.#dueKeys(policy, now, policy.every_ms)) {
+        if (await job(() => this.#startPolicyRotation(policy, key.id, now))) report.started++;
+      }
+      if (policy.notify_before_ms !== null) {
+        for (const key of await this.#dueKeys(policy, now, policy.every_ms - policy.notify_before_ms)) {
+          if (await job(() => this.#remind(policy, key, now))) report.reminders++;
+        }
+      }
+    }
+    return report;
+  }
+
+  /** How far ahead of a deadline the scheduler acts, so that it moves deadlines before they pass. */
+  #lookahead(): number {
+    return this.#o.lookaheadMs ?? Math.max(2 * this.#o.intervalMs, MINUTE);
+  }
+
+  /** Takes or renews the lease; false when another node holds an unexpired one. */
+  #takeLease(): Promise<boolean> {
+    const now = this.#o.clock.now();
+    const expires = now + (this.#o.leaseMs ?? Math.max(3 * this.#o.intervalMs, MINUTE));
+    return takeJobLease(this.#o.store, LEASE, this.#node, now, expires);
+  }
+
+  /** One rotation's job: complete it, retire early, push its deadline or shorten it after first use. */
+  #advance(id: string, now: number): Promise<keyof Omit<TickReport, 'leader' | 'failed'> | null> {
+    const steps = this.#o.engine.steps;
+    return this.#o.store.mutate(async (tx) => {
+      const row = await steps.rotation(tx.db, id);
+      if (row.state !== 'rolling') return null;
+      const lookahead = this.#lookahead();
+      // A server-initiated successor nobody has claimed: the client holds no other key, so instead of
+      // cutting it off, the deadline moves by the grace period (the Deprecation/Sunset headers and the
+      // alerts keep asking the client to claim).
+      // Acting at most half a grace period ahead keeps a short grace from being pushed at every tick.
+      // Such a rotation is never completed while its old key is usable: the old key has no deadline of
+      // its own (UNCLAIMED_RETIRES_AT), and the claim-by date moves before it passes — or, after a late
+      // tick (paused process, node down), from now. A row written before keys were held is held now.
+      const unclaimedAhead = Math.min(lookahead, row.grace_ms / 2);
+      if (awaitsClaim(row)) {
+        const old = await steps.key(tx.db, row.old_key_id);
+        if (heldByClaim(row, old, now)) {
+          const held = old.retires_at === UNCLAIMED_RETIRES_AT;
+          if (held && (row.deadline_at - now > unclaimedAhead || row.deadline_at >= (old.expires_at ?? Infinity))) {
+            return null; // not due yet, or already at the key's own expiry (which nothing stretches)
+          }
+          await steps.extend(tx, this.#actor, row, now, row.grace_ms);
+          return 'extended';
+        }
+      }
+      if (row.deadline_at <= now) {
+        await steps.complete(tx, this.#actor, row, now, 'deadline');
+        return 'completed';
+      }
+      const rule = parseRetireRule(row.retire);
+      if (rule.mode === 'when-idle') {
+        const old = await steps.key(tx.db, row.old_key_id);
+        const idleSince = Math.max(row.started_at, old.last_used_at ?? 0);
+        const idle = now - idleSince >= rule.idleForMs;
+        if (idle && now >= row.started_at + rule.minGraceMs && (await steps.successorUsable(tx.db, row, now))) {
+          await steps.complete(tx, this.#actor, row, now, 'idle');
+          return 'retiredIdle';
+        }
+        if (
+          !idle &&
+          rule.extendByMs !== null &&
+          storedExtensions(row).length < rule.maxExtensions &&
+          row.deadline_at - now <= lookahead &&
+          statusOf(old, now) === 'deprecated'
+        ) {
+          await steps.extend(tx, this.#actor, row, now, rule.extendByMs);
+          return 'extended';
+        }
+        return null;
+      }
+      if (rule.mode === 'after-first-use' && row.first_used_at === null) {
+        const firstUse = await this.#firstUse(tx.db, row);
+        if (firstUse === null || !(await steps.successorUsable(tx.db, row, now))) return null;
+        await steps.shortenTo(tx, this.#actor, row, now, firstUse + rule.graceMs, firstUse);
+        return 'firstUse';
+      }
+      return null;
+    });
+  }
+
+  /** When the successor was first used: its first counted minute, not before it was handed out. */
+  async #firstUse(db: Kysely<Database>, row: RotationsTable): Promise<number | null> {
+    if (row.new_key_id === null) return null;
+    const first = await db
+      .selectFrom('usage_minutes')
+      .select((eb) => eb.fn.min<number | string | null>('minute').as('minute'))
+      .where('key_id', '=', row.new_key_id)
+      .where('code', '=', 'VALID')
+      .executeTakeFirst();
+    if (first?.minute == null) return null;
+    return Math.max(Number(first.minute), row.claimed_at ?? row.started_at);
+  }
+
+  /** Active keys under `policy` created at least `ageMs` ago, not rolled back from a rotation within `every`. */
+  #dueKeys(policy: RotationPoliciesTable, now: number, ageMs: number): Promise<KeysTable[]> {
+    const consumerId = policy.consumer_id;
+    return this.#o.store.db
+      .selectFrom('keys')
+      .selectAll()
+      .where((eb) =>
+        consumerId !== null
+          ? eb('consumer_id', '=', consumerId)
+          : eb.and([
+              eb('consumer_id', '!=', ROOT_CONSUMER_ID),
+              eb(
+                'consumer_id',
+                'not in',
+                eb.selectFrom('rotation_policies').select('target').where('target', '!=', DEFAULT_POLICY_TARGET),
+              ),
+            ]),
+      )
+      .where((eb) => keyStatusIs(eb, 'active', now))
+      .where('created_at', '<=', now - ageMs)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('rotations')
+              .select('rotations.id')
+              .whereRef('rotations.old_key_id', '=', 'keys.id')
+              .where('rotations.state', '=', 'rolled_back')
+              .where('rotations.ended_at', '>', now - policy.every_ms),
+          ),
+        ),
+      )
+      .orderBy('created_at')
+      .limit(this.#batch())
+      .execute();
+  }
+
+  /** Starts a policy rotation of one key; its successor waits for the old key's holder to claim it. */
+  #startPolicyRotation(policy: RotationPoliciesTable, keyId: string, now: number): Promise<boolean> {
+    const steps = this.#o.engine.steps;
+    return this.#o.store.mutate(async (tx) => {
+      const key = await steps.key(tx.db, keyId);
+      const current = await this.#o.policies.effective(tx.db, key.consumer_id);
+      if (statusOf(key, now) !== 'active' || current?.id !== policy.id || key.created_at > now - current.every_ms) {
+        return false;
+      }
+      await steps.start(tx, this.#actor, key, now, {
+        graceMs: current.grace_ms,
+        rule: parseRetireRule(current.retire),
+        origin: 'policy',
+        policyId: current.id,
+        onReuse: onReuseOf(current),
+        issueNow: false,
+      });
+      return true;
+    });
+  }
+
+  /** Sends the one reminder of a key's coming policy rotation. */
+  #remind(policy: RotationPoliciesTable, key: KeysTable, now: number): Promise<boolean> {
+    return this.#o.store.mutate(async (tx) => {
+      const sent = await tx.db
+        .selectFrom('rotation_reminders')
+        .select('key_id')
+        .where('key_id', '=', key.id)
+        .executeTakeFirst();
+      if (sent) return false;
+      const dueAt = key.created_at + policy.every_ms;
+      await tx.db.insertInto('rotation_reminders').values({ key_id: key.id, due_at: dueAt, sent_at: now }).execute();
+      await tx.change({ at: now, kind: 'rotation.reminder', entityId: key.id });
+      await tx.audit({
+        at: now,
+        actor: 'system:scheduler',
+        action: 'rotation.reminder',
+        targetType: 'key',
+        targetId: key.id,
+        data: {
+          consumerId: key.consumer_id,
+          keyId: key.id,
+          policyId: policy.id,
+          rotatesAt: new Date(dueAt).toISOString(),
+        },
+      });
+      return true;
+    });
+  }
+
+  #batch(): number {
+    return this.#o.batchSize ?? 500;
+  }
+}
