@@ -20,6 +20,16 @@ export {
   requestsBeforeStart,
   writeState,
 } from './monitoring-state.js';
+export {
+  decodeCursor,
+  encodeCursor,
+  PAGE_LIMITS,
+  type Page,
+  type PageRequest,
+  pageById,
+  pageSize,
+  toPage,
+} from './pagination.js';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
 export type * from './schema.js';
-export type { AuditInput, ChangeInput, Store, Tx } from './store.js';
+export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';

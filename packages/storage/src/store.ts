@@ -22,9 +22,12 @@ export interface AuditInput {
   data?: Record<string, unknown>;
 }
 
+/** A database handle, read or write. Only storage builds queries on it; everyone else passes it to a repository. */
+export type Db = Kysely<Database>;
+
 /** A write transaction: the queries, and the two logs every mutation writes to. */
 export interface Tx {
-  db: Kysely<Database>;
+  db: Db;
   dialect: DialectName;
   change(change: ChangeInput): Promise<number>;
   audit(event: AuditInput): Promise<string>;
@@ -32,7 +35,7 @@ export interface Tx {
 
 /** The database: a Kysely instance plus the one serialised way to change it. */
 export interface Store {
-  db: Kysely<Database>;
+  db: Db;
   dialect: DialectName;
   /** Runs `fn` in a write transaction serialised with every other mutation. */
   mutate<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;

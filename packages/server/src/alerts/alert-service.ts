@@ -1,7 +1,7 @@
 import { ApiError, type Clock } from '@keyroll/core';
 import type { AlertsTable, Store } from '@keyroll/storage';
+import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '@keyroll/storage';
 import { type Actor, actorName } from '../shared/actor.js';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../shared/pagination.js';
 import { iso } from '../shared/records.js';
 
 /** The alert rules. */

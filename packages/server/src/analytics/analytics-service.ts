@@ -1,9 +1,17 @@
 import { ApiError, type Clock, VERIFY_CODES, type VerifyCode } from '@keyroll/core';
-import { requestsBeforeStart, type Store } from '@keyroll/storage';
+import {
+  decodeCursor,
+  type Page,
+  type PageRequest,
+  pageById,
+  pageSize,
+  requestsBeforeStart,
+  type Store,
+  toPage,
+} from '@keyroll/storage';
 import type { ClientSignalMeter, UsageMeter } from '@keyroll/verifier/internal';
 import { sql } from 'kysely';
 import { keyStatusIs } from '../keys/key-filters.js';
-import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../shared/pagination.js';
 import { iso, type KeyView, keyView } from '../shared/records.js';
 import { MAX_USAGE_BUCKETS, USAGE_GRANULARITY_MS, type UsageBucket, type UsageGranularity } from './usage-service.js';
 

@@ -1,6 +1,15 @@
 import { ApiError, type Clock } from '@keyroll/core';
-import { type AuditChainReport, type AuditKey, type Store, verifyAuditChain } from '@keyroll/storage';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../shared/pagination.js';
+import {
+  type AuditChainReport,
+  type AuditKey,
+  decodeCursor,
+  type Page,
+  type PageRequest,
+  pageSize,
+  type Store,
+  toPage,
+  verifyAuditChain,
+} from '@keyroll/storage';
 import { iso } from '../shared/records.js';
 
 /** An audit event as the API shows it. */

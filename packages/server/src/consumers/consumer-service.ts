@@ -1,9 +1,9 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { ConsumersTable, KeysTable, Store, Tx } from '@keyroll/storage';
+import { type Page, type PageRequest, pageById } from '@keyroll/storage';
 import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
 import { assertPlanExists } from '../plans/plan-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { type Page, type PageRequest, pageById } from '../shared/pagination.js';
 import { type ConsumerView, consumerView } from '../shared/records.js';
 import { metadataJson, parseRateLimit, type RateLimitInput } from '../shared/validate.js';
 

@@ -1,11 +1,11 @@
 import type { KeyStatus } from '@keyroll/core';
 import { ApiError, type Clock, generateKey, missingScopes, newId } from '@keyroll/core';
 import type { KeysTable, Store, Tx } from '@keyroll/storage';
+import { type Page, type PageRequest, pageById } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier/internal';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { assertPlanExists } from '../plans/plan-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { type Page, type PageRequest, pageById } from '../shared/pagination.js';
 import { type KeyView, keyView } from '../shared/records.js';
 import {
   checkAllowedIps,

@@ -1,8 +1,8 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { PlansTable, Store } from '@keyroll/storage';
+import { type Page, type PageRequest, pageById } from '@keyroll/storage';
 import type { QuotaSpec } from '@keyroll/verifier/internal';
 import { type Actor, actorName } from '../shared/actor.js';
-import { type Page, type PageRequest, pageById } from '../shared/pagination.js';
 import { type RateLimitView, rateLimitView } from '../shared/records.js';
 import { parseRateLimit, type RateLimitInput } from '../shared/validate.js';
 

@@ -1,9 +1,9 @@
 import { ApiError, type Clock, formatDuration } from '@keyroll/core';
 import type { RotationsTable, Store, Tx } from '@keyroll/storage';
+import { type Page, type PageRequest, pageById } from '@keyroll/storage';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { IssuedKey, KeyService } from '../keys/key-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { type Page, type PageRequest, pageById } from '../shared/pagination.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
 import { type RetireRule, type RetireSpec, retireRule } from './rotation-retire.js';
 import { RotationSteps, type SuccessorOverrides, statusOf } from './rotation-steps.js';

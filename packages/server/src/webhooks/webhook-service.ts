@@ -1,8 +1,8 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import type { Store, Tx, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
+import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '@keyroll/storage';
 import { assertLiveConsumer } from '../consumers/consumer-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../shared/pagination.js';
 import { iso } from '../shared/records.js';
 import { isWebhookEventType, WEBHOOK_EVENT_TYPES } from './event-types.js';
 import { checkWebhookUrl } from './ssrf-guard.js';
