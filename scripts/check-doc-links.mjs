@@ -19,7 +19,9 @@ function anchorsOf(markdown) {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const base = m[1]
-      .replace(/<[^>]+>/g, '')
+      .split('`')
+      .map((part, i) => (i % 2 === 0 ? part.replace(/<[^>]+>/g, '') : part)) // HTML tags, not code spans
+      .join('')
       .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
       .toLowerCase()
       .replace(/[^\p{L}\p{N}\s_-]/gu, '')
