@@ -46,7 +46,7 @@ export interface Config {
   webhookTimeoutMs: number;
   /** First retry delay in ms; doubles per attempt (with jitter), at most one hour. */
   webhookRetryBaseMs: number;
-  /** Alert thresholds (see docs/monitoring.md). */
+  /** Alert thresholds (see docs/guides/monitoring.md). */
   alerts: AlertThresholds;
   /** How long usage, the change log, webhook deliveries and acknowledged alerts are kept (see docs/retention.md). */
   retention: RetentionPeriods;

@@ -10,7 +10,7 @@ const SWEEP_EVERY_MS = 60_000;
 
 /**
  * Node-local counters in a Map: exact on one node; with N nodes each node counts on its own, so a
- * cluster admits at most N × limit per window (see docs/limits.md).
+ * cluster admits at most N × limit per window (see docs/guides/limits.md).
  */
 export class MemoryRateLimiter implements RateLimiter {
   readonly #slots = new Map<string, Slot>();
