@@ -31,5 +31,13 @@ export {
   toPage,
 } from './pagination.js';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+// Repositories: usage, client signals, webhooks, alerts, cluster, retention, analytics
+export {
+  type ClientSighting,
+  type ClientSignals,
+  recordClientSignals,
+  type UnknownKeyCount,
+} from './repositories/client-signals.js';
+export { recordUsage, type UsageCount } from './repositories/usage.js';
 export type * from './schema.js';
 export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
