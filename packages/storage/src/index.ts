@@ -31,13 +31,45 @@ export {
   toPage,
 } from './pagination.js';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+export type * from './schema.js';
+export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
+
 // Repositories: usage, client signals, webhooks, alerts, cluster, retention, analytics
+
+export {
+  type ExpiringKeyRow,
+  findKeyLastUsedAt,
+  findRotationTrafficRow,
+  listExpiringKeys,
+  listIdleKeys,
+  type RotationTrafficRow,
+} from './repositories/analytics.js';
+export {
+  type AuditFollow,
+  type FollowedAuditEvent,
+  readAuditEvents,
+  readAuditSeqHead,
+} from './repositories/audit-followers.js';
 export {
   type ClientSighting,
   type ClientSignals,
+  listKeyClients,
   recordClientSignals,
   type UnknownKeyCount,
+  unknownKeyBursts,
+  unknownKeysByAddressAndCode,
 } from './repositories/client-signals.js';
-export { recordUsage, type UsageCount } from './repositories/usage.js';
-export type * from './schema.js';
-export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
+export {
+  type ConsumerMinute,
+  countKeyUsageSince,
+  failuresByConsumerMinute,
+  type KeyCodeUsage,
+  type MinuteRange,
+  recordUsage,
+  type UsageBucketCount,
+  type UsageCount,
+  usageByBucket,
+  usageByConsumerAndCode,
+  usageByKeyAndBucket,
+  usageByKeyAndCode,
+} from './repositories/usage.js';

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../store.js';
+import type { MinuteRange } from './usage.js';
 
 /** Verifications of unknown keys (`NOT_FOUND`, `MALFORMED`) from one address in one minute bucket. */
 export interface UnknownKeyCount {
@@ -83,4 +84,62 @@ export async function recordClientSignals(db: Db, signals: ClientSignals): Promi
       }
     }
   });
+}
+
+/** Unknown-key verifications per address and code in a range, with the last minute each was seen in. */
+export async function unknownKeysByAddressAndCode(
+  db: Db,
+  range: MinuteRange,
+): Promise<{ address: string; code: string; count: number; lastMinute: number }[]> {
+  const rows = await db
+    .selectFrom('unknown_key_minutes')
+    .select((eb) => ['address', 'code', eb.fn.sum<number | string>('count').as('n'), eb.fn.max('minute').as('last')])
+    .where('minute', '>=', range.from)
+    .where('minute', '<', range.to)
+    .groupBy(['address', 'code'])
+    .execute();
+  return rows.map((r) => ({
+    address: r.address,
+    code: r.code,
+    count: Number(r.n),
+    lastMinute: Number(r.last),
+  }));
+}
+
+/** Addresses that presented at least `threshold` unknown keys (any code) in one minute of a range, oldest first. */
+export async function unknownKeyBursts(
+  db: Db,
+  range: MinuteRange,
+  threshold: number,
+): Promise<{ address: string; minute: number; count: number }[]> {
+  const count = sql<number | string>`sum(count)`;
+  const rows = await db
+    .selectFrom('unknown_key_minutes')
+    .select(['address', 'minute', count.as('n')])
+    .where('minute', '>=', range.from)
+    .where('minute', '<', range.to)
+    .groupBy(['address', 'minute'])
+    .having(count, '>=', threshold)
+    .orderBy('minute')
+    .execute();
+  return rows.map((r) => ({ address: r.address, minute: Number(r.minute), count: Number(r.n) }));
+}
+
+/** The most recently seen clients of a key with a sighting since `since`, most recent first, at most `limit`. */
+export async function listKeyClients(db: Db, keyId: string, since: number, limit: number): Promise<ClientSighting[]> {
+  const rows = await db
+    .selectFrom('key_clients')
+    .selectAll()
+    .where('key_id', '=', keyId)
+    .where('last_seen', '>=', since)
+    .orderBy('last_seen', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    address: r.address,
+    userAgent: r.user_agent,
+    firstSeen: Number(r.first_seen),
+    lastSeen: Number(r.last_seen),
+    count: Number(r.count),
+  }));
 }
