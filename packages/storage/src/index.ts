@@ -59,6 +59,16 @@ export {
   unknownKeyBursts,
   unknownKeysByAddressAndCode,
 } from './repositories/client-signals.js';
+export { databaseAnswers } from './repositories/health.js';
+export { takeLease } from './repositories/job-leases.js';
+export {
+  forgetNodesSilentSince,
+  listNodesHeardSince,
+  type NodeHeartbeat,
+  removeNode,
+  writeNodeHeartbeat,
+} from './repositories/nodes.js';
+export { type PrunedTable, pruneBatch, readChangeRetentionBounds } from './repositories/retention.js';
 export {
   type ConsumerMinute,
   countKeyUsageSince,
