@@ -83,3 +83,28 @@ export {
   usageByKeyAndBucket,
   usageByKeyAndCode,
 } from './repositories/usage.js';
+export {
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  countOpenDeliveries,
+  type DeliveryAttempt,
+  type DeliveryRecord,
+  decodeDelivery,
+  findDelivery,
+  hasDueDelivery,
+  listDeliveries,
+  queueDelivery,
+  recordDeliveryAttempt,
+  requeueDelivery,
+} from './repositories/webhook-deliveries.js';
+export {
+  decodeWebhook,
+  deleteWebhook,
+  findLiveWebhook,
+  insertWebhook,
+  listEnabledWebhooks,
+  listLiveWebhooks,
+  updateWebhook,
+  type WebhookChanges,
+  type WebhookRecord,
+} from './repositories/webhooks.js';
