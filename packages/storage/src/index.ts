@@ -37,6 +37,16 @@ export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
 // Repositories: usage, client signals, webhooks, alerts, cluster, retention, analytics
 
 export {
+  type AlertListFilter,
+  type AlertRecord,
+  acknowledgeAlert,
+  decodeAlert,
+  findAlert,
+  insertAlert,
+  latestAlertRaisedAt,
+  listAlerts,
+} from './repositories/alerts.js';
+export {
   type ExpiringKeyRow,
   findKeyLastUsedAt,
   findRotationTrafficRow,
@@ -59,6 +69,7 @@ export {
   unknownKeyBursts,
   unknownKeysByAddressAndCode,
 } from './repositories/client-signals.js';
+export { type KeyExpiryNoticeRow, listKeysDueExpiryNotice, recordExpiryNotice } from './repositories/expiry-notices.js';
 export { databaseAnswers } from './repositories/health.js';
 export { takeLease } from './repositories/job-leases.js';
 export {
@@ -69,6 +80,11 @@ export {
   writeNodeHeartbeat,
 } from './repositories/nodes.js';
 export { type PrunedTable, pruneBatch, readChangeRetentionBounds } from './repositories/retention.js';
+export {
+  findRollingRotationOfKey,
+  listRetiringKeysInUse,
+  type RetiringKeyInUseRow,
+} from './repositories/rotation-deadlines.js';
 export {
   type ConsumerMinute,
   countKeyUsageSince,
