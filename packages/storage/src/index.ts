@@ -72,6 +72,7 @@ export {
 export { type KeyExpiryNoticeRow, listKeysDueExpiryNotice, recordExpiryNotice } from './repositories/expiry-notices.js';
 export { databaseAnswers } from './repositories/health.js';
 export { takeLease } from './repositories/job-leases.js';
+export { countRotationsByState } from './repositories/metrics.js';
 export {
   forgetNodesSilentSince,
   listNodesHeardSince,
