@@ -37,8 +37,8 @@ export function decodeAlert(row: AlertsTable): AlertRecord {
     keyId: row.key_id,
     message: row.message,
     data: readJson(row.data),
-    raisedAt: Number(row.raised_at),
-    acknowledgedAt: row.acknowledged_at === null ? null : Number(row.acknowledged_at),
+    raisedAt: row.raised_at,
+    acknowledgedAt: row.acknowledged_at,
     acknowledgedBy: row.acknowledged_by,
   };
 }

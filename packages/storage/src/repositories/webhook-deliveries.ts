@@ -47,26 +47,22 @@ export interface DeliveryAttempt {
 
 const OPEN = ['pending', 'retrying'];
 
-function nullableNumber(value: number | null): number | null {
-  return value === null ? null : Number(value);
-}
-
 /** Decodes a `webhook_deliveries` row. */
 export function decodeDelivery(row: WebhookDeliveriesTable): DeliveryRecord {
   return {
     id: row.id,
     webhookId: row.webhook_id,
-    eventSeq: Number(row.event_seq),
+    eventSeq: row.event_seq,
     eventType: row.event_type,
     payload: readJson(row.payload),
     status: row.status,
-    attempts: Number(row.attempts),
-    nextAttemptAt: nullableNumber(row.next_attempt_at),
-    lastAttemptAt: nullableNumber(row.last_attempt_at),
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastAttemptAt: row.last_attempt_at,
     responseStatus: row.response_status,
     lastError: row.last_error,
-    createdAt: Number(row.created_at),
-    deliveredAt: nullableNumber(row.delivered_at),
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
   };
 }
 
@@ -185,12 +181,12 @@ export async function claimDueDeliveries(
   return rows.map((r) => ({
     id: r.id,
     webhookId: r.webhook_id,
-    attempts: Number(r.attempts),
+    attempts: r.attempts,
     body: r.payload,
     url: r.url,
     secret: r.secret,
     previousSecret: r.previous_secret,
-    previousSecretUntil: nullableNumber(r.previous_secret_until),
+    previousSecretUntil: r.previous_secret_until,
   }));
 }
 

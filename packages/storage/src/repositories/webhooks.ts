@@ -46,11 +46,11 @@ export function decodeWebhook(row: WebhooksTable): WebhookRecord {
     enabled: row.enabled === 1,
     secret: row.secret,
     previousSecret: row.previous_secret,
-    previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
-    sinceSeq: Number(row.since_seq),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-    deletedAt: row.deleted_at === null ? null : Number(row.deleted_at),
+    previousSecretUntil: row.previous_secret_until,
+    sinceSeq: row.since_seq,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deletedAt: row.deleted_at,
   };
 }
 
