@@ -32,8 +32,9 @@ export interface ClientSignals {
 
 /**
  * Adds unknown-key counts to `unknown_key_minutes` and client sightings to `key_clients` (keeping
- * the `clientsPerKey` most recent per key), in one transaction of its own. Give rows in one fixed
- * order so that nodes writing at once cannot deadlock on PostgreSQL.
+ * the `clientsPerKey` most recent per key), in one transaction of its own (`db` is the store's handle,
+ * not a transaction). Give rows in one fixed order so that nodes writing at once cannot deadlock on
+ * PostgreSQL.
  */
 export async function recordClientSignals(db: Db, signals: ClientSignals): Promise<void> {
   await db.transaction().execute(async (trx) => {

@@ -13,8 +13,9 @@ export interface UsageCount {
 
 /**
  * Adds verification counts to `usage_minutes` and moves keys' `last_used_at` forward (never back),
- * in one transaction of its own (usage is metered outside the mutation lock). Give rows in one fixed
- * order so that nodes writing at once cannot deadlock each other.
+ * in one transaction of its own (usage is metered outside the mutation lock), so `db` is the store's
+ * handle, not a transaction. Give rows in one fixed order so that nodes writing at once cannot
+ * deadlock each other.
  */
 export async function recordUsage(
   db: Db,
