@@ -40,7 +40,6 @@ export {
   type AlertListFilter,
   type AlertRecord,
   acknowledgeAlert,
-  decodeAlert,
   findAlert,
   insertAlert,
   latestAlertRaisedAt,
@@ -106,7 +105,6 @@ export {
   countOpenDeliveries,
   type DeliveryAttempt,
   type DeliveryRecord,
-  decodeDelivery,
   findDelivery,
   hasDueDelivery,
   listDeliveries,
@@ -115,7 +113,6 @@ export {
   requeueDelivery,
 } from './repositories/webhook-deliveries.js';
 export {
-  decodeWebhook,
   deleteWebhook,
   findLiveWebhook,
   insertWebhook,
