@@ -31,6 +31,16 @@ export {
   toPage,
 } from './pagination.js';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+export type * from './schema.js';
+export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
+
+// Repositories: keys, consumers, plans, audit log, change log
+
+export {
+  type AuditEventQuery,
+  type AuditEventRecord,
+  listAuditEvents,
+} from './repositories/audit-log.js';
 export { type ChangeEntry, hasChangesUpTo, readChangeLogHead, readChangesAfter } from './repositories/changes.js';
 export {
   type ConsumerChanges,
@@ -40,15 +50,12 @@ export {
 } from './repositories/consumer-writes.js';
 export {
   type ConsumerRecord,
-  decodeConsumer,
   findConsumer,
   findConsumerIdByExternalId,
   findLiveConsumer,
   listLiveConsumers,
 } from './repositories/consumers.js';
-// Repositories: keys, consumers, plans, audit log, change log
-export { readJson, readJsonOrNull, writeJsonOrNull } from './repositories/json-columns.js';
-export { keyIsUsable, keyStatusIs } from './repositories/key-status-filter.js';
+export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
   encodeKey,
   insertKey,
@@ -73,7 +80,6 @@ export {
 } from './repositories/keys.js';
 export type { QuotaSpec, RateLimitSpec } from './repositories/limit-specs.js';
 export {
-  decodePlan,
   deletePlan,
   findPlan,
   findPlanIdByName,
@@ -85,5 +91,3 @@ export {
   updatePlan,
 } from './repositories/plans.js';
 export type { WriteEvent } from './repositories/write-event.js';
-export type * from './schema.js';
-export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
