@@ -1,4 +1,3 @@
-import type { KeyStatus } from '@keyroll/core';
 import { ApiError, type Clock, generateKey, missingScopes, newId } from '@keyroll/core';
 import {
   countKeysWithStatus,
@@ -10,18 +9,19 @@ import {
   findUsableKeys,
   insertKey,
   type KeyChanges,
+  type KeyListFilter,
   type KeyRecord,
   type KeysTable,
   listKeys,
   type NewKey,
   type Page,
   type PageRequest,
+  type QuotaSpec,
   revokeKey,
   type Store,
   type Tx,
   updateKey,
 } from '@keyroll/storage';
-import type { QuotaSpec } from '@keyroll/verifier/internal';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { assertPlanExists } from '../plans/plan-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
@@ -77,11 +77,8 @@ export interface IssuedKey {
   view: KeyView;
 }
 
-/** Filters of a key listing. */
-export interface KeyFilter {
-  consumerId?: string | undefined;
-  status?: KeyStatus | undefined;
-}
+/** Filters of a key listing: one consumer's keys, keys with a status now. */
+export type KeyFilter = KeyListFilter;
 
 /** What a {@link KeyService} needs. */
 export interface KeyServiceOptions {
@@ -169,7 +166,7 @@ export class KeyService {
     return { key, row: { ...encodeKey(record), ...fields } };
   }
 
-  /** Inserts a key row with its change and audit entries (rotations); returns its view. */
+  /** Inserts a key row with its change and audit entries (rotations; `key.created` is the only action); returns its view. */
   async insertKey(
     tx: Tx,
     row: KeysTable,
