@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
-import { statusOf } from '../../src/rotations/rotation-steps.js';
+import { statusOf } from '../../src/rotations/rotation-records.js';
 import type { Actor } from '../../src/shared/actor.js';
 
 const MIN = 60_000;
