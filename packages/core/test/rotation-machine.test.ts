@@ -165,7 +165,11 @@ function step(w: RotationWorld, o: Op): Outcome {
       if (!r) return {};
       const s = w.snapshot(r, OPERATOR);
       const d = unlessRefused(
-        o.op === 'complete' ? decideComplete(s, 'operator') : o.op === 'rollback' ? decideRollback(s) : decideExtend(s, o.byMs),
+        o.op === 'complete'
+          ? decideComplete(s, 'operator')
+          : o.op === 'rollback'
+            ? decideRollback(s)
+            : decideExtend(s, o.byMs),
       );
       if (d) w.apply(r.id, d);
       return {};
@@ -209,6 +213,11 @@ function lostForGood(w: RotationWorld, keyId: string, depth = 0): boolean {
   return r?.newKeyId != null && lostForGood(w, r.newKeyId, depth + 1);
 }
 
+/** The old key's expiry of a rotation (infinite when it has none). */
+function expiryOf(w: RotationWorld, r: RotationRecord): number {
+  return w.key(r.oldKeyId).expiresAt ?? Number.POSITIVE_INFINITY;
+}
+
 function fail(o: Op, message: string): never {
   throw new Error(`${JSON.stringify(o)}: ${message}`);
 }
@@ -234,10 +243,16 @@ function checkInvariants(w: RotationWorld, o: Op, before: RotationRecord[], usab
         ext?.from === b.deadlineAt &&
         ext.to === a.deadlineAt &&
         ext.at === w.now &&
-        (o.op !== 'extend' || ext.byMs === o.byMs);
+        (o.op !== 'extend' || ext.byMs === o.byMs) &&
+        ext.to === Math.min((awaitsClaim(b) ? Math.max(b.deadlineAt, w.now) : b.deadlineAt) + ext.byMs, expiryOf(w, b));
       const shortened =
         o.op === 'tick' && b.firstUsedAt === null && a.firstUsedAt !== null && a.deadlineAt < b.deadlineAt;
-      const claimed = o.op === 'claim' && b.claimedAt === null && a.claimedAt === w.now;
+      // A claim leaves the holder half a grace period at least to switch keys.
+      const claimed =
+        o.op === 'claim' &&
+        b.claimedAt === null &&
+        a.claimedAt === w.now &&
+        a.deadlineAt === Math.min(Math.max(b.deadlineAt, w.now + Math.ceil(b.graceMs / 2)), expiryOf(w, b));
       const completed =
         (o.op === 'complete' || o.op === 'tick') &&
         b.state === 'rolling' &&
@@ -265,6 +280,10 @@ function checkInvariants(w: RotationWorld, o: Op, before: RotationRecord[], usab
     }
     if (awaitsClaim(r) && !['deprecated', 'revoked', 'expired'].includes(status)) {
       fail(o, `${r.id}: unclaimed successor, old key ${status}`);
+    }
+    // After a tick, the claim-by date of a usable unclaimed key lies ahead (or at the key's expiry).
+    if (o.op === 'tick' && awaitsClaim(r) && status === 'deprecated' && r.deadlineAt <= w.now) {
+      if (r.deadlineAt !== old.expiresAt) fail(o, `${r.id}: claim-by date left in the past by a tick`);
     }
   }
   // No key is retired before a successor was handed out to replace it.

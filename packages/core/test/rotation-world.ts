@@ -1,7 +1,5 @@
 import {
-  awaitsClaim,
   type Effects,
-  HELD_UNTIL_CLAIMED,
   isRefusal,
   isUsableKey,
   type Refusal,
@@ -31,7 +29,7 @@ export interface WorldPolicy {
 /**
  * An in-memory store for core's rotation machine: keys, rotations, the successors' first use and a
  * clock. It applies decisions as the server persists them and checks that a step only writes about
- * keys it read, and that every key patch comes with its change-log entry.
+ * keys it read, that every key patch comes with its change-log entry and that every step is audited.
  */
 export class RotationWorld {
   now: number;
@@ -154,7 +152,8 @@ export class RotationWorld {
   #effects(e: Effects, read: (string | null)[]): void {
     for (const p of e.keys) {
       if (!read.includes(p.keyId)) throw new Error(`patch of key ${p.keyId}, which the step did not read`);
-      if (!e.changes.some((c) => c.keyId === p.keyId)) throw new Error(`patch of key ${p.keyId} without a change entry`);
+      if (!e.changes.some((c) => c.keyId === p.keyId))
+        throw new Error(`patch of key ${p.keyId} without a change entry`);
       const key = this.keys.get(p.keyId);
       if (!key) throw new Error(`patch of unknown key ${p.keyId}`);
       if (p.retiresAt !== undefined) key.retiresAt = p.retiresAt;
@@ -164,12 +163,11 @@ export class RotationWorld {
     for (const c of e.changes) {
       if (!read.includes(c.keyId)) throw new Error(`change about key ${c.keyId}, which the step did not read`);
     }
+    // Every step is audited, naming the consumer.
+    if (e.audit.length === 0 || e.audit.some((a) => a.data.consumerId !== 'csm_1')) {
+      throw new Error('a step without its audit event (naming the consumer)');
+    }
   }
-}
-
-/** True for a rotation that waits for its claim and whose old key is held without a deadline. */
-export function heldUnclaimed(world: RotationWorld, r: RotationRecord): boolean {
-  return awaitsClaim(r) && world.key(r.oldKeyId).retiresAt === HELD_UNTIL_CLAIMED;
 }
 
 /** The decision, or `null` for a refusal (a refusal is an answer, not a failure). */
