@@ -165,11 +165,11 @@ function step(w: RotationWorld, o: Op): Outcome {
       if (!r) return {};
       const s = w.snapshot(r, OPERATOR);
       const d = unlessRefused(
-        o.op === 'complete'
-          ? decideComplete(s, 'operator')
+        o.op === 'extend'
+          ? decideExtend(s, o.byMs)
           : o.op === 'rollback'
             ? decideRollback(s)
-            : decideExtend(s, o.byMs),
+            : decideComplete(s, 'operator'),
       );
       if (d) w.apply(r.id, d);
       return {};
@@ -275,8 +275,9 @@ function checkInvariants(w: RotationWorld, o: Op, before: RotationRecord[], usab
     const old = w.key(r.oldKeyId);
     const status = keyStatusAt(old, w.now);
     // The old key's deadline is the rotation's; while unclaimed it has none, so it is never cut off.
-    if (status === 'deprecated' && old.retiresAt !== (awaitsClaim(r) ? HELD_UNTIL_CLAIMED : r.deadlineAt)) {
-      fail(o, `${r.id}: old key retires at ${old.retiresAt}, the rotation says ${r.deadlineAt}`);
+    const expected = awaitsClaim(r) ? HELD_UNTIL_CLAIMED : r.deadlineAt;
+    if (status === 'deprecated' && old.retiresAt !== expected) {
+      fail(o, `${r.id}: old key retires at ${old.retiresAt}, not at ${expected}`);
     }
     if (awaitsClaim(r) && !['deprecated', 'revoked', 'expired'].includes(status)) {
       fail(o, `${r.id}: unclaimed successor, old key ${status}`);
