@@ -127,14 +127,13 @@ export class RotationSteps {
    * with `onReuse: revoke`, revokes the old key and the successor. 409 when the claim is refused.
    */
   async claim(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<ClaimOutcome> {
-    const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
+    const { snapshot, keys, old } = await this.#snapshot(tx.db, actor, row, now);
     const successorId = newId('key', now);
     const claim = orThrow(decideClaim(snapshot, successorId));
     if (claim.kind === 'reused') {
       await persistDecision(tx, actor, now, row.id, claim.decision, keys);
       return { kind: 'reused', row, revoked: claim.revoked };
     }
-    const old = keys[0] as KeysTable;
     const issued = await this.#issueSuccessor(tx, actor, old, now, row.id, successorId, {});
     await persistDecision(tx, actor, now, row.id, claim.decision, keys);
     return { kind: 'claimed', row: { ...row, new_key_id: successorId, claimed_at: now }, issued };
@@ -175,13 +174,13 @@ export class RotationSteps {
     return outcome;
   }
 
-  /** The rotation with its old key and successor, for core's state machine; `keys` are their rows (old first). */
+  /** The rotation with its old key and successor, for core's state machine; `keys` are their rows. */
   async #snapshot(
     db: Kysely<Database>,
     actor: Actor,
     row: RotationsTable,
     now: number,
-  ): Promise<{ snapshot: RotationSnapshot; keys: KeysTable[] }> {
+  ): Promise<{ snapshot: RotationSnapshot; keys: KeysTable[]; old: KeysTable }> {
     const old = await this.key(db, row.old_key_id);
     const successor = row.new_key_id === null ? null : await this.key(db, row.new_key_id);
     return {
@@ -193,6 +192,7 @@ export class RotationSteps {
         actor: actorName(actor),
       },
       keys: successor ? [old, successor] : [old],
+      old,
     };
   }
 
