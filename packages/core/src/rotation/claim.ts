@@ -1,8 +1,7 @@
 import { combine, revokeKey, rotationAudit } from './audit.js';
 import { type Refusal, type RotationDecision, refuse } from './decision.js';
 import { capByExpiry, deadlineAfterClaim, statusOfKey } from './hold.js';
-import { REUSE_REASON } from './model.js';
-import type { RotationSnapshot } from './operator.js';
+import { REUSE_REASON, type RotationSnapshot } from './model.js';
 
 /** A claim's decision: the first claim hands out the successor; a later one is a reuse. */
 export type ClaimDecision =

@@ -64,3 +64,13 @@ export interface RotationKey {
   revokedAt: number | null;
   lastUsedAt: number | null;
 }
+
+/** A rotation with its old key and its successor (`null` while unclaimed), as read at `now`. */
+export interface RotationSnapshot {
+  rotation: RotationRecord;
+  old: RotationKey;
+  successor: RotationKey | null;
+  now: number;
+  /** Name of the actor taking the step. */
+  actor: string;
+}

@@ -2,17 +2,7 @@ import { HELD_UNTIL_CLAIMED } from '../key-status.js';
 import { auditInstant, combine, revokeKey, rotationAudit } from './audit.js';
 import { type Effects, noEffects, type Refusal, type RotationDecision, refuse } from './decision.js';
 import { awaitsClaim, capByExpiry, heldByClaim, isUsableKey, statusOfKey } from './hold.js';
-import type { RotationKey, RotationRecord } from './model.js';
-
-/** A rotation with its old key and its successor (`null` while unclaimed), as read at `now`. */
-export interface RotationSnapshot {
-  rotation: RotationRecord;
-  old: RotationKey;
-  successor: RotationKey | null;
-  now: number;
-  /** Name of the actor taking the step. */
-  actor: string;
-}
+import type { RotationRecord, RotationSnapshot } from './model.js';
 
 /** 409 `ROTATION_NOT_ROLLING` unless the rotation is still rolling. */
 export function notRolling(rotation: RotationRecord): Refusal | null {

@@ -1,6 +1,7 @@
 import { isRefusal, type Refusal, type RotationDecision } from './decision.js';
 import { awaitsClaim, heldByClaim, isHeld, isUsableKey, statusOfKey } from './hold.js';
-import { decideComplete, decideExtend, decideShorten, type RotationSnapshot } from './operator.js';
+import type { RotationSnapshot } from './model.js';
+import { decideComplete, decideExtend, decideShorten } from './operator.js';
 
 /** What a scheduler tick did to one rotation (named as the scheduler's report counts it). */
 export type TickOutcome = 'completed' | 'retiredIdle' | 'extended' | 'firstUse';
