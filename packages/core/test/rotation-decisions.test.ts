@@ -101,6 +101,18 @@ describe('rotation decisions', () => {
     ]);
   });
 
+  it('completing needs a usable successor, so it never leaves the consumer without a key', () => {
+    const d = start('key_new');
+    const old = key('key_old', { retiresAt: T + 10 * HOUR });
+    const revoked = key('key_new', { revokedAt: T });
+    expect(decideComplete(snap(d.rotation, old, revoked, T + HOUR), 'operator')).toMatchObject({ refused: 'CONFLICT' });
+    const done = decideComplete(snap(d.rotation, old, key('key_new'), T + HOUR), 'operator');
+    expect(done).toMatchObject({
+      patch: { state: 'completed', deadlineAt: T + HOUR },
+      keys: [{ retiresAt: T + HOUR }],
+    });
+  });
+
   it('rollback reactivates the old key and revokes the successor; a finished rotation refuses every step', () => {
     const d = start('key_new');
     const old = key('key_old', { retiresAt: T + 10 * HOUR });
