@@ -87,10 +87,15 @@ for (const dialect of DIALECTS) {
       const gate = new Promise<void>((r) => {
         release = r;
       });
+      let rowRead = (): void => undefined;
+      const read = new Promise<void>((r) => {
+        rowRead = r;
+      });
       // Reads the row, then stalls: the revocation below lands while the stale row is in flight.
       const slow: KeyLookup = {
         get: async (hash) => {
           const row = await real.get(hash);
+          rowRead();
           await gate;
           return row;
         },
@@ -98,7 +103,7 @@ for (const dialect of DIALECTS) {
       const lookup = new CachingKeyLookup({ source: slow });
       const k = await storeKey(db.store, consumerId);
       const inFlight = lookup.get(k.hash);
-      await new Promise((r) => setTimeout(r, 20));
+      await read;
       await revokeStoredKey(db.store, k);
       lookup.apply({ seq: 0, at: 0, kind: 'key.revoked', entityId: k.id, keyHash: k.hash });
       release();
