@@ -1,15 +1,14 @@
 import { createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import { createStore, type Store } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../../test/support/databases.js';
+import { dialectsWith } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { startReceiver } from '../webhooks/receiver.js';
 
 const MINUTE = 60_000;
 
-// Two nodes in one process need PostgreSQL: two SQLite connections in one process wait for each
-// other's write lock synchronously (better-sqlite3's busy timeout blocks the event loop).
-for (const dialect of DIALECTS.filter((d) => d.name === 'postgres')) {
+// Two nodes in one process: only on dialects that can (DialectCaps.twoNodes).
+for (const dialect of dialectsWith('twoNodes')) {
   describe.skipIf(!dialect.available)(`monitoring on two nodes sharing ${dialect.name}`, () => {
     let h: Harness;
     let second: Keyroll;
