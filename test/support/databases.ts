@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import pg from 'pg';
+import { eventually } from './eventually.js';
 
 /** A database for one test file: a migrated store, its URL, and how to throw it away. */
 export interface TestDatabase {
@@ -80,15 +81,21 @@ async function createPostgres(): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
       // The pool's sockets may still be closing: retry briefly instead of forcing them off.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await c.query(`drop database if exists ${name}`);
-          break;
-        } catch (e) {
-          if (attempt >= 50) throw e;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      let refused: unknown;
+      await eventually(
+        () =>
+          c.query(`drop database if exists ${name}`).then(
+            () => true,
+            (e: unknown) => {
+              refused = e;
+              return false;
+            },
+          ),
+        `dropping ${name}`,
+        2_500,
+      ).catch(() => {
+        throw refused;
+      });
       await c.end();
       rmSync(dataDir, { recursive: true, force: true });
     },
