@@ -111,12 +111,7 @@ export {
   listIdleKeys,
   type RotationTrafficRow,
 } from './repositories/analytics.js';
-export {
-  type AuditFollow,
-  type FollowedAuditEvent,
-  readAuditEvents,
-  readAuditSeqHead,
-} from './repositories/audit-followers.js';
+export { readAuditSeqHead } from './repositories/audit-log.js';
 export {
   type ClientSighting,
   type ClientSignals,

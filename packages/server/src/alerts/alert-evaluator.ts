@@ -1,13 +1,13 @@
 import { type Clock, newId } from '@keyroll/core';
 import {
-  type AuditFollow,
+  type AuditEventQuery,
   countKeyUsageSince,
   failuresByConsumerMinute,
   findRollingRotationOfKey,
   insertAlert,
   latestAlertRaisedAt,
+  listAuditEvents,
   listRetiringKeysInUse,
-  readAuditEvents,
   readAuditSeqHead,
   readState,
   type Store,
@@ -259,12 +259,12 @@ export class AlertEvaluator {
   /** True when a successor reclaim was recorded after the audit cursor (which moves at least once a minute). */
   async #reclaimPending(now: number): Promise<boolean> {
     const cursor = await readState<number>(this.#o.store.db, AUDIT_CURSOR);
-    return (await readAuditEvents(this.#o.store.db, reclaimsAfter(cursor, now), 1)).length > 0;
+    return (await listAuditEvents(this.#o.store.db, reclaimsAfter(cursor, now, 1))).length > 0;
   }
 
   async #successorReclaims(tx: Tx, now: number): Promise<Finding[]> {
     const cursor = await readState<number>(tx.db, AUDIT_CURSOR);
-    const events = await readAuditEvents(tx.db, reclaimsAfter(cursor, now), 500);
+    const events = await listAuditEvents(tx.db, reclaimsAfter(cursor, now, 500));
     const last = events[events.length - 1];
     await writeState(
       tx.db,
@@ -353,9 +353,9 @@ function retiredKeyFinding(
 }
 
 /** Successor reclaims after the audit cursor; a first start judges only recent history, not every reclaim ever recorded. */
-function reclaimsAfter(cursor: number | undefined, now: number): AuditFollow {
+function reclaimsAfter(cursor: number | undefined, now: number, limit: number): AuditEventQuery {
   const from = cursor === undefined ? { atOrAfter: now - LOOKBACK_MS } : { afterSeq: cursor };
-  return { ...from, action: 'successor.reclaim_attempted' };
+  return { ...from, action: 'successor.reclaim_attempted', limit };
 }
 
 function pct(rate: number): string {

@@ -1,8 +1,8 @@
 import type { Clock } from '@keyroll/core';
 import {
   addRequestsBeforeStart,
+  listAuditEvents,
   prunePreStartTotals,
-  readAuditEvents,
   readAuditSeqHead,
   type Store,
 } from '@keyroll/storage';
@@ -86,7 +86,7 @@ export class RotationStartTraffic implements VerificationObserver {
     const reports: { oldKeyId: string; startedAt: number; requests: number }[] = [];
     let cursor = this.#cursor;
     for (;;) {
-      const events = await readAuditEvents(db, { afterSeq: cursor }, 1000);
+      const events = await listAuditEvents(db, { afterSeq: cursor, limit: 1000 });
       for (const { action, at, data } of events) {
         if (action !== 'rotation.started') continue;
         if (typeof data.oldKeyId !== 'string' || data.emergency === true) continue;

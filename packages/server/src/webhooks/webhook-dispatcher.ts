@@ -1,8 +1,8 @@
 import { type Clock, newId } from '@keyroll/core';
 import {
+  listAuditEvents,
   listEnabledWebhooks,
   queueDelivery,
-  readAuditEvents,
   readState,
   type Store,
   writeState,
@@ -50,10 +50,10 @@ export class WebhookDispatcher {
 
   async #step(): Promise<number> {
     const seen = (await readState<number>(this.#store.db, CURSOR)) ?? 0;
-    if ((await readAuditEvents(this.#store.db, { afterSeq: seen }, 1)).length === 0) return 0;
+    if ((await listAuditEvents(this.#store.db, { afterSeq: seen, limit: 1 })).length === 0) return 0;
     return this.#store.mutate(async (tx) => {
       const cursor = (await readState<number>(tx.db, CURSOR)) ?? 0;
-      const events = await readAuditEvents(tx.db, { afterSeq: cursor }, this.#batch);
+      const events = await listAuditEvents(tx.db, { afterSeq: cursor, limit: this.#batch });
       const last = events[events.length - 1];
       if (!last) return 0;
       const hooks = await listEnabledWebhooks(tx.db);

@@ -1,4 +1,4 @@
-import type { FollowedAuditEvent } from '@keyroll/storage';
+import type { AuditEventRecord } from '@keyroll/storage';
 
 /** The body of a webhook, in the Standard Webhooks shape. */
 export interface WebhookPayload {
@@ -12,7 +12,7 @@ export interface WebhookPayload {
 const NEVER_SENT = new Set(['key', 'secret', 'hash', 'keyHash', 'previousSecret']);
 
 /** Builds the payload of a webhook event from the audit event it comes from. */
-export function webhookPayload(type: string, event: FollowedAuditEvent): WebhookPayload {
+export function webhookPayload(type: string, event: AuditEventRecord): WebhookPayload {
   const data: Record<string, unknown> = {
     eventId: event.id,
     [`${event.targetType}Id`]: event.targetId,

@@ -35,6 +35,8 @@ describe('webhook event routing', () => {
       targetType: 'key',
       targetId: 'key_2',
       data: { consumerId: 'csm_1', key: 'kr_live_x', secret: 's', hash: 'h', keyHash: 'k', name: 'n' },
+      hash: '',
+      prevHash: '',
     });
     expect(payload).toEqual({
       type: 'key.created',

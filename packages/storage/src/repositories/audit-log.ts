@@ -23,6 +23,8 @@ export interface AuditEventQuery {
   action?: string | undefined;
   /** Only events after this sequence number. */
   afterSeq?: number | undefined;
+  /** Only events at or after this instant (epoch ms): a follower's first read, without a cursor. */
+  atOrAfter?: number | undefined;
   limit: number;
 }
 
@@ -32,6 +34,7 @@ export async function listAuditEvents(db: Db, query: AuditEventQuery): Promise<A
   if (query.targetId) q = q.where('target_id', '=', query.targetId);
   if (query.action) q = q.where('action', '=', query.action);
   if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
+  if (query.atOrAfter !== undefined) q = q.where('at', '>=', query.atOrAfter);
   const rows = await q.orderBy('seq').limit(query.limit).execute();
   return rows.map((r) => ({
     id: r.id,
@@ -45,4 +48,13 @@ export async function listAuditEvents(db: Db, query: AuditEventQuery): Promise<A
     hash: r.hash,
     prevHash: r.prev_hash,
   }));
+}
+
+/** The sequence number of the newest audit event (0 for an empty log): where a new follower starts. */
+export async function readAuditSeqHead(db: Db): Promise<number> {
+  const head = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return Number(head?.seq ?? 0);
 }

@@ -8,7 +8,8 @@ import {
   usageByKeyAndCode,
 } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
+import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
+import { consumer, key, seed } from './records.js';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -18,48 +19,7 @@ for (const dialect of DIALECTS) {
     let t: TestDatabase;
     beforeAll(async () => {
       t = await dialect.create();
-      await t.store.db
-        .insertInto('consumers')
-        .values({
-          id: 'c1',
-          name: 'c1',
-          external_id: null,
-          metadata: '{}',
-          plan_id: null,
-          rate_limit: null,
-          quota: null,
-          created_at: 0,
-          updated_at: 0,
-          deleted_at: null,
-        })
-        .execute();
-      await t.store.db
-        .insertInto('keys')
-        .values({
-          id: 'k1',
-          consumer_id: 'c1',
-          name: 'k1',
-          hash: 'h1',
-          hint: 'x',
-          prefix: 'kr_live',
-          version: 1,
-          predecessor_id: null,
-          lineage_id: 'k1',
-          scopes: '[]',
-          metadata: '{}',
-          allowed_ips: null,
-          rate_limit: null,
-          quota: null,
-          plan_id: null,
-          created_at: 0,
-          updated_at: 0,
-          expires_at: null,
-          retires_at: null,
-          revoked_at: null,
-          revoke_reason: null,
-          last_used_at: null,
-        })
-        .execute();
+      await seed(t.store, consumer('c1', 0), [key('k1', 'c1', 0)]);
     });
     afterAll(() => t?.drop());
 

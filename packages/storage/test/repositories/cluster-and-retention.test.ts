@@ -8,7 +8,7 @@ import {
   writeNodeHeartbeat,
 } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
+import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
 
 for (const dialect of DIALECTS) {
   describe.skipIf(!dialect.available)(`cluster and retention repositories on ${dialect.name}`, () => {

@@ -17,7 +17,7 @@ import {
   type WebhookRecord,
 } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
+import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
 
 const hook: WebhookRecord = {
   id: 'wh_1',
