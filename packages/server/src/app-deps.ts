@@ -6,6 +6,9 @@ import type { ClusterNode } from './cluster/cluster-node.js';
 import type { Config } from './config.js';
 import type { ConsumerService } from './consumers/consumer-service.js';
 import type { KeyService } from './keys/key-service.js';
+import type { GithubPublicKeys } from './leaks/github-public-keys.js';
+import type { LeakPolicyService } from './leaks/leak-policies.js';
+import type { LeakService } from './leaks/leak-service.js';
 import type { Monitoring } from './monitoring/monitoring.js';
 import type { PlanService } from './plans/plan-service.js';
 import type { RotationEngine } from './rotations/rotation-engine.js';
@@ -36,4 +39,9 @@ export interface AppDeps {
   redis?: Pick<ConnectedRedisRateLimiter, 'displayUrl' | 'reachable'>;
   /** The per-consumer rate limit of the self-service routes. */
   selfService: SelfServiceLimits;
+  /** Leak reports, containment and incidents. */
+  leaks: LeakService;
+  leakPolicies: LeakPolicyService;
+  /** GitHub's secret-scanning signing keys, cached. */
+  githubKeys: GithubPublicKeys;
 }

@@ -25,6 +25,7 @@ import { DateTime, Duration, Problem } from './http/schemas.js';
 import { keyRoutes } from './keys/key-routes.js';
 import { KeySchema } from './keys/key-schemas.js';
 import { verifyRoutes } from './keys/verify-routes.js';
+import { leakRoutes } from './leaks/leak-routes.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
 import { planRoutes } from './plans/plan-routes.js';
 import { rotationPolicyRoutes } from './rotations/rotation-policy-routes.js';
@@ -113,5 +114,6 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   for (const routes of [rotationRoutes, rotationPolicyRoutes, selfRotationRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }
+  await app.register(async (scope) => leakRoutes(scope, deps));
   return app;
 }

@@ -21,6 +21,9 @@ import { ConsumerService } from './consumers/consumer-service.js';
 import { applyListenerLimits } from './http/listener-limits.js';
 import { type BootstrapResult, bootstrap } from './keys/bootstrap.js';
 import { KeyService } from './keys/key-service.js';
+import { GithubPublicKeys } from './leaks/github-public-keys.js';
+import { LeakPolicyService } from './leaks/leak-policies.js';
+import { LeakService } from './leaks/leak-service.js';
 import { KeyrollMetrics } from './metrics/keyroll-metrics.js';
 import { MissCountingLookup } from './metrics/miss-counting-lookup.js';
 import { createMonitoring } from './monitoring/monitoring.js';
@@ -138,6 +141,16 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
     ...options.cluster,
   });
+  const leakPolicies = new LeakPolicyService({ store, clock });
+  const leaks = new LeakService({
+    store,
+    clock,
+    keys,
+    rotations,
+    policies: leakPolicies,
+    signals: pipeline.signals,
+    prefixes: [config.keyPrefix, config.rootKeyPrefix],
+  });
   const deps: AppDeps = {
     config,
     store,
@@ -161,6 +174,9 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     plans: new PlanService({ store, clock }),
     ...(redis !== null && { redis }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
+    leaks,
+    leakPolicies,
+    githubKeys: new GithubPublicKeys({ url: config.githubKeysUrl, clock }),
   };
   const retention = new RetentionJob({
     store,

@@ -31,5 +31,7 @@ export {
   toPage,
 } from './pagination.js';
 export { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.js';
+export * from './repositories/incidents.js';
+export * from './repositories/leak-policies.js';
 export type * from './schema.js';
 export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';

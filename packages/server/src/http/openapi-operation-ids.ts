@@ -65,6 +65,15 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /v1/analytics/idle': 'listIdleKeys',
   'GET /v1/analytics/rotations/{id}': 'getRotationTraffic',
 
+  'POST /v1/leaks/github': 'reportGithubSecretScanning',
+  'POST /v1/leaks': 'reportLeak',
+  'GET /v1/incidents': 'listIncidents',
+  'GET /v1/incidents/{id}': 'getIncident',
+  'GET /v1/leak-policies': 'listLeakPolicies',
+  'GET /v1/leak-policies/{target}': 'getLeakPolicy',
+  'PUT /v1/leak-policies/{target}': 'setLeakPolicy',
+  'DELETE /v1/leak-policies/{target}': 'deleteLeakPolicy',
+
   'GET /v1/alerts': 'listAlerts',
   'GET /v1/alerts/{id}': 'getAlert',
   'POST /v1/alerts/{id}/acknowledge': 'acknowledgeAlert',

@@ -169,7 +169,8 @@ export class RotationScheduler {
       // its own (UNCLAIMED_RETIRES_AT), and the claim-by date moves before it passes — or, after a late
       // tick (paused process, node down), from now. A row written before keys were held is held now.
       const unclaimedAhead = Math.min(lookahead, row.grace_ms / 2);
-      if (awaitsClaim(row)) {
+      // A leak's rollover is not held: its old key is revoked at the end of the grace (leaks/leak-service.ts).
+      if (awaitsClaim(row) && row.origin !== 'leak') {
         const old = await steps.key(tx.db, row.old_key_id);
         if (heldByClaim(row, old, now)) {
           const held = old.retires_at === UNCLAIMED_RETIRES_AT;

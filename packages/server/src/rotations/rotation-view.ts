@@ -12,7 +12,7 @@ export type RotationState = 'rolling' | 'completed' | 'rolled_back';
 export const ROTATION_STATES: readonly RotationState[] = ['rolling', 'completed', 'rolled_back'];
 
 /** Who started a rotation. */
-export type RotationOrigin = 'admin' | 'self' | 'policy' | 'rollover';
+export type RotationOrigin = 'admin' | 'self' | 'policy' | 'rollover' | 'leak';
 
 /** One push of a rotation's deadline, as stored. */
 export interface StoredExtension {
@@ -59,7 +59,7 @@ export interface RotationView {
   progress: RotationProgress;
 }
 
-const ORIGINS: readonly RotationOrigin[] = ['admin', 'self', 'policy', 'rollover'];
+const ORIGINS: readonly RotationOrigin[] = ['admin', 'self', 'policy', 'rollover', 'leak'];
 
 function known<T extends string>(values: readonly T[], value: string): T {
   const found = values.find((v) => v === value);

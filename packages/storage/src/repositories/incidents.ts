@@ -1,0 +1,114 @@
+import { type Selectable, sql } from 'kysely';
+import { type Page, type PageRequest, pageById } from '../pagination.js';
+import type { AlertsTable, AuditEventsTable, IncidentsTable, KeyClientsTable, KeysTable } from '../schema.js';
+import type { Db } from '../store.js';
+
+/** Filters of an incident listing. */
+export interface IncidentFilter {
+  status?: string | undefined;
+  consumerId?: string | undefined;
+}
+
+/** The key whose SHA-256 is `hash` — how a reported secret is found without ever storing it. */
+export function keyByHash(db: Db, hash: string): Promise<KeysTable | undefined> {
+  return db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+}
+
+/** The incident of a leaked key, if one was recorded. */
+export function incidentOfKey(db: Db, keyId: string): Promise<IncidentsTable | undefined> {
+  return db.selectFrom('incidents').selectAll().where('key_id', '=', keyId).executeTakeFirst();
+}
+
+/** An incident by id. */
+export function incidentById(db: Db, id: string): Promise<IncidentsTable | undefined> {
+  return db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Records a new incident. */
+export async function insertIncident(db: Db, row: IncidentsTable): Promise<void> {
+  await db.insertInto('incidents').values(row).execute();
+}
+
+/** Changes the columns of an incident that move as it unfolds. */
+export async function updateIncident(
+  db: Db,
+  id: string,
+  set: Partial<
+    Pick<
+      IncidentsTable,
+      'status' | 'contained_at' | 'successor_claimed_at' | 'reuse_detected_at' | 'rotation_id' | 'updated_at'
+    >
+  >,
+): Promise<void> {
+  await db.updateTable('incidents').set(set).where('id', '=', id).execute();
+}
+
+/** Incidents oldest first, in the usual page shape. */
+export function listIncidents(db: Db, filter: IncidentFilter, page: PageRequest): Promise<Page<IncidentsTable>> {
+  let q = db.selectFrom('incidents').selectAll();
+  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
+  return pageById(q, page, (r) => r);
+}
+
+/** Incidents not yet contained, or whose rollover successor may still be claimed (for the watcher). */
+export function unsettledIncidents(db: Db, limit: number): Promise<IncidentsTable[]> {
+  return db
+    .selectFrom('incidents')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'open'),
+        eb.and([eb('rotation_id', 'is not', null), eb('reuse_detected_at', 'is', null)]),
+      ]),
+    )
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/** The client addresses and user agents that used a key since `since`, most recent first. */
+export function recentClients(db: Db, keyId: string, since: number, limit = 20): Promise<KeyClientsTable[]> {
+  return db
+    .selectFrom('key_clients')
+    .selectAll()
+    .where('key_id', '=', keyId)
+    .where('last_seen', '>=', since)
+    .orderBy('last_seen', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Audit events of `action` about a target, oldest first (the story of a rotation, for a timeline). */
+export function auditEventsOf(db: Db, targetId: string, action: string): Promise<Selectable<AuditEventsTable>[]> {
+  return db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('target_id', '=', targetId)
+    .where('action', '=', action)
+    .orderBy(sql`seq`)
+    .limit(100)
+    .execute();
+}
+
+/** Moves a key's retirement to `at` (a leak's rollover: the key stops at the end of the grace, held or not). */
+export async function setKeyRetiresAt(db: Db, keyId: string, at: number, now: number): Promise<void> {
+  await db.updateTable('keys').set({ retires_at: at, updated_at: now }).where('id', '=', keyId).execute();
+}
+
+/** Stores an alert row (the caller audits it as `alert.raised`). */
+export async function insertAlert(db: Db, row: AlertsTable): Promise<void> {
+  await db.insertInto('alerts').values(row).execute();
+}
+
+/** When the successor of a rotation was claimed, and which key it is (an incident's timeline). */
+export function rotationClaim(
+  db: Db,
+  rotationId: string,
+): Promise<{ claimed_at: number | null; new_key_id: string | null } | undefined> {
+  return db
+    .selectFrom('rotations')
+    .select(['claimed_at', 'new_key_id'])
+    .where('id', '=', rotationId)
+    .executeTakeFirst();
+}
