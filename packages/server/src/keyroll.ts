@@ -32,6 +32,7 @@ import { RotationEngine } from './rotations/rotation-engine.js';
 import { RotationPolicyService } from './rotations/rotation-policies.js';
 import { RotationScheduler } from './rotations/rotation-scheduler.js';
 import { SelfServiceLimits } from './rotations/self-service-limits.js';
+import { BackgroundLoop } from './shared/background-loop.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
 export interface Keyroll extends AppDeps {
@@ -187,6 +188,11 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     onError: (err) => app.log.error({ err }, 'retention tick failed'),
     onPruned: (report) => app.log.info({ retention: report }, 'retention deleted old rows'),
   });
+  // Revokes rolled-over leaked keys at the end of their grace and sends `incident.updated`.
+  const leakLoop = new BackgroundLoop([['leaks', leaks]], {
+    intervalMs: 1_000,
+    onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
+  });
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
   deps.monitoring.observe(deps.verifier);
@@ -202,6 +208,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   if (options.background) {
     deps.monitoring.start();
     retention.start();
+    leakLoop.start();
   }
   const gateway = gatewayConfig && new Gateway({ config: gatewayConfig, verifier: deps.verifier, clock, log: app.log });
   if (gateway) applyListenerLimits(gateway.server, config.listener);
@@ -214,6 +221,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     close: async () => {
       await gateway?.close();
       await retention.stop();
+      await leakLoop.stop();
       await scheduler.stop();
       await app.close();
       await deps.monitoring.close();
