@@ -10,6 +10,7 @@ import {
   type KeysTable,
   keyByHash,
   listIncidents,
+  openIncidents,
   type Page,
   type PageRequest,
   recentClients,
@@ -17,7 +18,6 @@ import {
   type Store,
   setKeyRetiresAt,
   type Tx,
-  unsettledIncidents,
   updateIncident,
 } from '@keyroll/storage';
 import type { ClientSignalMeter } from '@keyroll/verifier/internal';
@@ -338,47 +338,65 @@ export class LeakService {
    */
   async tick(): Promise<number> {
     let changed = 0;
-    for (const candidate of await unsettledIncidents(this.#o.store.db, 500)) {
-      const now = this.#o.clock.now();
-      const did = await this.#o.store.mutate(async (tx) => {
-        const row = await incidentById(tx.db, candidate.id);
-        if (!row) return false;
-        const changes: string[] = [];
-        const set: Parameters<typeof updateIncident>[2] = {};
-        const key = await this.#o.keys.row(tx.db, row.key_id);
-        if (row.revokes_at !== null && row.revokes_at <= now && key.revoked_at === null && row.action === 'rollover') {
-          await this.#o.keys.revokeInTx(tx, key, now, LEAK_REASON, systemActor('leaks'));
-          key.revoked_at = now;
-        }
-        if (row.rotation_id !== null) {
-          const rotation = await rotationClaim(tx.db, row.rotation_id);
-          if (rotation?.claimed_at != null && row.successor_claimed_at === null) {
-            set.successor_claimed_at = Number(rotation.claimed_at);
-            changes.push('successor_claimed');
-          }
-          if (row.reuse_detected_at === null) {
-            const [reuse] = await auditEventsOf(tx.db, row.rotation_id, 'successor.reclaim_attempted');
-            if (reuse) {
-              set.reuse_detected_at = reuse.at;
-              changes.push('reuse_detected');
-            }
-          }
-        }
-        if (row.status === 'open' && !isUsableStatus(statusOf(key, now))) {
-          set.status = 'contained';
-          set.contained_at = containedAt(key, now);
-          changes.push('contained');
-        }
-        if (changes.length === 0) return false;
-        set.updated_at = now;
-        await updateIncident(tx.db, row.id, set);
-        const next = { ...row, ...set };
-        for (const change of changes) await this.#updated(tx, next, now, change);
-        return true;
-      });
-      if (did) changed++;
+    let after: string | null = null;
+    for (;;) {
+      const page = await openIncidents(this.#o.store.db, after, 500);
+      for (const candidate of page) {
+        // Read first: most open incidents have nothing new, and a mutation takes the cluster-wide lock.
+        if ((await this.#changesOf(this.#o.store.db, candidate, this.#o.clock.now())).length === 0) continue;
+        if (await this.#follow(candidate.id)) changed++;
+      }
+      const last = page.at(-1);
+      if (!last || page.length < 500) return changed;
+      after = last.id;
     }
-    return changed;
+  }
+
+  /** One watcher step of an open incident; true when it changed. */
+  async #follow(id: string): Promise<boolean> {
+    const now = this.#o.clock.now();
+    return this.#o.store.mutate(async (tx) => {
+      const row = await incidentById(tx.db, id);
+      if (!row) return false;
+      const key = await this.#o.keys.row(tx.db, row.key_id);
+      if (row.revokes_at !== null && row.revokes_at <= now && key.revoked_at === null && row.action === 'rollover') {
+        await this.#o.keys.revokeInTx(tx, key, now, LEAK_REASON, systemActor('leaks'));
+      }
+      const found = await this.#changesOf(tx.db, row, now);
+      const changes = found.map((c) => c.change);
+      const set: Parameters<typeof updateIncident>[2] = Object.assign({}, ...found.map((c) => c.set));
+      if (changes.length === 0) return false;
+      set.updated_at = now;
+      await updateIncident(tx.db, row.id, set);
+      const next = { ...row, ...set };
+      for (const change of changes) await this.#updated(tx, next, now, change);
+      return true;
+    });
+  }
+
+  /** What has happened to an open incident since it was last recorded (nothing written). */
+  async #changesOf(
+    db: Store['db'],
+    row: IncidentsTable,
+    now: number,
+  ): Promise<{ change: string; set: Parameters<typeof updateIncident>[2] }[]> {
+    const out: { change: string; set: Parameters<typeof updateIncident>[2] }[] = [];
+    const key = await this.#o.keys.row(db, row.key_id);
+    if (row.rotation_id !== null) {
+      const rotation = await rotationClaim(db, row.rotation_id);
+      if (rotation?.claimed_at != null && row.successor_claimed_at === null) {
+        out.push({ change: 'successor_claimed', set: { successor_claimed_at: Number(rotation.claimed_at) } });
+      }
+      if (row.reuse_detected_at === null) {
+        const [reuse] = await auditEventsOf(db, row.rotation_id, 'successor.reclaim_attempted');
+        if (reuse) out.push({ change: 'reuse_detected', set: { reuse_detected_at: reuse.at } });
+      }
+    }
+    const due = row.action === 'rollover' && row.revokes_at !== null && row.revokes_at <= now;
+    if (row.status === 'open' && (due || !isUsableStatus(statusOf(key, now)))) {
+      out.push({ change: 'contained', set: { status: 'contained', contained_at: containedAt(key, now) } });
+    }
+    return out;
   }
 
   /** One incident with its timeline, recent use and checklist; 404 when unknown. */

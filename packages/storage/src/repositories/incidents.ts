@@ -51,20 +51,15 @@ export function listIncidents(db: Db, filter: IncidentFilter, page: PageRequest)
   return pageById(q, page, (r) => r);
 }
 
-/** Incidents not yet contained, or whose rollover successor may still be claimed (for the watcher). */
-export function unsettledIncidents(db: Db, limit: number): Promise<IncidentsTable[]> {
-  return db
-    .selectFrom('incidents')
-    .selectAll()
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'open'),
-        eb.and([eb('rotation_id', 'is not', null), eb('reuse_detected_at', 'is', null)]),
-      ]),
-    )
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+/**
+ * Open incidents (the leaked key may still authenticate), in id order after `afterId`: the watcher
+ * pages through all of them. Once contained, nothing can change an incident any more (a claim needs
+ * the leaked key to authenticate).
+ */
+export function openIncidents(db: Db, afterId: string | null, limit: number): Promise<IncidentsTable[]> {
+  let q = db.selectFrom('incidents').selectAll().where('status', '=', 'open');
+  if (afterId !== null) q = q.where('id', '>', afterId);
+  return q.orderBy('id').limit(limit).execute();
 }
 
 /** The client addresses and user agents that used a key since `since`, most recent first. */
