@@ -14,6 +14,7 @@ import {
   type Page,
   type PageRequest,
   recentClients,
+  rollingRotationOf,
   rotationClaim,
   type Store,
   setKeyRetiresAt,
@@ -232,6 +233,9 @@ export class LeakService {
           issueNow: false,
         });
         rotationId = started.rotation.id;
+      } else {
+        // Already being rotated: that rotation's successor is the one to claim; the grace still holds.
+        rotationId = await rollingRotationOf(tx.db, key.id);
       }
       // Never later than the key's own retirement or expiry.
       revokesAt = Math.min(revokesAt, key.expires_at ?? Infinity);

@@ -257,6 +257,30 @@ for (const dialect of DIALECTS) {
       });
     });
 
+    it('rollover of a key already held for an unclaimed policy successor: the leak grace still ends it', async () => {
+      const c = await h.consumerWithKey();
+      await h.json('PUT', `/v1/rotation-policies/${c.consumerId}`, { every: '30d', gracePeriod: '1d' }, 200);
+      h.clock.advance(30 * 24 * 60 * MINUTE);
+      expect((await h.kr.scheduler.tick()).started).toBe(1);
+      const [rotation] = (await h.json('GET', `/v1/rotations?keyId=${c.keyId}`, undefined, 200)).data;
+      expect(rotation).toMatchObject({ origin: 'policy', newKeyId: null });
+
+      const reportedAt = h.clock.now();
+      const { incident } = (await report({ keyId: c.keyId, source: 'support' })).json();
+      expect(incident).toMatchObject({ action: 'rollover', rotationId: rotation.id, status: 'open' });
+      expect(await verify(c.key)).toMatchObject({ valid: true, deprecated: true });
+      // The owner may still claim the policy successor meanwhile; the claim is on the incident.
+      expect((await claim(c.key)).statusCode).toBe(201);
+      await h.kr.scheduler.tick();
+      h.clock.set(reportedAt + 15 * MINUTE);
+      await h.kr.scheduler.tick();
+      expect(await h.kr.leaks.tick()).toBe(1);
+      expect((await verify(c.key)).code).toBe('REVOKED');
+      const detail = await h.json('GET', `/v1/incidents/${incident.id}`, undefined, 200);
+      expect(detail).toMatchObject({ status: 'contained', successorClaimedAt: expect.any(String) });
+      await h.json('DELETE', `/v1/rotation-policies/${c.consumerId}`, undefined, 204);
+    });
+
     it('lists incidents in the usual page shape, survives a restart of the service objects', async () => {
       const first = await h.json('GET', '/v1/incidents?limit=1', undefined, 200);
       expect(first.data).toHaveLength(1);

@@ -107,3 +107,14 @@ export function rotationClaim(
     .where('id', '=', rotationId)
     .executeTakeFirst();
 }
+
+/** The rolling rotation whose old key is `keyId`, if any (a leaked key that was already being rotated). */
+export async function rollingRotationOf(db: Db, keyId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('rotations')
+    .select('id')
+    .where('old_key_id', '=', keyId)
+    .where('state', '=', 'rolling')
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
