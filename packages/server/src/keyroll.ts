@@ -158,7 +158,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     clock,
     usage,
     verifier,
-    consumers: new ConsumerService({ store, clock, keys }),
+    consumers: new ConsumerService({ store, clock }),
     keys,
     audit: new AuditService({
       store,

@@ -35,3 +35,61 @@ export * from './repositories/incidents.js';
 export * from './repositories/leak-policies.js';
 export type * from './schema.js';
 export type { AuditInput, ChangeInput, Db, Store, Tx } from './store.js';
+
+// Repositories: keys, consumers, plans, audit log, change log
+
+export {
+  type AuditEventQuery,
+  type AuditEventRecord,
+  listAuditEvents,
+} from './repositories/audit-log.js';
+export { type ChangeEntry, hasChangesUpTo, readChangeLogHead, readChangesAfter } from './repositories/changes.js';
+export {
+  type ConsumerChanges,
+  deleteConsumer,
+  insertConsumer,
+  updateConsumer,
+} from './repositories/consumer-writes.js';
+export {
+  type ConsumerRecord,
+  findConsumer,
+  findConsumerIdByExternalId,
+  findLiveConsumer,
+  listLiveConsumers,
+} from './repositories/consumers.js';
+export { keyStatusIs } from './repositories/key-status-filter.js';
+export {
+  encodeKey,
+  insertKey,
+  type KeyChanges,
+  type NewKey,
+  revokeKey,
+  updateKey,
+} from './repositories/key-writes.js';
+export {
+  consumerHasHadKeys,
+  countKeysWithStatus,
+  decodeKey,
+  findKeyByHash,
+  findKeyById,
+  findKeyRowById,
+  findUnrevokedKeys,
+  findUsableKeys,
+  type KeyListFilter,
+  type KeyRecord,
+  listKeys,
+  type UsableKeyExclusions,
+} from './repositories/keys.js';
+export type { QuotaSpec, RateLimitSpec } from './repositories/limit-specs.js';
+export {
+  deletePlan,
+  findPlan,
+  findPlanIdByName,
+  findPlanUser,
+  insertPlan,
+  listPlans,
+  type PlanChanges,
+  type PlanRecord,
+  updatePlan,
+} from './repositories/plans.js';
+export type { WriteEvent } from './repositories/write-event.js';

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { ChangeKind } from './change-kinds.js';
 
 /** Consumers: the provider's clients; they own keys. Times are epoch milliseconds. */
 export interface ConsumersTable {
@@ -48,7 +49,8 @@ export interface KeysTable {
 export interface ChangesTable {
   seq: Generated<number>;
   at: number;
-  kind: string;
+  /** Written only with a known kind; a row may hold one a newer node knows and this one does not. */
+  kind: ChangeKind;
   entity_id: string;
   key_hash: string | null;
 }

@@ -55,10 +55,37 @@ export class CachingKeyLookup implements KeyLookup {
    * kept current by the limit source's own listener. A {@link FEED_RESET} drops everything.
    */
   apply(change: ChangeRecord): void {
-    if (change.kind === FEED_RESET) {
-      this.cache.clear();
-      this.#loads.clear();
-    } else if (change.keyHash) this.invalidate(change.keyHash);
+    const hash = change.keyHash;
+    switch (change.kind) {
+      case FEED_RESET:
+        this.cache.clear();
+        this.#loads.clear();
+        return;
+      case 'key.created':
+      case 'key.updated':
+      case 'key.revoked':
+      case 'rotation.started':
+      case 'rotation.claimed':
+      case 'rotation.completed':
+      case 'rotation.rolled_back':
+      case 'rotation.extended':
+      case 'rotation.shortened':
+        if (hash) this.invalidate(hash);
+        return;
+      case 'rotation.reminder':
+      case 'consumer.created':
+      case 'consumer.updated':
+      case 'consumer.deleted':
+      case 'plan.created':
+      case 'plan.updated':
+      case 'plan.deleted':
+      case 'rotation_policy.set':
+      case 'rotation_policy.deleted':
+        return; // no key row changed
+      default:
+        change.kind satisfies never; // a new kind must be handled above
+        if (hash) this.invalidate(hash); // a newer node's kind about a key
+    }
   }
 
   #miss(hash: string): Promise<CachedKey | null> {

@@ -1,15 +1,10 @@
 import { type Clock, systemClock } from '@keyroll/core';
-import type { ChangeKind, Store } from '@keyroll/storage';
+import { type ChangeEntry, hasChangesUpTo, readChangeLogHead, readChangesAfter, type Store } from '@keyroll/storage';
 
 /** One entry of the change log, as followers see it. */
-export interface ChangeRecord {
-  seq: number;
-  at: number;
-  /** What changed; a kind this version does not know (a newer node's) is passed on as it is. */
-  kind: ChangeKind | typeof FEED_RESET;
-  entityId: string;
-  /** SHA-256 of the key concerned, when the change is about one key. */
-  keyHash: string | null;
+export interface ChangeRecord extends Omit<ChangeEntry, 'kind'> {
+  /** What changed, or {@link FEED_RESET}; a kind this version does not know (a newer node's) is passed on as it is. */
+  kind: ChangeEntry['kind'] | typeof FEED_RESET;
 }
 
 /**
@@ -62,12 +57,8 @@ export interface ChangeFeedOptions {
 }
 
 /** The sequence number of the newest change (0 for an empty log). */
-export async function changeLogHead(store: Store): Promise<number> {
-  const head = await store.db
-    .selectFrom('changes')
-    .select((eb) => eb.fn.max('seq').as('seq'))
-    .executeTakeFirst();
-  return Number(head?.seq ?? 0);
+export function changeLogHead(store: Store): Promise<number> {
+  return readChangeLogHead(store.db);
 }
 
 /**
@@ -168,15 +159,9 @@ export class ChangeFollower {
   async #readAll(): Promise<void> {
     const batch = this.#o.batchSize ?? 500;
     for (;;) {
-      const rows = await this.#o.store.db
-        .selectFrom('changes')
-        .select(['seq', 'at', 'kind', 'entity_id', 'key_hash'])
-        .where('seq', '>', this.#appliedSeq)
-        .orderBy('seq')
-        .limit(batch)
-        .execute();
+      const rows = await readChangesAfter(this.#o.store.db, this.#appliedSeq, batch);
       const first = rows[0];
-      if (first && Number(first.seq) > this.#appliedSeq + 1 && (await this.#prunedPast(this.#appliedSeq))) {
+      if (first && first.seq > this.#appliedSeq + 1 && (await this.#prunedPast(this.#appliedSeq))) {
         const reset: ChangeRecord = {
           seq: this.#appliedSeq,
           at: this.#clock.now(),
@@ -186,16 +171,9 @@ export class ChangeFollower {
         };
         for (const listener of this.#o.listeners) listener(reset);
       }
-      for (const row of rows) {
+      for (const change of rows) {
         // A read that timed out may still finish later; it must not move the sequence backwards.
-        if (Number(row.seq) <= this.#appliedSeq) continue;
-        const change: ChangeRecord = {
-          seq: Number(row.seq),
-          at: Number(row.at),
-          kind: row.kind as ChangeKind,
-          entityId: row.entity_id,
-          keyHash: row.key_hash,
-        };
+        if (change.seq <= this.#appliedSeq) continue;
         for (const listener of this.#o.listeners) listener(change);
         this.#appliedSeq = change.seq;
       }
@@ -210,7 +188,6 @@ export class ChangeFollower {
    * nothing after it was deleted; a gap after it is then only a sequence gap (a rolled-back insert).
    */
   async #prunedPast(seq: number): Promise<boolean> {
-    const kept = await this.#o.store.db.selectFrom('changes').select('seq').where('seq', '<=', seq).limit(1).execute();
-    return kept.length === 0;
+    return !(await hasChangesUpTo(this.#o.store.db, seq));
   }
 }

@@ -35,7 +35,7 @@ export {
 } from './http-answers.js';
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
-export { type CachedKey, cachedKeyFromRow, type QuotaSpec, type RateLimitSpec } from './key-record.js';
+export { type CachedKey, cachedKeyFromRecord, type QuotaSpec, type RateLimitSpec } from './key-record.js';
 export {
   type ConnectedRedisRateLimiter,
   type ConnectRedisRateLimiterOptions,

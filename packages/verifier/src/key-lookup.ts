@@ -1,5 +1,5 @@
-import type { Store } from '@keyroll/storage';
-import { type CachedKey, cachedKeyFromRow } from './key-record.js';
+import { findKeyByHash, type Store } from '@keyroll/storage';
+import { type CachedKey, cachedKeyFromRecord } from './key-record.js';
 
 /** Finds keys by the SHA-256 of their secret. Implementations may cache. */
 export interface KeyLookup {
@@ -17,7 +17,7 @@ export class StorageKeyLookup implements KeyLookup {
   }
 
   async get(hash: string): Promise<CachedKey | null> {
-    const row = await this.#store.db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
-    return row ? cachedKeyFromRow(row) : null;
+    const key = await findKeyByHash(this.#store.db, hash);
+    return key ? cachedKeyFromRecord(key) : null;
   }
 }

@@ -1,17 +1,8 @@
 import { type Cidr, parseCidr, type VerifiableKey } from '@keyroll/core';
-import type { KeysTable } from '@keyroll/storage';
+import type { KeyRecord, QuotaSpec, RateLimitSpec } from '@keyroll/storage';
 
-/** A rate limit: at most `limit` requests per `windowMs`. */
-export interface RateLimitSpec {
-  limit: number;
-  windowMs: number;
-}
-
-/** A quota: at most `limit` requests (or credits) per calendar period (UTC). */
-export interface QuotaSpec {
-  limit: number;
-  period: 'day' | 'month';
-}
+/** The stored forms of a rate limit and a quota (defined by storage, which decodes them). */
+export type { QuotaSpec, RateLimitSpec } from '@keyroll/storage';
 
 /** What a verifier keeps about a key: everything a decision needs, nothing secret. */
 export interface CachedKey extends VerifiableKey {
@@ -26,24 +17,23 @@ export interface CachedKey extends VerifiableKey {
   planId: string | null;
 }
 
-/** Builds the cached form of a stored key row. */
-export function cachedKeyFromRow(row: KeysTable): CachedKey {
-  const allowed: string[] | null = row.allowed_ips ? JSON.parse(row.allowed_ips) : null;
+/** Builds the cached form of a stored key. */
+export function cachedKeyFromRecord(key: KeyRecord): CachedKey {
   return {
-    id: row.id,
-    consumerId: row.consumer_id,
-    hash: row.hash,
-    name: row.name,
-    version: row.version,
-    lineageId: row.lineage_id ?? row.id,
-    scopes: JSON.parse(row.scopes),
-    metadata: JSON.parse(row.metadata),
-    allowedRanges: allowed ? allowed.map(parseCidr).filter((c): c is Cidr => c !== null) : null,
-    rateLimit: row.rate_limit ? JSON.parse(row.rate_limit) : null,
-    quota: row.quota ? JSON.parse(row.quota) : null,
-    planId: row.plan_id,
-    expiresAt: row.expires_at,
-    retiresAt: row.retires_at,
-    revokedAt: row.revoked_at,
+    id: key.id,
+    consumerId: key.consumerId,
+    hash: key.hash,
+    name: key.name,
+    version: key.version,
+    lineageId: key.lineageId,
+    scopes: key.scopes,
+    metadata: key.metadata,
+    allowedRanges: key.allowedIps ? key.allowedIps.map(parseCidr).filter((c): c is Cidr => c !== null) : null,
+    rateLimit: key.rateLimit,
+    quota: key.quota,
+    planId: key.planId,
+    expiresAt: key.expiresAt,
+    retiresAt: key.retiresAt,
+    revokedAt: key.revokedAt,
   };
 }

@@ -3,6 +3,7 @@ import {
   type AuditChainReport,
   type AuditKey,
   decodeCursor,
+  listAuditEvents,
   type Page,
   type PageRequest,
   pageSize,
@@ -84,30 +85,17 @@ export class AuditService {
     const size = pageSize(page);
     const after = decodeCursor(page.cursor);
     if (after !== undefined && !/^\d{1,15}$/.test(after)) throw new ApiError('INVALID_CURSOR', 'cursor is not valid');
-    let q = this.#store.db.selectFrom('audit_events').selectAll();
-    if (filter.targetId) q = q.where('target_id', '=', filter.targetId);
-    if (filter.action) q = q.where('action', '=', filter.action);
-    if (after !== undefined) q = q.where('seq', '>', Number(after));
-    const rows = await q
-      .orderBy('seq')
-      .limit(size + 1)
-      .execute();
+    const events = await listAuditEvents(this.#store.db, {
+      targetId: filter.targetId,
+      action: filter.action,
+      afterSeq: after === undefined ? undefined : Number(after),
+      limit: size + 1,
+    });
     return toPage(
-      rows,
+      events,
       size,
-      (r) => String(r.seq),
-      (r) => ({
-        id: r.id,
-        seq: r.seq,
-        at: iso(r.at),
-        actor: r.actor,
-        action: r.action,
-        targetType: r.target_type,
-        targetId: r.target_id,
-        data: JSON.parse(r.data),
-        hash: r.hash,
-        prevHash: r.prev_hash,
-      }),
+      (e) => String(e.seq),
+      (e) => ({ ...e, at: iso(e.at) }),
     );
   }
 

@@ -1,33 +1,45 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
-import type { ConsumersTable, KeysTable, Store, Tx } from '@keyroll/storage';
-import { type Page, type PageRequest, pageById } from '@keyroll/storage';
+import {
+  type ConsumerChanges,
+  type ConsumerRecord,
+  type Db,
+  deleteConsumer,
+  findConsumerIdByExternalId,
+  findLiveConsumer,
+  insertConsumer,
+  listLiveConsumers,
+  type Page,
+  type PageRequest,
+  type Store,
+  updateConsumer,
+} from '@keyroll/storage';
 import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
 import { assertPlanExists } from '../plans/plan-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { type ConsumerView, consumerView } from '../shared/records.js';
-import { metadataJson, parseRateLimit, type RateLimitInput } from '../shared/validate.js';
+import { checkMetadata, parseRateLimit, type RateLimitInput } from '../shared/validate.js';
 
 /** The id of the built-in consumer whose keys are root keys (defined by the verifier, which refuses them). */
 export { ROOT_CONSUMER_ID };
 
-/** The row of a new consumer: no metadata, plan or limits unless given. */
-export function newConsumerRow(
+/** A new consumer: no metadata, plan or limits unless given. */
+export function newConsumer(
   id: string,
   name: string,
   now: number,
-  fields: Partial<Omit<ConsumersTable, 'id' | 'name'>> = {},
-): ConsumersTable {
+  fields: Partial<Omit<ConsumerRecord, 'id' | 'name'>> = {},
+): ConsumerRecord {
   return {
     id,
     name,
-    external_id: null,
-    metadata: '{}',
-    plan_id: null,
-    rate_limit: null,
+    externalId: null,
+    metadata: {},
+    planId: null,
+    rateLimit: null,
     quota: null,
-    created_at: now,
-    updated_at: now,
-    deleted_at: null,
+    createdAt: now,
+    updatedAt: now,
+    deletedAt: null,
     ...fields,
   };
 }
@@ -50,152 +62,92 @@ export type ConsumerPatch = Partial<ConsumerInput>;
 export interface ConsumerServiceOptions {
   store: Store;
   clock: Clock;
-  /** Revokes a deleted consumer's keys the one way keys are revoked (the key service). */
-  keys: KeyRevoker;
-}
-
-/** Revokes a key row inside a running mutation, with its change and audit entries. */
-export interface KeyRevoker {
-  revokeInTx(tx: Tx, key: KeysTable, now: number, reason: string, actor: Actor): Promise<void>;
 }
 
 /** Consumers: create, read, change, delete (which revokes their keys). */
 export class ConsumerService {
   readonly #store: Store;
   readonly #clock: Clock;
-  readonly #keys: KeyRevoker;
 
   constructor(options: ConsumerServiceOptions) {
     this.#store = options.store;
     this.#clock = options.clock;
-    this.#keys = options.keys;
   }
 
   /** Creates a consumer; 409 when its external id is taken. */
   async create(actor: Actor, input: ConsumerInput): Promise<ConsumerView> {
     const now = this.#clock.now();
-    const row = newConsumerRow(newId('consumer', now), input.name, now, {
-      external_id: input.externalId ?? null,
-      metadata: metadataJson(input.metadata ?? {}),
-      plan_id: input.planId ?? null,
-      rate_limit: input.rateLimit ? JSON.stringify(parseRateLimit(input.rateLimit)) : null,
-      quota: input.quota ? JSON.stringify(input.quota) : null,
+    const consumer = newConsumer(newId('consumer', now), input.name, now, {
+      externalId: input.externalId ?? null,
+      metadata: checkMetadata(input.metadata ?? {}),
+      planId: input.planId ?? null,
+      rateLimit: input.rateLimit ? parseRateLimit(input.rateLimit) : null,
+      quota: input.quota ?? null,
     });
     await this.#store.mutate(async (tx) => {
-      await this.#assertExternalIdFree(tx.db, row.external_id, null);
-      await assertPlanExists(tx.db, row.plan_id);
-      await tx.db.insertInto('consumers').values(row).execute();
-      await tx.change({ at: now, kind: 'consumer.created', entityId: row.id });
-      await tx.audit({
-        at: now,
-        actor: actorName(actor),
-        action: 'consumer.created',
-        targetType: 'consumer',
-        targetId: row.id,
-        data: { consumerId: row.id, name: row.name },
-      });
+      await this.#assertExternalIdFree(tx.db, consumer.externalId, null);
+      await assertPlanExists(tx.db, consumer.planId);
+      await insertConsumer(tx, consumer, { at: now, actor: actorName(actor) });
     });
-    return consumerView(row);
+    return consumerView(consumer);
   }
 
   /** Lists live consumers, oldest first. */
   async list(page: PageRequest): Promise<Page<ConsumerView>> {
-    return pageById(
-      this.#store.db.selectFrom('consumers').selectAll().where('deleted_at', 'is', null),
-      page,
-      consumerView,
-    );
+    const found = await listLiveConsumers(this.#store.db, page);
+    return { ...found, data: found.data.map(consumerView) };
   }
 
   /** One live consumer; 404 when unknown or deleted. */
   async get(id: string): Promise<ConsumerView> {
-    const row = await this.#store.db
-      .selectFrom('consumers')
-      .selectAll()
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
-    return consumerView(row);
+    const consumer = await findLiveConsumer(this.#store.db, id);
+    if (!consumer) throw notFound(id);
+    return consumerView(consumer);
   }
 
   /** Changes a consumer's name, external id, metadata or limits. */
   async update(actor: Actor, id: string, patch: ConsumerPatch): Promise<ConsumerView> {
     const now = this.#clock.now();
-    const set = {
-      updated_at: now,
+    const changes: ConsumerChanges = {
       ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.externalId !== undefined && { external_id: patch.externalId }),
-      ...(patch.metadata !== undefined && { metadata: metadataJson(patch.metadata) }),
-      ...(patch.rateLimit !== undefined && {
-        rate_limit: patch.rateLimit ? JSON.stringify(parseRateLimit(patch.rateLimit)) : null,
-      }),
-      ...(patch.quota !== undefined && { quota: patch.quota ? JSON.stringify(patch.quota) : null }),
-      ...(patch.planId !== undefined && { plan_id: patch.planId }),
+      ...(patch.externalId !== undefined && { externalId: patch.externalId }),
+      ...(patch.metadata !== undefined && { metadata: checkMetadata(patch.metadata) }),
+      ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit ? parseRateLimit(patch.rateLimit) : null }),
+      ...(patch.quota !== undefined && { quota: patch.quota }),
+      ...(patch.planId !== undefined && { planId: patch.planId }),
     };
     await this.#store.mutate(async (tx) => {
       await assertLiveConsumer(tx.db, id);
       if (patch.externalId) await this.#assertExternalIdFree(tx.db, patch.externalId, id);
       await assertPlanExists(tx.db, patch.planId);
-      await tx.db.updateTable('consumers').set(set).where('id', '=', id).execute();
-      await tx.change({ at: now, kind: 'consumer.updated', entityId: id });
-      await tx.audit({
-        at: now,
-        actor: actorName(actor),
-        action: 'consumer.updated',
-        targetType: 'consumer',
-        targetId: id,
-        data: { consumerId: id, fields: Object.keys(patch) },
-      });
+      await updateConsumer(tx, id, changes, { at: now, actor: actorName(actor), data: { fields: Object.keys(patch) } });
     });
     return this.get(id);
   }
 
-  /** Deletes a consumer and revokes every key it still holds, in one transaction. */
+  /** Deletes a consumer and revokes every key it still holds (one audit event each), in one transaction. */
   async delete(actor: Actor, id: string): Promise<void> {
     if (id === ROOT_CONSUMER_ID) throw new ApiError('CONFLICT', 'the root consumer cannot be deleted');
     const now = this.#clock.now();
     await this.#store.mutate(async (tx) => {
       await assertLiveConsumer(tx.db, id);
-      const keys = await tx.db
-        .selectFrom('keys')
-        .selectAll()
-        .where('consumer_id', '=', id)
-        .where('revoked_at', 'is', null)
-        .execute();
-      for (const k of keys) await this.#keys.revokeInTx(tx, k, now, 'consumer_deleted', actor);
-      await tx.db.updateTable('consumers').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
-      await tx.change({ at: now, kind: 'consumer.deleted', entityId: id });
-      await tx.audit({
-        at: now,
-        actor: actorName(actor),
-        action: 'consumer.deleted',
-        targetType: 'consumer',
-        targetId: id,
-        data: { consumerId: id, revokedKeys: keys.map((k) => k.id) },
-      });
+      await deleteConsumer(tx, id, { at: now, actor: actorName(actor) });
     });
   }
 
-  async #assertExternalIdFree(db: Store['db'], externalId: string | null, self: string | null): Promise<void> {
+  async #assertExternalIdFree(db: Db, externalId: string | null, self: string | null): Promise<void> {
     if (!externalId) return;
-    const taken = await db
-      .selectFrom('consumers')
-      .select('id')
-      .where('external_id', '=', externalId)
-      .executeTakeFirst();
-    if (taken && taken.id !== self)
-      throw new ApiError('CONFLICT', `externalId ${externalId} is already used by ${taken.id}`);
+    const taken = await findConsumerIdByExternalId(db, externalId);
+    if (taken !== undefined && taken !== self)
+      throw new ApiError('CONFLICT', `externalId ${externalId} is already used by ${taken}`);
   }
 }
 
 /** 404 unless a consumer with this id exists and is not deleted. */
-export async function assertLiveConsumer(db: Store['db'], id: string): Promise<void> {
-  const row = await db
-    .selectFrom('consumers')
-    .select('id')
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  if (!row) throw new ApiError('NOT_FOUND', `consumer ${id} not found`);
+export async function assertLiveConsumer(db: Db, id: string): Promise<void> {
+  if (!(await findLiveConsumer(db, id))) throw notFound(id);
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError('NOT_FOUND', `consumer ${id} not found`);
 }

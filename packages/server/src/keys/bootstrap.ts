@@ -1,9 +1,17 @@
 import { chmodSync, existsSync, lstatSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '@keyroll/core';
-import { ensurePrivateDir, PRIVATE_FILE_MODE, type Store } from '@keyroll/storage';
-import { newConsumerRow, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
-import { systemActor } from '../shared/actor.js';
+import {
+  consumerHasHadKeys,
+  ensurePrivateDir,
+  findConsumer,
+  insertConsumer,
+  insertKey,
+  PRIVATE_FILE_MODE,
+  type Store,
+} from '@keyroll/storage';
+import { newConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
+import { actorName, systemActor } from '../shared/actor.js';
 import type { KeyService } from './key-service.js';
 
 /** What the first start produced: the root key, once, and where it was written. */
@@ -11,6 +19,8 @@ export interface BootstrapResult {
   rootKey: string;
   rootKeyFile: string;
 }
+
+const BOOTSTRAP_ACTOR = actorName(systemActor('bootstrap'));
 
 /** Thrown when the data directory already holds a root key that this (empty) store did not issue. */
 export class ForeignRootKeyFileError extends Error {
@@ -34,43 +44,13 @@ export async function bootstrap(
   let wrote = false;
   const rootKey = await store
     .mutate(async (tx) => {
-      const root = await tx.db
-        .selectFrom('consumers')
-        .select('id')
-        .where('id', '=', ROOT_CONSUMER_ID)
-        .executeTakeFirst();
-      if (!root) {
-        await tx.db
-          .insertInto('consumers')
-          .values(newConsumerRow(ROOT_CONSUMER_ID, 'root', now))
-          .execute();
-        await tx.audit({
-          at: now,
-          actor: 'system:bootstrap',
-          action: 'consumer.created',
-          targetType: 'consumer',
-          targetId: ROOT_CONSUMER_ID,
-          data: { consumerId: ROOT_CONSUMER_ID, name: 'root' },
-        });
+      if (!(await findConsumer(tx.db, ROOT_CONSUMER_ID))) {
+        await insertConsumer(tx, newConsumer(ROOT_CONSUMER_ID, 'root', now), { at: now, actor: BOOTSTRAP_ACTOR });
       }
-      const anyRootKey = await tx.db
-        .selectFrom('keys')
-        .select('id')
-        .where('consumer_id', '=', ROOT_CONSUMER_ID)
-        .limit(1)
-        .executeTakeFirst();
-      if (anyRootKey) return null;
+      if (await consumerHasHadKeys(tx.db, ROOT_CONSUMER_ID)) return null;
       if (present(rootKeyFile)) throw foreignRootKey(rootKeyFile);
-      const { key, row } = keys.newKeyRow(ROOT_CONSUMER_ID, now, {
-        name: 'bootstrap',
-        scopes: '["*"]',
-        metadata: '{}',
-        allowed_ips: null,
-        rate_limit: null,
-        quota: null,
-        expires_at: null,
-      });
-      await keys.insertKey(tx, row, systemActor('bootstrap'), 'key.created');
+      const { key, record } = keys.newKey(ROOT_CONSUMER_ID, now, { name: 'bootstrap', scopes: ['*'] });
+      await insertKey(tx, record, { at: now, actor: BOOTSTRAP_ACTOR });
       // Written before the commit, exclusively ('wx'): if another process wrote the file meanwhile,
       // or the commit fails, no root key exists without its file, and no file without its key.
       ensurePrivateDir(dataDir);

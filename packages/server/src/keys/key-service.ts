@@ -1,21 +1,39 @@
-import type { KeyStatus } from '@keyroll/core';
 import { ApiError, type Clock, generateKey, missingScopes, newId } from '@keyroll/core';
-import type { KeysTable, Store, Tx } from '@keyroll/storage';
-import { type Page, type PageRequest, pageById } from '@keyroll/storage';
-import type { QuotaSpec } from '@keyroll/verifier/internal';
+import {
+  countKeysWithStatus,
+  type Db,
+  decodeKey,
+  encodeKey,
+  findKeyById,
+  findKeyRowById,
+  findUsableKeys,
+  insertKey,
+  type KeyChanges,
+  type KeyListFilter,
+  type KeyRecord,
+  type KeysTable,
+  listKeys,
+  type NewKey,
+  type Page,
+  type PageRequest,
+  type QuotaSpec,
+  revokeKey,
+  type Store,
+  type Tx,
+  updateKey,
+} from '@keyroll/storage';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { assertPlanExists } from '../plans/plan-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { type KeyView, keyView } from '../shared/records.js';
+import { type KeyView, keyRecordView } from '../shared/records.js';
 import {
   checkAllowedIps,
   checkFuture,
+  checkMetadata,
   checkScopes,
-  metadataJson,
   parseRateLimit,
   type RateLimitInput,
 } from '../shared/validate.js';
-import { keyStatusIs } from './key-filters.js';
 import { checkRootScopes } from './root-scopes.js';
 
 /** Fields of a new key. */
@@ -33,6 +51,23 @@ export interface KeyInput {
   planId?: string | null | undefined;
 }
 
+/** Fields of a new key that {@link KeyService.newKey} does not decide itself. */
+export type NewKeyFields = Partial<
+  Pick<
+    NewKey,
+    | 'name'
+    | 'scopes'
+    | 'metadata'
+    | 'allowedIps'
+    | 'rateLimit'
+    | 'quota'
+    | 'expiresAt'
+    | 'planId'
+    | 'version'
+    | 'predecessorId'
+  >
+>;
+
 /** Fields a PATCH may change. */
 export type KeyPatch = Omit<Partial<KeyInput>, 'consumerId'>;
 
@@ -42,11 +77,8 @@ export interface IssuedKey {
   view: KeyView;
 }
 
-/** Filters of a key listing. */
-export interface KeyFilter {
-  consumerId?: string | undefined;
-  status?: KeyStatus | undefined;
-}
+/** Filters of a key listing: one consumer's keys, keys with a status now. */
+export type KeyFilter = KeyListFilter;
 
 /** What a {@link KeyService} needs. */
 export interface KeyServiceOptions {
@@ -71,98 +103,85 @@ export class KeyService {
     const scopes = checkScopes(input.scopes ?? []);
     if (input.expiresAt != null) checkFuture('expiresAt', input.expiresAt, now);
     this.assertMayGrant(actor, input.consumerId, scopes);
+    const { key, record } = this.newKey(input.consumerId, now, {
+      ...(input.name !== undefined && { name: input.name }),
+      scopes,
+      metadata: checkMetadata(input.metadata ?? {}),
+      allowedIps: input.allowedIps ? checkAllowedIps(input.allowedIps) : null,
+      rateLimit: input.rateLimit ? parseRateLimit(input.rateLimit) : null,
+      quota: input.quota ?? null,
+      expiresAt: input.expiresAt ?? null,
+      planId: input.planId ?? null,
+    });
     return this.#o.store.mutate(async (tx) => {
       await assertLiveConsumer(tx.db, input.consumerId);
       await assertPlanExists(tx.db, input.planId);
       await this.assertBelowKeyLimit(tx, input.consumerId, now);
-      const row = this.newKeyRow(input.consumerId, now, {
-        name: input.name ?? 'default',
-        scopes: JSON.stringify(scopes),
-        metadata: metadataJson(input.metadata ?? {}),
-        allowed_ips: input.allowedIps ? JSON.stringify(checkAllowedIps(input.allowedIps)) : null,
-        rate_limit: input.rateLimit ? JSON.stringify(parseRateLimit(input.rateLimit)) : null,
-        quota: input.quota ? JSON.stringify(input.quota) : null,
-        expires_at: input.expiresAt ?? null,
-        plan_id: input.planId ?? null,
-      });
-      const issued = await this.insertKey(tx, row.row, actor, 'key.created');
-      return { key: row.key, view: issued };
+      const issued = await insertKey(tx, record, { at: now, actor: actorName(actor) });
+      return { key, view: keyRecordView(issued, now) };
     });
   }
 
-  /** Builds the row of a new key (version 1 unless given) and its secret. */
+  /** A new key (version 1 named `default` with no scopes, metadata or limits unless given) and its secret. */
+  newKey(consumerId: string, now: number, fields: NewKeyFields = {}): { key: string; record: NewKey } {
+    const prefix = consumerId === ROOT_CONSUMER_ID ? this.#o.rootKeyPrefix : this.#o.keyPrefix;
+    const generated = generateKey(prefix);
+    return {
+      key: generated.key,
+      record: {
+        id: newId('key', now),
+        consumerId,
+        name: 'default',
+        hash: generated.hash,
+        hint: generated.hint,
+        prefix,
+        version: 1,
+        predecessorId: null,
+        scopes: [],
+        metadata: {},
+        allowedIps: null,
+        rateLimit: null,
+        quota: null,
+        planId: null,
+        createdAt: now,
+        updatedAt: now,
+        expiresAt: null,
+        retiresAt: null,
+        revokedAt: null,
+        revokeReason: null,
+        lastUsedAt: null,
+        ...fields,
+      },
+    };
+  }
+
+  /** Builds the row of a new key (version 1 unless given) and its secret, from fields already encoded (rotations). */
   newKeyRow(
     consumerId: string,
     now: number,
     fields: Pick<KeysTable, 'name' | 'scopes' | 'metadata' | 'allowed_ips' | 'rate_limit' | 'quota' | 'expires_at'> &
       Partial<Pick<KeysTable, 'version' | 'predecessor_id' | 'plan_id'>>,
   ): { key: string; row: KeysTable } {
-    const prefix = consumerId === ROOT_CONSUMER_ID ? this.#o.rootKeyPrefix : this.#o.keyPrefix;
-    const generated = generateKey(prefix);
-    return {
-      key: generated.key,
-      row: {
-        id: newId('key', now),
-        consumer_id: consumerId,
-        hash: generated.hash,
-        hint: generated.hint,
-        prefix,
-        version: 1,
-        predecessor_id: null,
-        // Decided by insertKey, from the predecessor when there is one.
-        lineage_id: null,
-        plan_id: null,
-        created_at: now,
-        updated_at: now,
-        retires_at: null,
-        revoked_at: null,
-        revoke_reason: null,
-        last_used_at: null,
-        ...fields,
-      },
-    };
+    const { key, record } = this.newKey(consumerId, now);
+    return { key, row: { ...encodeKey(record), ...fields } };
   }
 
-  /** Inserts a key row with its change and audit entries; returns its view. */
+  /** Inserts a key row with its change and audit entries (rotations; `key.created` is the only action); returns its view. */
   async insertKey(
     tx: Tx,
     row: KeysTable,
     actor: Actor,
-    action: 'key.created',
+    _action: 'key.created',
     data: Record<string, unknown> = {},
   ): Promise<KeyView> {
-    await tx.db
-      .insertInto('keys')
-      .values({ ...row, lineage_id: row.lineage_id ?? (await lineageOf(tx, row)) })
-      .execute();
-    await tx.change({ at: row.created_at, kind: action, entityId: row.id, keyHash: row.hash });
-    await tx.audit({
-      at: row.created_at,
-      actor: actorName(actor),
-      action,
-      targetType: 'key',
-      targetId: row.id,
-      data: {
-        consumerId: row.consumer_id,
-        name: row.name,
-        hint: row.hint,
-        version: row.version,
-        scopes: JSON.parse(row.scopes),
-        ...data,
-      },
-    });
-    return keyView(row, row.created_at);
+    const issued = await insertKey(tx, decodeKey(row), { at: row.created_at, actor: actorName(actor), data });
+    return keyRecordView(issued, row.created_at);
   }
 
   /** 409 KEY_LIMIT_REACHED when the consumer already holds the most active keys allowed. */
   async assertBelowKeyLimit(tx: Tx, consumerId: string, now: number): Promise<void> {
-    const { n } = await tx.db
-      .selectFrom('keys')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('consumer_id', '=', consumerId)
-      .where((eb) => keyStatusIs(eb, 'active', now))
-      .executeTakeFirstOrThrow();
-    if (Number(n) >= this.#o.maxActiveKeysPerConsumer) {
+    const n = await countKeysWithStatus(tx.db, consumerId, 'active', now);
+    if (n >= this.#o.maxActiveKeysPerConsumer) {
       throw new ApiError(
         'KEY_LIMIT_REACHED',
         `consumer ${consumerId} already holds ${n} active keys (the most allowed)`,
@@ -176,25 +195,26 @@ export class KeyService {
   /** Lists keys, oldest first, filtered by consumer and status. */
   async list(filter: KeyFilter, page: PageRequest): Promise<Page<KeyView>> {
     const now = this.#o.clock.now();
-    let q = this.#o.store.db.selectFrom('keys').selectAll();
-    if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
-    if (filter.status) {
-      const status = filter.status;
-      q = q.where((eb) => keyStatusIs(eb, status, now));
-    }
-    return pageById(q, page, (r) => keyView(r, now));
+    const found = await listKeys(this.#o.store.db, filter, page, now);
+    return { ...found, data: found.data.map((k) => keyRecordView(k, now)) };
   }
 
   /** One key; 404 when unknown. */
   async get(id: string): Promise<KeyView> {
-    return keyView(await this.row(this.#o.store.db, id), this.#o.clock.now());
+    return keyRecordView(await this.#find(this.#o.store.db, id), this.#o.clock.now());
   }
 
-  /** The stored row of a key; 404 when unknown. */
-  async row(db: Store['db'], id: string): Promise<KeysTable> {
-    const row = await db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new ApiError('NOT_FOUND', `key ${id} not found`);
+  /** The stored row of a key (rotations); 404 when unknown. */
+  async row(db: Db, id: string): Promise<KeysTable> {
+    const row = await findKeyRowById(db, id);
+    if (!row) throw notFound(id);
     return row;
+  }
+
+  async #find(db: Db, id: string): Promise<KeyRecord> {
+    const key = await findKeyById(db, id);
+    if (!key) throw notFound(id);
+    return key;
   }
 
   /** Changes a key's name, scopes, metadata, expiry, allow-list or limits. */
@@ -202,44 +222,39 @@ export class KeyService {
     const now = this.#o.clock.now();
     const scopes = patch.scopes !== undefined ? checkScopes(patch.scopes) : undefined;
     if (patch.expiresAt != null) checkFuture('expiresAt', patch.expiresAt, now);
+    const changes: KeyChanges = {
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(scopes !== undefined && { scopes }),
+      ...(patch.metadata !== undefined && { metadata: checkMetadata(patch.metadata) }),
+      ...(patch.expiresAt !== undefined && { expiresAt: patch.expiresAt }),
+      ...(patch.allowedIps !== undefined && {
+        allowedIps: patch.allowedIps ? checkAllowedIps(patch.allowedIps) : null,
+      }),
+      ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit ? parseRateLimit(patch.rateLimit) : null }),
+      ...(patch.quota !== undefined && { quota: patch.quota }),
+      ...(patch.planId !== undefined && { planId: patch.planId }),
+    };
     return this.#o.store.mutate(async (tx) => {
-      const current = await this.row(tx.db, id);
-      if (current.revoked_at !== null || (current.retires_at !== null && current.retires_at <= now)) {
-        throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is ${keyView(current, now).status} and cannot be changed`);
+      const current = await this.#find(tx.db, id);
+      if (current.revokedAt !== null || (current.retiresAt !== null && current.retiresAt <= now)) {
+        throw new ApiError(
+          'KEY_NOT_ACTIVE',
+          `key ${id} is ${keyRecordView(current, now).status} and cannot be changed`,
+        );
       }
-      this.assertMayGrant(actor, current.consumer_id, JSON.parse(current.scopes));
-      if (scopes) this.assertMayGrant(actor, current.consumer_id, scopes);
+      this.assertMayGrant(actor, current.consumerId, current.scopes);
+      if (scopes) this.assertMayGrant(actor, current.consumerId, scopes);
       // Taking `*` away from the last root key holding it locks everyone out, just like revoking it.
-      if (scopes && !scopes.includes('*') && current.consumer_id === ROOT_CONSUMER_ID) {
-        if ((JSON.parse(current.scopes) as string[]).includes('*')) await this.assertAnotherRootKey(tx, id, now);
+      if (scopes && !scopes.includes('*') && current.consumerId === ROOT_CONSUMER_ID) {
+        if (current.scopes.includes('*')) await this.assertAnotherRootKey(tx, id, now);
       }
-      const set: Partial<KeysTable> = {
-        updated_at: now,
-        ...(patch.name !== undefined && { name: patch.name }),
-        ...(scopes !== undefined && { scopes: JSON.stringify(scopes) }),
-        ...(patch.metadata !== undefined && { metadata: metadataJson(patch.metadata) }),
-        ...(patch.expiresAt !== undefined && { expires_at: patch.expiresAt }),
-        ...(patch.allowedIps !== undefined && {
-          allowed_ips: patch.allowedIps ? JSON.stringify(checkAllowedIps(patch.allowedIps)) : null,
-        }),
-        ...(patch.rateLimit !== undefined && {
-          rate_limit: patch.rateLimit ? JSON.stringify(parseRateLimit(patch.rateLimit)) : null,
-        }),
-        ...(patch.quota !== undefined && { quota: patch.quota ? JSON.stringify(patch.quota) : null }),
-        ...(patch.planId !== undefined && { plan_id: patch.planId }),
-      };
       await assertPlanExists(tx.db, patch.planId);
-      await tx.db.updateTable('keys').set(set).where('id', '=', id).execute();
-      await tx.change({ at: now, kind: 'key.updated', entityId: id, keyHash: current.hash });
-      await tx.audit({
+      const updated = await updateKey(tx, current, changes, {
         at: now,
         actor: actorName(actor),
-        action: 'key.updated',
-        targetType: 'key',
-        targetId: id,
-        data: { consumerId: current.consumer_id, fields: Object.keys(patch) },
+        data: { fields: Object.keys(patch) },
       });
-      return keyView({ ...current, ...set }, now);
+      return keyRecordView(updated, now);
     });
   }
 
@@ -247,30 +262,21 @@ export class KeyService {
   async revoke(actor: Actor, id: string, reason: string | undefined): Promise<KeyView> {
     const now = this.#o.clock.now();
     return this.#o.store.mutate(async (tx) => {
-      const current = await this.row(tx.db, id);
-      if (current.revoked_at !== null) throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is already revoked`);
-      this.assertMayGrant(actor, current.consumer_id, JSON.parse(current.scopes));
-      if (current.consumer_id === ROOT_CONSUMER_ID) await this.assertAnotherRootKey(tx, id, now);
-      await this.revokeInTx(tx, current, now, reason ?? 'revoked', actor);
-      return keyView({ ...current, revoked_at: now, revoke_reason: reason ?? 'revoked', updated_at: now }, now);
+      const current = await this.#find(tx.db, id);
+      if (current.revokedAt !== null) throw new ApiError('KEY_NOT_ACTIVE', `key ${id} is already revoked`);
+      this.assertMayGrant(actor, current.consumerId, current.scopes);
+      if (current.consumerId === ROOT_CONSUMER_ID) await this.assertAnotherRootKey(tx, id, now);
+      const revokeReason = reason ?? 'revoked';
+      await revokeKey(tx, current, revokeReason, { at: now, actor: actorName(actor) });
+      return keyRecordView({ ...current, revokedAt: now, revokeReason, updatedAt: now }, now);
     });
   }
 
-  /** Revokes a key row inside a running mutation, with its change and audit entries. */
+  /** Revokes a key row inside a running mutation, with its change and audit entries (rotations). */
   async revokeInTx(tx: Tx, key: KeysTable, now: number, reason: string, actor: Actor): Promise<void> {
-    await tx.db
-      .updateTable('keys')
-      .set({ revoked_at: now, revoke_reason: reason, updated_at: now })
-      .where('id', '=', key.id)
-      .execute();
-    await tx.change({ at: now, kind: 'key.revoked', entityId: key.id, keyHash: key.hash });
-    await tx.audit({
+    await revokeKey(tx, { id: key.id, hash: key.hash, consumerId: key.consumer_id }, reason, {
       at: now,
       actor: actorName(actor),
-      action: 'key.revoked',
-      targetType: 'key',
-      targetId: key.id,
-      data: { consumerId: key.consumer_id, reason },
     });
   }
 
@@ -292,14 +298,8 @@ export class KeyService {
 
   /** 409 unless a usable root key with `*` other than `except` exists (so that nobody is locked out). */
   async assertAnotherRootKey(tx: Tx, except: string, now: number): Promise<void> {
-    const others = await tx.db
-      .selectFrom('keys')
-      .select('scopes')
-      .where('consumer_id', '=', ROOT_CONSUMER_ID)
-      .where('id', '!=', except)
-      .where((eb) => eb.or([keyStatusIs(eb, 'active', now), keyStatusIs(eb, 'deprecated', now)]))
-      .execute();
-    if (!others.some((k) => (JSON.parse(k.scopes) as string[]).includes('*'))) {
+    const others = await findUsableKeys(tx.db, ROOT_CONSUMER_ID, now, { except });
+    if (!others.some((k) => k.scopes.includes('*'))) {
       throw new ApiError(
         'CONFLICT',
         'this is the last usable root key with scope *; create another before revoking it or taking * away',
@@ -308,13 +308,6 @@ export class KeyService {
   }
 }
 
-/** The lineage a new key joins: its predecessor's (rate limits and quotas count per lineage), else its own. */
-async function lineageOf(tx: Tx, row: KeysTable): Promise<string> {
-  if (row.predecessor_id === null) return row.id;
-  const predecessor = await tx.db
-    .selectFrom('keys')
-    .select('lineage_id')
-    .where('id', '=', row.predecessor_id)
-    .executeTakeFirst();
-  return predecessor?.lineage_id ?? row.predecessor_id;
+function notFound(id: string): ApiError {
+  return new ApiError('NOT_FOUND', `key ${id} not found`);
 }

@@ -1,6 +1,12 @@
 import { formatDuration, type KeyStatus, keyStatusAt } from '@keyroll/core';
-import type { ConsumersTable, KeysTable } from '@keyroll/storage';
-import type { QuotaSpec, RateLimitSpec } from '@keyroll/verifier/internal';
+import {
+  type ConsumerRecord,
+  decodeKey,
+  type KeyRecord,
+  type KeysTable,
+  type QuotaSpec,
+  type RateLimitSpec,
+} from '@keyroll/storage';
 
 /** A rate limit as it travels on the wire: `{limit: 100, window: "1m"}`. */
 export interface RateLimitView {
@@ -54,50 +60,53 @@ function isoRequired(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** The API view of a stored rate limit (JSON of a `RateLimitSpec`). */
-export function rateLimitView(json: string | null): RateLimitView | null {
-  if (!json) return null;
-  const spec: RateLimitSpec = JSON.parse(json);
-  return { limit: spec.limit, window: formatDuration(spec.windowMs) };
+/** The API view of a stored rate limit. */
+export function rateLimitView(spec: RateLimitSpec | null): RateLimitView | null {
+  return spec && { limit: spec.limit, window: formatDuration(spec.windowMs) };
 }
 
-/** The API view of a consumer row. */
-export function consumerView(row: ConsumersTable): ConsumerView {
+/** The API view of a consumer. */
+export function consumerView(consumer: ConsumerRecord): ConsumerView {
   return {
-    id: row.id,
-    name: row.name,
-    externalId: row.external_id,
-    metadata: JSON.parse(row.metadata),
-    planId: row.plan_id,
-    rateLimit: rateLimitView(row.rate_limit),
-    quota: row.quota ? JSON.parse(row.quota) : null,
-    createdAt: isoRequired(row.created_at),
-    updatedAt: isoRequired(row.updated_at),
+    id: consumer.id,
+    name: consumer.name,
+    externalId: consumer.externalId,
+    metadata: consumer.metadata,
+    planId: consumer.planId,
+    rateLimit: rateLimitView(consumer.rateLimit),
+    quota: consumer.quota,
+    createdAt: isoRequired(consumer.createdAt),
+    updatedAt: isoRequired(consumer.updatedAt),
   };
 }
 
-/** The API view of a key row, with its status at `now`. */
+/** The API view of a key, with its status at `now`. */
+export function keyRecordView(key: KeyRecord, now: number): KeyView {
+  return {
+    id: key.id,
+    consumerId: key.consumerId,
+    name: key.name,
+    hint: key.hint,
+    version: key.version,
+    predecessorId: key.predecessorId,
+    status: keyStatusAt(key, now),
+    scopes: key.scopes,
+    metadata: key.metadata,
+    allowedIps: key.allowedIps,
+    rateLimit: rateLimitView(key.rateLimit),
+    quota: key.quota,
+    planId: key.planId,
+    createdAt: isoRequired(key.createdAt),
+    updatedAt: isoRequired(key.updatedAt),
+    expiresAt: iso(key.expiresAt),
+    retiresAt: iso(key.retiresAt),
+    revokedAt: iso(key.revokedAt),
+    revokeReason: key.revokeReason,
+    lastUsedAt: iso(key.lastUsedAt),
+  };
+}
+
+/** The API view of a stored key row (for callers that still read rows), with its status at `now`. */
 export function keyView(row: KeysTable, now: number): KeyView {
-  return {
-    id: row.id,
-    consumerId: row.consumer_id,
-    name: row.name,
-    hint: row.hint,
-    version: row.version,
-    predecessorId: row.predecessor_id,
-    status: keyStatusAt({ expiresAt: row.expires_at, retiresAt: row.retires_at, revokedAt: row.revoked_at }, now),
-    scopes: JSON.parse(row.scopes),
-    metadata: JSON.parse(row.metadata),
-    allowedIps: row.allowed_ips ? JSON.parse(row.allowed_ips) : null,
-    rateLimit: rateLimitView(row.rate_limit),
-    quota: row.quota ? JSON.parse(row.quota) : null,
-    planId: row.plan_id,
-    createdAt: isoRequired(row.created_at),
-    updatedAt: isoRequired(row.updated_at),
-    expiresAt: iso(row.expires_at),
-    retiresAt: iso(row.retires_at),
-    revokedAt: iso(row.revoked_at),
-    revokeReason: row.revoke_reason,
-    lastUsedAt: iso(row.last_used_at),
-  };
+  return keyRecordView(decodeKey(row), now);
 }

@@ -43,6 +43,12 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
   return Object.values(value).some((v) => nestedDeeperThan(v, limit - 1));
 }
 
+/** Checks metadata: bounded in serialized size and in depth (deep nesting would overflow the stack). */
+export function checkMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  metadataJson(metadata);
+  return metadata;
+}
+
 /** Serializes metadata, bounded in size and depth (deep nesting would overflow the stack). */
 export function metadataJson(metadata: Record<string, unknown>): string {
   if (nestedDeeperThan(metadata, MAX_METADATA_DEPTH))

@@ -1,5 +1,5 @@
 import { ApiError } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
+import { findLiveConsumer, findPlan, type Store } from '@keyroll/storage';
 import { type ChangeRecord, FEED_RESET } from '../change-feed.js';
 import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
 
@@ -32,10 +32,6 @@ export interface StorageLimitSourceOptions {
   maxEntries?: number;
 }
 
-function parse<T>(json: string | null): T | null {
-  return json ? JSON.parse(json) : null;
-}
-
 /**
  * Reads consumers' and plans' limits from storage and keeps them in memory until a change to that
  * consumer or plan arrives through {@link StorageLimitSource.applyChange} (wired to the change feed).
@@ -56,24 +52,15 @@ export class StorageLimitSource implements LimitSource {
 
   consumer(id: string): MaybePromise<ConsumerLimits | null> {
     return this.#cached(this.#consumers, id, async () => {
-      const row = await this.#store.db
-        .selectFrom('consumers')
-        .select(['rate_limit', 'quota', 'plan_id'])
-        .where('id', '=', id)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      return row ? { rateLimit: parse(row.rate_limit), quota: parse(row.quota), planId: row.plan_id } : null;
+      const consumer = await findLiveConsumer(this.#store.db, id);
+      return consumer ? { rateLimit: consumer.rateLimit, quota: consumer.quota, planId: consumer.planId } : null;
     });
   }
 
   plan(id: string): MaybePromise<LimitSet | null> {
     return this.#cached(this.#plans, id, async () => {
-      const row = await this.#store.db
-        .selectFrom('plans')
-        .select(['rate_limit', 'quota'])
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return row ? { rateLimit: parse(row.rate_limit), quota: parse(row.quota) } : null;
+      const plan = await findPlan(this.#store.db, id);
+      return plan ? { rateLimit: plan.rateLimit, quota: plan.quota } : null;
     });
   }
 

@@ -1,0 +1,48 @@
+import type { Db } from '../store.js';
+import { readJson } from './json-columns.js';
+
+/** A stored audit event with its data decoded. Appended by repository writes (see `Tx.audit`). */
+export interface AuditEventRecord {
+  id: string;
+  /** Position in the chain. */
+  seq: number;
+  /** Epoch ms. */
+  at: number;
+  actor: string;
+  action: string;
+  targetType: string;
+  targetId: string;
+  data: Record<string, unknown>;
+  hash: string;
+  prevHash: string;
+}
+
+/** Which audit events {@link listAuditEvents} reads. */
+export interface AuditEventQuery {
+  targetId?: string | undefined;
+  action?: string | undefined;
+  /** Only events after this sequence number. */
+  afterSeq?: number | undefined;
+  limit: number;
+}
+
+/** At most `limit` audit events matching the query, in the order they were written. */
+export async function listAuditEvents(db: Db, query: AuditEventQuery): Promise<AuditEventRecord[]> {
+  let q = db.selectFrom('audit_events').selectAll();
+  if (query.targetId) q = q.where('target_id', '=', query.targetId);
+  if (query.action) q = q.where('action', '=', query.action);
+  if (query.afterSeq !== undefined) q = q.where('seq', '>', query.afterSeq);
+  const rows = await q.orderBy('seq').limit(query.limit).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    data: readJson(r.data),
+    hash: r.hash,
+    prevHash: r.prev_hash,
+  }));
+}

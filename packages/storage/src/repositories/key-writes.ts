@@ -1,0 +1,107 @@
+import type { KeysTable } from '../schema.js';
+import type { Tx } from '../store.js';
+import { writeJsonOrNull } from './json-columns.js';
+import type { KeyRecord } from './keys.js';
+import { recordWrite, type WriteEvent } from './write-event.js';
+
+// Every key write goes through this file: each appends a change-log row carrying the key's hash (so
+// that verifier caches drop exactly that key) and an audit event, in the caller's transaction.
+
+/** A key about to be issued: its lineage is decided on insert, from its predecessor's. */
+export type NewKey = Omit<KeyRecord, 'lineageId'>;
+
+/** The fields of a key that an update may change. */
+export type KeyChanges = Partial<
+  Pick<KeyRecord, 'name' | 'scopes' | 'metadata' | 'expiresAt' | 'allowedIps' | 'rateLimit' | 'quota' | 'planId'>
+>;
+
+/** The row of a key about to be issued; its `lineage_id` is left to {@link insertKey}. */
+export function encodeKey(key: NewKey): KeysTable {
+  return {
+    id: key.id,
+    consumer_id: key.consumerId,
+    name: key.name,
+    hash: key.hash,
+    hint: key.hint,
+    prefix: key.prefix,
+    version: key.version,
+    predecessor_id: key.predecessorId,
+    lineage_id: null,
+    scopes: JSON.stringify(key.scopes),
+    metadata: JSON.stringify(key.metadata),
+    allowed_ips: writeJsonOrNull(key.allowedIps),
+    rate_limit: writeJsonOrNull(key.rateLimit),
+    quota: writeJsonOrNull(key.quota),
+    plan_id: key.planId,
+    created_at: key.createdAt,
+    updated_at: key.updatedAt,
+    expires_at: key.expiresAt,
+    retires_at: key.retiresAt,
+    revoked_at: key.revokedAt,
+    revoke_reason: key.revokeReason,
+    last_used_at: key.lastUsedAt,
+  };
+}
+
+/**
+ * Inserts a key, with a `key.created` change and audit event (`consumerId`, `name`, `hint`, `version`,
+ * `scopes`, then `event.data`). Returns the stored key.
+ */
+export async function insertKey(tx: Tx, key: NewKey, event: WriteEvent): Promise<KeyRecord> {
+  const lineageId = await lineageOf(tx, key);
+  await tx.db
+    .insertInto('keys')
+    .values({ ...encodeKey(key), lineage_id: lineageId })
+    .execute();
+  const { consumerId, name, hint, version, scopes } = key;
+  await recordWrite(tx, keyEntity('key.created', key), event, { consumerId, name, hint, version, scopes });
+  return { ...key, lineageId };
+}
+
+/** Changes a key's fields, with a `key.updated` change and audit event (`consumerId`, then `event.data`). Returns the changed key. */
+export async function updateKey(tx: Tx, key: KeyRecord, changes: KeyChanges, event: WriteEvent): Promise<KeyRecord> {
+  const set: Partial<KeysTable> = {
+    updated_at: event.at,
+    ...(changes.name !== undefined && { name: changes.name }),
+    ...(changes.scopes !== undefined && { scopes: JSON.stringify(changes.scopes) }),
+    ...(changes.metadata !== undefined && { metadata: JSON.stringify(changes.metadata) }),
+    ...(changes.expiresAt !== undefined && { expires_at: changes.expiresAt }),
+    ...(changes.allowedIps !== undefined && { allowed_ips: writeJsonOrNull(changes.allowedIps) }),
+    ...(changes.rateLimit !== undefined && { rate_limit: writeJsonOrNull(changes.rateLimit) }),
+    ...(changes.quota !== undefined && { quota: writeJsonOrNull(changes.quota) }),
+    ...(changes.planId !== undefined && { plan_id: changes.planId }),
+  };
+  await tx.db.updateTable('keys').set(set).where('id', '=', key.id).execute();
+  await recordWrite(tx, keyEntity('key.updated', key), event, { consumerId: key.consumerId });
+  return { ...key, ...changes, updatedAt: event.at };
+}
+
+/** Revokes a key at `event.at`, with a `key.revoked` change and audit event (`consumerId`, `reason`, then `event.data`). */
+export async function revokeKey(
+  tx: Tx,
+  key: Pick<KeyRecord, 'id' | 'hash' | 'consumerId'>,
+  reason: string,
+  event: WriteEvent,
+): Promise<void> {
+  await tx.db
+    .updateTable('keys')
+    .set({ revoked_at: event.at, revoke_reason: reason, updated_at: event.at })
+    .where('id', '=', key.id)
+    .execute();
+  await recordWrite(tx, keyEntity('key.revoked', key), event, { consumerId: key.consumerId, reason });
+}
+
+/** The lineage a new key joins: its predecessor's (rate limits and quotas count per lineage), else its own. */
+async function lineageOf(tx: Tx, key: NewKey): Promise<string> {
+  if (key.predecessorId === null) return key.id;
+  const predecessor = await tx.db
+    .selectFrom('keys')
+    .select('lineage_id')
+    .where('id', '=', key.predecessorId)
+    .executeTakeFirst();
+  return predecessor?.lineage_id ?? key.predecessorId;
+}
+
+function keyEntity(kind: 'key.created' | 'key.updated' | 'key.revoked', key: Pick<KeyRecord, 'id' | 'hash'>) {
+  return { kind, targetType: 'key', id: key.id, keyHash: key.hash } as const;
+}
