@@ -1,6 +1,7 @@
 import { ApiError, type Clock, formatDuration, hashKey, isUsableStatus, newId, parseKey } from '@keyroll/core';
 import {
   auditEventsOf,
+  findKeyByHash,
   type IncidentFilter,
   type IncidentsTable,
   incidentById,
@@ -8,7 +9,6 @@ import {
   insertAlert,
   insertIncident,
   type KeysTable,
-  keyByHash,
   listIncidents,
   openIncidents,
   type Page,
@@ -147,7 +147,8 @@ export class LeakService {
   async keyOfToken(token: string): Promise<KeysTable | null> {
     const parsed = parseKey(token);
     if (!parsed || !this.#o.prefixes.includes(parsed.prefix)) return null;
-    return (await keyByHash(this.#o.store.db, hashKey(token))) ?? null;
+    const found = await findKeyByHash(this.#o.store.db, hashKey(token));
+    return found ? this.#o.keys.row(this.#o.store.db, found.id) : null;
   }
 
   /** Handles a verified GitHub post: one feedback entry per token, a report for each of ours. */

@@ -1,17 +1,12 @@
 import { type Selectable, sql } from 'kysely';
 import { type Page, type PageRequest, pageById } from '../pagination.js';
-import type { AlertsTable, AuditEventsTable, IncidentsTable, KeyClientsTable, KeysTable } from '../schema.js';
+import type { AlertsTable, AuditEventsTable, IncidentsTable, KeyClientsTable } from '../schema.js';
 import type { Db } from '../store.js';
 
 /** Filters of an incident listing. */
 export interface IncidentFilter {
   status?: string | undefined;
   consumerId?: string | undefined;
-}
-
-/** The key whose SHA-256 is `hash` — how a reported secret is found without ever storing it. */
-export function keyByHash(db: Db, hash: string): Promise<KeysTable | undefined> {
-  return db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
 }
 
 /** The incident of a leaked key, if one was recorded. */
