@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { generateKey, parseKey } from '@keyroll/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KEY_BODY_LENGTH, keyPattern } from '../../src/leaks/key-pattern.js';
 
@@ -45,6 +46,33 @@ describe('keyroll leaks pattern', () => {
       `kr_live_${body.slice(0, 10)}_${body.slice(11)}`,
     ];
     for (const text of nearMisses) expect(matches(pattern, text), text).toEqual([]);
+  });
+
+  it('finds exactly the keys in any text, and no string of another body length (property)', () => {
+    const base62 = fc.constantFrom(...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz');
+    // Separators a key sits between in real text: nothing that is a word character or `_`.
+    const gap = fc.string({ unit: fc.constantFrom(' ', '\n', '"', "'", '=', ':', ',', '-', '/', '.') });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(gap, fc.constantFrom('kr_live', 'kr_root'))), gap, (parts, tail) => {
+        const keys = parts.map(([, prefix]) => generateKey(prefix).key);
+        const text = parts.map(([g], i) => `${g}${keys[i]}`).join('') + tail;
+        // Between two keys there must be a separator; glued keys are one longer token.
+        fc.pre(parts.every(([g], i) => i === 0 || g.length > 0));
+        expect(matches(pattern, text)).toEqual(keys);
+      }),
+      { numRuns: 200 },
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 80 }).filter((n) => n !== KEY_BODY_LENGTH),
+        fc.infiniteStream(base62),
+        (n, chars) => {
+          const body = [...chars.take(n)].join('');
+          expect(matches(pattern, `kr_live_${body}`)).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('gives a sample that matches, has a valid checksum and is no generated key', () => {
