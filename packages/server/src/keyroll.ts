@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
-import { Gateway, loadGatewayConfig } from '@keyroll/gateway';
+import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyroll/gateway';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   connectRedisRateLimiter,
@@ -160,6 +160,12 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     cluster,
     plans: new PlanService({ store, clock }),
     ...(redis !== null && { redis }),
+    forwardAuth: new ForwardAuth({
+      verifier,
+      routes: gatewayConfig?.routes ?? null,
+      trustedProxies: gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies),
+      clock,
+    }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
   };
   const retention = new RetentionJob({
