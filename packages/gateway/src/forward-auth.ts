@@ -47,7 +47,8 @@ export interface ForwardAuthAnswer {
  * what the gateway refuses: bad paths, no route, a method the route does not allow), and verifies the
  * key as the gateway would. Accepts with `200` and the headers for the proxy to copy
  * (`x-keyroll-consumer-id`, `x-keyroll-key-id`, `Deprecation`, `Sunset`, `RateLimit-*`); refuses with
- * the gateway's problem+json plus `x-keyroll-verify-code`. Never throws.
+ * the gateway's problem+json plus its `code` in `x-keyroll-code` and, when a key was judged, the
+ * verify code in `x-keyroll-verify-code`. Never throws.
  */
 export class ForwardAuth {
   readonly #verifier: Verifier;
@@ -119,9 +120,15 @@ export class ForwardAuth {
   }
 }
 
-/** A refusal: the problem, its headers, `x-keyroll-verify-code` when a key was judged, never cached. */
+/** A refusal: the problem, its headers, its codes as headers, never cached. */
 function refusal(body: ProblemBody, headers: AnswerHeaders = {}): ForwardAuthAnswer {
-  const out: AnswerHeaders = { ...headers, 'cache-control': 'no-store', 'content-type': PROBLEM_CONTENT_TYPE };
+  const out: AnswerHeaders = {
+    ...headers,
+    'cache-control': 'no-store',
+    'content-type': PROBLEM_CONTENT_TYPE,
+    // nginx's auth_request drops the body: these let its error page rebuild the problem.
+    'x-keyroll-code': body.code,
+  };
   if (typeof body.verifyCode === 'string') out['x-keyroll-verify-code'] = body.verifyCode;
   return { status: body.status, headers: out, body };
 }
