@@ -1,6 +1,7 @@
 import { generateKey } from '@keyroll/core';
 import { ForwardAuth } from '@keyroll/gateway';
 import { Verifier } from '@keyroll/verifier/internal';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -148,6 +149,56 @@ for (const dialect of DIALECTS) {
       const spoof = traefik('GET', '/api/x', { 'x-api-key': read, 'X-Original-URI': '/api/orders' });
       const conflict = await send(base, 'GET', '/v1/forward-auth', { ...spoof, 'X-Original-Method': 'POST' });
       expect(conflict.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', reason: 'CONFLICTING_HEADERS' });
+    });
+
+    it('answers generated calls below 500, every refusal as problem+json with a matching status', async () => {
+      const text = fc.oneof(
+        fc.constantFrom(
+          '/api/x',
+          '/api/../admin',
+          '/API/x',
+          '/%',
+          '/api%2F',
+          '*',
+          '',
+          ' ',
+          '/api?x#y',
+          'http://h/api',
+          '//api',
+          '/\u00e9',
+        ),
+        fc.string({ maxLength: 40 }).map((t) => t.replace(/[^\x20-\x7e]/g, '')),
+      );
+      const method = fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD');
+      const header = fc.tuple(
+        fc.constantFrom(
+          'X-Original-URI',
+          'X-Forwarded-Uri',
+          'X-Original-Method',
+          'X-Forwarded-Method',
+          'x-api-key',
+          'Authorization',
+          'X-Forwarded-For',
+          'Content-Type',
+        ),
+        fc.oneof(text, method, fc.constant(keys.valid.key), fc.constant(`Bearer ${keys.valid.key}`)),
+      );
+      const cases = fc.sample(
+        fc.record({ method, suffix: fc.option(text, { nil: undefined }), headers: fc.array(header, { maxLength: 6 }) }),
+        { seed: 13, numRuns: 300 },
+      );
+      for (const c of cases) {
+        const suffix = c.suffix === undefined ? '' : `/${c.suffix.replace(/^\//, '')}`;
+        const headers: Record<string, string> = {};
+        for (const [name, value] of c.headers) headers[name] = value;
+        const res = await send(base, c.method, `/v1/forward-auth${suffix.replace(/[ #]/g, '')}`, headers);
+        const what = `${c.method} ${suffix} ${JSON.stringify(headers)} → ${res.status} ${res.raw.toString()}`;
+        expect(res.status, what).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/);
+          if (c.method !== 'HEAD') expect(res.body?.status, what).toBe(res.status);
+        }
+      }
     });
 
     it("reads Envoy's convention: the original path after /v1/forward-auth, the original method", async () => {
