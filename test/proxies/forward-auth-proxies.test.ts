@@ -95,6 +95,13 @@ for (const proxy of PROXIES) {
       });
     }
 
+    it('refuses a request without a key with 401 and the bare challenge', async () => {
+      const res = await send(base, 'GET', '/api/x');
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="keyroll"');
+      expect(res.body).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    });
+
     it('copies Deprecation and Sunset of a deprecated key to the client', async () => {
       const res = await send(base, 'GET', '/api/x', { 'x-api-key': keys.deprecated.key });
       expect(res.status).toBe(200);

@@ -95,6 +95,12 @@ for (const dialect of DIALECTS) {
       });
     }
 
+    it('refuses a root key as an unknown key: root keys never pass forward-auth', async () => {
+      const res = await send(base, 'GET', '/v1/forward-auth', traefik('GET', '/api/x', { 'x-api-key': h.rootKey }));
+      expectRefusal(res, 'NOT_FOUND');
+      expect(res.raw.toString()).not.toContain(h.rootKey);
+    });
+
     it('answers 401 with WWW-Authenticate when no key is presented', async () => {
       const res = await send(base, 'GET', '/v1/forward-auth', traefik('GET', '/api/x'));
       expect(res.status).toBe(401);
