@@ -67,6 +67,8 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
+  // Forward-auth reads the client address from these proxies' X-Forwarded-For, routes or not.
+  const trustedProxies = gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies);
   // Before anything is opened: a node told to share limits through Redis never starts without it.
   const redis = config.redisUrl
     ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -163,7 +165,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     forwardAuth: new ForwardAuth({
       verifier,
       routes: gatewayConfig?.routes ?? null,
-      trustedProxies: gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies),
+      trustedProxies,
       clock,
     }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),

@@ -1,5 +1,9 @@
-import { generateKey } from '@keyroll/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, generateKey } from '@keyroll/core';
 import { ForwardAuth } from '@keyroll/gateway';
+import { createKeyroll, loadConfig } from '@keyroll/server';
 import { Verifier } from '@keyroll/verifier/internal';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -271,5 +275,17 @@ describe('forward-auth when the key cannot be checked', () => {
     });
     expect(answer).toMatchObject({ status: 503, body: { code: 'UNAVAILABLE' }, headers: { 'retry-after': '1' } });
     expect(answer.error).toBeInstanceOf(Error);
+  });
+});
+
+describe('forward-auth configuration', () => {
+  it('refuses to start on a bad KEYROLL_GATEWAY_TRUSTED_PROXIES without gateway routes, before opening storage', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyroll-fa-'));
+    try {
+      const config = loadConfig({ KEYROLL_DATA_DIR: dir, KEYROLL_GATEWAY_TRUSTED_PROXIES: '127.0.0.1, not-an-ip' });
+      await expect(createKeyroll(config)).rejects.toThrow(ConfigError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
