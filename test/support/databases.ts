@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import pg from 'pg';
+import { eventually } from './eventually.js';
 
 /** A database for one test file: a migrated store, its URL, and how to throw it away. */
 export interface TestDatabase {
@@ -14,10 +15,25 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** What a database can do in the suites: a suite that needs one skips by it, never by the dialect's name. */
+export interface DialectCaps {
+  /**
+   * Two nodes (each with its own connections) writing at once in one process. Not SQLite: its
+   * synchronous driver waits for the other connection's write lock while blocking the event loop
+   * that connection needs to let go of it.
+   */
+  twoNodes: boolean;
+  /** Mutations of one store overlap (several connections), so sequence numbers could commit out of order. */
+  concurrentMutations: boolean;
+  /** Commits are announced (LISTEN/NOTIFY): followers are told instead of polling. */
+  notify: boolean;
+}
+
 /** One database the suites run against. */
 export interface TestDialect {
   name: 'sqlite' | 'postgres';
   available: boolean;
+  caps: DialectCaps;
   create(): Promise<TestDatabase>;
 }
 
@@ -65,15 +81,21 @@ async function createPostgres(): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
       // The pool's sockets may still be closing: retry briefly instead of forcing them off.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await c.query(`drop database if exists ${name}`);
-          break;
-        } catch (e) {
-          if (attempt >= 50) throw e;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      let refused: unknown;
+      await eventually(
+        () =>
+          c.query(`drop database if exists ${name}`).then(
+            () => true,
+            (e: unknown) => {
+              refused = e;
+              return false;
+            },
+          ),
+        `dropping ${name}`,
+        2_500,
+      ).catch(() => {
+        throw refused;
+      });
       await c.end();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -81,7 +103,24 @@ async function createPostgres(): Promise<TestDatabase> {
 }
 
 /** The databases to run shared suites against, narrowed by KEYROLL_TEST_DIALECTS. */
-export const DIALECTS: TestDialect[] = [
-  { name: 'sqlite' as const, available: true, create: createSqlite },
-  { name: 'postgres' as const, available: Boolean(PG_URL), create: createPostgres },
-].filter((d) => !ONLY || ONLY.includes(d.name));
+export const DIALECTS: TestDialect[] = (
+  [
+    {
+      name: 'sqlite',
+      available: true,
+      caps: { twoNodes: false, concurrentMutations: false, notify: false },
+      create: createSqlite,
+    },
+    {
+      name: 'postgres',
+      available: Boolean(PG_URL),
+      caps: { twoNodes: true, concurrentMutations: true, notify: true },
+      create: createPostgres,
+    },
+  ] satisfies TestDialect[]
+).filter((d) => !ONLY || ONLY.includes(d.name));
+
+/** The dialects (available or not: suites skip the unavailable ones visibly) that have capability `cap`. */
+export function dialectsWith(cap: keyof DialectCaps): TestDialect[] {
+  return DIALECTS.filter((d) => d.caps[cap]);
+}

@@ -16,6 +16,8 @@ export interface LoopbackUpstream {
   last(): SeenRequest;
   /** Resolves when the connection of a `/…/hang` request closes (the gateway gave up on it). */
   hangClosed(): Promise<void>;
+  /** Resolves when a `/…/hang` request arrives (the gateway forwarded it). */
+  hangArrived(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export interface LoopbackUpstream {
 export async function startUpstream(): Promise<LoopbackUpstream> {
   let last: SeenRequest | undefined;
   let hangClosed: (() => void) | undefined;
+  let hangArrived: (() => void) | undefined;
   const hangClosedOnce = () =>
     new Promise<void>((resolve) => {
       hangClosed = resolve;
@@ -56,6 +59,7 @@ export async function startUpstream(): Promise<LoopbackUpstream> {
     }
     if (path.endsWith('/hang')) {
       req.socket.once('close', () => hangClosed?.());
+      hangArrived?.();
       return;
     }
     const hash = createHash('sha256');
@@ -81,6 +85,10 @@ export async function startUpstream(): Promise<LoopbackUpstream> {
       return last;
     },
     hangClosed: hangClosedOnce,
+    hangArrived: () =>
+      new Promise<void>((resolve) => {
+        hangArrived = resolve;
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
@@ -61,11 +62,17 @@ describe('fromFile', () => {
     writeFileSync(file, 'kr_live_one\n');
     const source = sdk.fromFile(file, { pollMs: 0 });
     const seen = watchCount(source);
-    await new Promise((r) => setTimeout(r, 50)); // the watcher reads the first content
-    writeFileSync(join(dir, 'next'), 'kr_live_two\n');
-    renameSync(join(dir, 'next'), file);
-    await eventually(() => seen.count > 0, 'the watch event');
-    expect(String(await source.read()).trim()).toBe('kr_live_two');
+    // A change counts from the watcher's first read, which the test cannot see: replace the file
+    // until one replacement is noticed (only fs.watch can notice it: polling is off).
+    let written = '';
+    await eventually(() => {
+      if (seen.count > 0) return true;
+      written = `kr_live_${randomUUID().slice(0, 8)}`;
+      writeFileSync(join(dir, 'next'), `${written}\n`);
+      renameSync(join(dir, 'next'), file);
+      return false;
+    }, 'the watch event');
+    expect(String(await source.read()).trim()).toBe(written);
   });
 
   it('polling alone notices a Kubernetes-style symlink swap', async () => {
@@ -78,14 +85,20 @@ describe('fromFile', () => {
     const file = join(dir, 'api-key');
     const source = sdk.fromFile(file, { watch: false, pollMs: 20 });
     const seen = watchCount(source);
-    await new Promise((r) => setTimeout(r, 50));
-    mkdirSync(join(dir, '..v2'));
-    writeFileSync(join(dir, '..v2', 'api-key'), 'kr_live_v2\n');
-    symlinkSync('..v2', join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    rmSync(join(dir, '..v1'), { recursive: true });
-    await eventually(() => seen.count > 0, 'the poll to notice the swap');
-    expect(String(await source.read()).trim()).toBe('kr_live_v2');
+    // As above: swap versions until a swap is noticed after the poller's first read.
+    let version = 1;
+    await eventually(() => {
+      if (seen.count > 0) return true;
+      const [from, to] = [`..v${version}`, `..v${version + 1}`];
+      mkdirSync(join(dir, to));
+      writeFileSync(join(dir, to, 'api-key'), `kr_live_v${version + 1}\n`);
+      symlinkSync(to, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      rmSync(join(dir, from), { recursive: true });
+      version++;
+      return false;
+    }, 'the poll to notice the swap');
+    expect(String(await source.read()).trim()).toBe(`kr_live_v${version}`);
   });
 
   it('a client switches to the new first key when the watched file changes, and says so', async () => {

@@ -9,5 +9,6 @@ export * from './key-format.js';
 export * from './key-status.js';
 export * from './path.js';
 export * from './redact-keys.js';
+export * from './rotation/index.js';
 export * from './scopes.js';
 export * from './verify-decision.js';

@@ -248,12 +248,14 @@ for (const dialect of DIALECTS) {
 
     it('gives up on the upstream request when the client goes away', async () => {
       const closed = upstream.hangClosed();
+      const arrived = upstream.hangArrived();
       await new Promise<void>((resolve) => {
         const { hostname, port } = new URL(base);
         const req = request({ hostname, port, path: '/api/hang', headers: { 'x-api-key': keys.valid.key } });
         req.on('error', () => resolve());
         req.end();
-        setTimeout(() => req.destroy(), 100);
+        // The client leaves once the request is upstream.
+        void arrived.then(() => req.destroy());
       });
       await closed;
     });

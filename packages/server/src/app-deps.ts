@@ -1,4 +1,5 @@
 import type { Clock } from '@keyroll/core';
+import type { ForwardAuth } from '@keyroll/gateway';
 import type { Store } from '@keyroll/storage';
 import type { ConnectedRedisRateLimiter, UsageMeter, Verifier } from '@keyroll/verifier/internal';
 import type { AuditService } from './audit/audit-service.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   plans: PlanService;
   /** The Redis of cluster-wide limits, for readiness; absent without `KEYROLL_REDIS_URL`. */
   redis?: Pick<ConnectedRedisRateLimiter, 'displayUrl' | 'reachable'>;
+  /** The forward-auth decision for existing proxies (`/v1/forward-auth`), on the gateway's routes when configured. */
+  forwardAuth: ForwardAuth;
   /** The per-consumer rate limit of the self-service routes. */
   selfService: SelfServiceLimits;
   /** Leak reports, containment and incidents. */

@@ -14,6 +14,7 @@ import { consumerRoutes } from './consumers/consumer-routes.js';
 import { ConsumerSchema } from './consumers/consumer-schemas.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { installDocsSecurityHeaders } from './http/docs-headers.js';
+import { forwardAuthRoutes } from './http/forward-auth-routes.js';
 import { keyRedactingLogger } from './http/log-redaction.js';
 import { finishOpenApiDocument } from './http/openapi-document.js';
 import { OPERATION_IDS } from './http/openapi-operation-ids.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => analyticsRoutes(scope, deps));
   await app.register(async (scope) => alertRoutes(scope, deps));
+  await app.register(async (scope) => forwardAuthRoutes(scope, deps.forwardAuth));
   for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes, planRoutes, usageRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
-import { Gateway, loadGatewayConfig } from '@keyroll/gateway';
+import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyroll/gateway';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   connectRedisRateLimiter,
@@ -71,6 +71,8 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
+  // Forward-auth reads the client address from these proxies' X-Forwarded-For, routes or not.
+  const trustedProxies = gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies);
   // Before anything is opened: a node told to share limits through Redis never starts without it.
   const redis = config.redisUrl
     ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -174,6 +176,12 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     cluster,
     plans: new PlanService({ store, clock }),
     ...(redis !== null && { redis }),
+    forwardAuth: new ForwardAuth({
+      verifier,
+      routes: gatewayConfig?.routes ?? null,
+      trustedProxies,
+      clock,
+    }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
     leaks,
     leakPolicies,

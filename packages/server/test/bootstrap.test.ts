@@ -122,9 +122,8 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    // Scale-out is PostgreSQL's job. Two SQLite connections in one process cannot take turns: the
-    // synchronous driver blocks the event loop while waiting for the lock the other one holds.
-    it.skipIf(dialect.name === 'sqlite')(
+    // Nodes with their own connections in one process: only on dialects that can (DialectCaps.twoNodes).
+    it.skipIf(!dialect.caps.twoNodes)(
       'makes one root key when nodes with their own connections start at once',
       async () => {
         const ownConnection = () =>

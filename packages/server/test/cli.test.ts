@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { parseKey } from '@keyroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../test/support/harness.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -232,10 +233,9 @@ for (const dialect of DIALECTS) {
       proc.stderr?.on('data', (d) => {
         out += String(d);
       });
-      const deadline = Date.now() + 20_000;
-      while (!/Try: curl/.test(out) && proc.exitCode === null && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(() => /Try: curl/.test(out) || proc.exitCode !== null, 'the server to start', 20_000).catch(
+        () => undefined,
+      );
       const address = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
       expect(address, out).toBeDefined();
       const rootKey = readFileSync(join(db.dataDir, 'root-key'), 'utf8').trim();

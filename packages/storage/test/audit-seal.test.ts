@@ -199,7 +199,7 @@ for (const dialect of DIALECTS) {
       others.push(second);
       const a = () => append(store, 2, 'a');
       const b = () => append(sealAuditAppends(second, KEY), 2, 'b');
-      if (dialect.name === 'postgres') {
+      if (dialect.caps.twoNodes) {
         await Promise.all([...Array.from({ length: 10 }, a), ...Array.from({ length: 10 }, b)]);
       } else {
         // One process cannot wait on its own SQLite lock (better-sqlite3 blocks): alternate instead.

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 
 const postgres = DIALECTS.find((d) => d.name === 'postgres');
@@ -21,12 +21,21 @@ describe.skipIf(!postgres?.available)('PostgreSQL connection lost inside a mutat
     await db?.drop();
   });
 
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('rejects the mutation and keeps the process alive', async () => {
+    // The pool's clients are pg.Client instances: the one that runs pg_backend_pid() is the mutation's.
+    const queries = vi.spyOn(pg.Client.prototype, 'query');
     const mutation = db.store.mutate(async (tx) => {
       const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx.db);
+      const client = queries.mock.contexts.at(-1) as pg.Client;
+      const ended = new Promise((resolve) => client.once('end', resolve));
       await admin.query('select pg_terminate_backend($1)', [rows[0]?.pid]);
-      // Wait (bounded) for the dropped connection to be noticed while no query runs on it.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The client has seen the server's error and the closed socket while no query ran on it
+      // (pg emits 'error', then 'end').
+      await ended;
       await sql`select 1`.execute(tx.db);
     });
     await expect(mutation).rejects.toThrow();

@@ -9,7 +9,7 @@ import {
   StorageKeyLookup,
   Verifier,
 } from '@keyroll/verifier/internal';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { QueryCounter, revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
@@ -87,10 +87,15 @@ for (const dialect of DIALECTS) {
       const gate = new Promise<void>((r) => {
         release = r;
       });
+      let rowRead = (): void => undefined;
+      const read = new Promise<void>((r) => {
+        rowRead = r;
+      });
       // Reads the row, then stalls: the revocation below lands while the stale row is in flight.
       const slow: KeyLookup = {
         get: async (hash) => {
           const row = await real.get(hash);
+          rowRead();
           await gate;
           return row;
         },
@@ -98,7 +103,7 @@ for (const dialect of DIALECTS) {
       const lookup = new CachingKeyLookup({ source: slow });
       const k = await storeKey(db.store, consumerId);
       const inFlight = lookup.get(k.hash);
-      await new Promise((r) => setTimeout(r, 20));
+      await read;
       await revokeStoredKey(db.store, k);
       lookup.apply({ seq: 0, at: 0, kind: 'key.revoked', entityId: k.id, keyHash: k.hash });
       release();
@@ -126,12 +131,22 @@ for (const dialect of DIALECTS) {
     });
 
     it('counts a storage read slower than missTimeoutMs as storage being unreachable', async () => {
-      const never: KeyLookup = { get: () => new Promise(() => undefined) };
-      const lookup = new CachingKeyLookup({ source: never, missTimeoutMs: 30 });
-      await expect(lookup.get('a'.repeat(64))).rejects.toMatchObject({
-        code: 'UNAVAILABLE',
-        details: { reason: 'timeout' },
-      });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        const never: KeyLookup = { get: () => new Promise(() => undefined) };
+        const lookup = new CachingKeyLookup({ source: never, missTimeoutMs: 2_000 });
+        let settled = false;
+        const got = lookup.get('a'.repeat(64)).finally(() => {
+          settled = true;
+        });
+        got.catch(() => undefined);
+        await vi.advanceTimersByTimeAsync(1_999);
+        expect(settled).toBe(false);
+        await vi.advanceTimersByTimeAsync(1);
+        await expect(got).rejects.toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'timeout' } });
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('applies changes that carry a key hash, and only those', async () => {

@@ -42,7 +42,7 @@ for (const dialect of DIALECTS) {
 
     it('uses LISTEN/NOTIFY on PostgreSQL and polling on SQLite', () => {
       const { feed } = follow();
-      expect(feed).toBeInstanceOf(dialect.name === 'postgres' ? PostgresNotifyFeed : SqlitePollFeed);
+      expect(feed).toBeInstanceOf(dialect.caps.notify ? PostgresNotifyFeed : SqlitePollFeed);
     });
 
     it('starts at the head and applies later changes of another connection in order', async () => {

@@ -1,6 +1,7 @@
 import { createVerifier, type EmbeddedVerifier } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../test/support/databases.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../test/support/harness.js';
 
 for (const dialect of DIALECTS) {
@@ -20,11 +21,10 @@ for (const dialect of DIALECTS) {
       const { key, keyId } = await h.consumerWithKey({ scopes: ['read'] });
       expect(await embedded.verifier.verify(key, { scopes: ['read'] })).toMatchObject({ valid: true, keyId });
       await h.json('POST', `/v1/keys/${keyId}/revoke`, {}, 200);
-      let code = 'VALID';
-      for (let i = 0; i < 100 && code === 'VALID'; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        code = (await embedded.verifier.verify(key)).code;
-      }
+      const code = await eventually(async () => {
+        const { code } = await embedded.verifier.verify(key);
+        return code !== 'VALID' && code;
+      }, 'the revocation to reach the embedded verifier');
       expect(code).toBe('REVOKED');
     });
 

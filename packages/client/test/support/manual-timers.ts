@@ -35,6 +35,11 @@ export class ManualTimers implements Timers {
     return this.#pending.length;
   }
 
+  /** When the next timer fires, if one waits. */
+  get nextAt(): number | undefined {
+    return this.#pending.length === 0 ? undefined : Math.min(...this.#pending.map((t) => t.at));
+  }
+
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void {
     const target = this.#now + ms;

@@ -1,14 +1,25 @@
-import { ApiError, type Clock, formatDuration } from '@keyroll/core';
+import {
+  ApiError,
+  type Clock,
+  orThrow,
+  type RetireRule,
+  type RotationState,
+  refusalError,
+  selfRotationGraceMs,
+  selfRotationsRollingRefusal,
+  selfRotationsTodayRefusal,
+} from '@keyroll/core';
 import type { RotationsTable, Store, Tx } from '@keyroll/storage';
 import { type Page, type PageRequest, pageById } from '@keyroll/storage';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { IssuedKey, KeyService } from '../keys/key-service.js';
-import { type Actor, actorName } from '../shared/actor.js';
+import type { Actor } from '../shared/actor.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
-import { type RetireRule, type RetireSpec, retireRule } from './rotation-retire.js';
-import { RotationSteps, type SuccessorOverrides, statusOf } from './rotation-steps.js';
-import { type RotationState, type RotationView, rotationProgress, rotationView } from './rotation-view.js';
-import { assertSelfRotationsToday } from './self-rotation-cap.js';
+import { statusOf } from './rotation-records.js';
+import { type RetireSpec, retireRule } from './rotation-retire.js';
+import { RotationSteps, type SuccessorOverrides } from './rotation-steps.js';
+import { type RotationView, rotationProgress, rotationView } from './rotation-view.js';
+import { selfRotationsToday } from './self-rotation-cap.js';
 
 /** A rotation request. */
 export interface RotateInput {
@@ -48,9 +59,6 @@ export interface RotationEngineOptions {
   selfRotationsPerDay: number;
 }
 
-/** Grace of a self-rotation when neither the request nor a policy gives one (bounded by the maximum). */
-export const DEFAULT_SELF_GRACE_MS = 24 * 3_600_000;
-
 /**
  * Rotations: replace a key by a successor with an overlap window, roll back, complete, extend,
  * claim a server-issued successor. Every step is one serialised transaction that re-checks state.
@@ -78,7 +86,9 @@ export class RotationEngine {
       const old = await this.steps.key(tx.db, keyId);
       if (origin === 'self') {
         await this.#assertSelfRotationsBelowLimit(tx, old.consumer_id);
-        await assertSelfRotationsToday(tx, old.consumer_id, now, this.#o.selfRotationsPerDay);
+        const recent = await selfRotationsToday(tx, old.consumer_id, now, this.#o.selfRotationsPerDay);
+        const refused = selfRotationsTodayRefusal(recent, now, this.#o.selfRotationsPerDay);
+        if (refused) throw refusalError(refused);
       }
       const policy = await this.#o.policies.effective(tx.db, old.consumer_id);
       return this.steps.start(tx, actor, old, now, {
@@ -106,11 +116,8 @@ export class RotationEngine {
       .where('origin', '=', 'self')
       .where('state', '=', 'rolling')
       .executeTakeFirstOrThrow();
-    if (Number(n) >= this.#o.maxSelfRotations) {
-      throw new ApiError('KEY_LIMIT_REACHED', `consumer ${consumerId} already has ${n} self-rotations rolling`, {
-        limit: this.#o.maxSelfRotations,
-      });
-    }
+    const refused = selfRotationsRollingRefusal(consumerId, Number(n), this.#o.maxSelfRotations);
+    if (refused) throw refusalError(refused);
   }
 
   /** Rotates every active key of a consumer in one transaction (incident response). */
@@ -193,26 +200,7 @@ export class RotationEngine {
         .where('state', '=', 'rolling')
         .executeTakeFirst();
       if (!row) throw new ApiError('NOT_FOUND', 'no successor awaits this key');
-      // An operator's rotation handed the secret to the operator, not to this key's holder: asking
-      // for it is no sign of a leak (the client has not been given its new key yet).
-      if (row.claimed_at !== null && (row.origin === 'admin' || row.origin === 'rollover')) {
-        throw new ApiError('CONFLICT', 'the successor of this key was issued to an operator and cannot be claimed', {
-          rotationId: row.id,
-        });
-      }
-      // This key's own self-rotation returned the successor to it (an SDK, or a sibling process on
-      // the same key, may still ask): the same caller, not a second claimant, so no reuse alert.
-      if (row.claimed_at !== null && row.origin === 'self' && row.created_by === actorName(actor)) {
-        throw new ApiError('CONFLICT', 'the successor of this key was returned by its own self-rotation', {
-          rotationId: row.id,
-        });
-      }
-      if (row.claimed_at !== null) {
-        return { kind: 'reused' as const, row, revoked: await this.steps.reclaimAttempted(tx, actor, row, now) };
-      }
-      const old = await this.steps.key(tx.db, oldKeyId);
-      const issued = await this.steps.claim(tx, actor, row, old, now);
-      return { kind: 'claimed' as const, row: { ...row, new_key_id: issued.view.id, claimed_at: now }, issued };
+      return this.steps.claim(tx, actor, row, now);
     });
     if (outcome.kind === 'reused') {
       throw new ApiError(
@@ -241,22 +229,15 @@ export class RotationEngine {
 
   /**
    * A consumer rotates the key it authenticated with. The grace period is the request's, else the
-   * consumer's policy's, else {@link DEFAULT_SELF_GRACE_MS}; a request beyond the server maximum is 400.
+   * consumer's policy's, else core's `DEFAULT_SELF_GRACE_MS`; a request beyond the server maximum is 400.
    */
   async selfRotate(actor: Actor, keyId: string, graceMs: number | undefined): Promise<RotationResult> {
-    const max = this.#o.selfRotateMaxGraceMs;
-    if (graceMs !== undefined && graceMs > max) {
-      throw new ApiError('VALIDATION_FAILED', `gracePeriod: at most ${formatDuration(max)}`, {
-        field: 'gracePeriod',
-        max: formatDuration(max),
-      });
-    }
-    let grace = graceMs;
-    if (grace === undefined) {
+    let policyGraceMs: number | undefined;
+    if (graceMs === undefined) {
       const key = await this.steps.key(this.#o.store.db, keyId);
-      const policy = await this.#o.policies.effective(this.#o.store.db, key.consumer_id);
-      grace = Math.min(policy?.grace_ms ?? DEFAULT_SELF_GRACE_MS, max);
+      policyGraceMs = (await this.#o.policies.effective(this.#o.store.db, key.consumer_id))?.grace_ms;
     }
+    const grace = orThrow(selfRotationGraceMs(graceMs, policyGraceMs, this.#o.selfRotateMaxGraceMs));
     return this.rotate(actor, keyId, { graceMs: grace }, 'self');
   }
 

@@ -1,10 +1,9 @@
-import { ApiError, type Clock, formatDuration, newId } from '@keyroll/core';
+import { ApiError, type Clock, formatDuration, newId, type OnReuse } from '@keyroll/core';
 import type { Database, RotationPoliciesTable, Store } from '@keyroll/storage';
 import type { Kysely } from 'kysely';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { parseRetireRule, type RetireSpec, type RetireView, retireRule, retireView } from './rotation-retire.js';
-import type { OnReuse } from './rotation-steps.js';
 
 /** The target of the policy that applies to every consumer without its own. */
 export const DEFAULT_POLICY_TARGET = 'default';

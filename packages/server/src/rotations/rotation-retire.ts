@@ -1,10 +1,4 @@
-import { ApiError, formatDuration } from '@keyroll/core';
-
-/** How a rotation's old key is retired. */
-export type RetireMode = 'deadline' | 'when-idle' | 'after-first-use';
-
-/** All retirement modes. */
-export const RETIRE_MODES: readonly RetireMode[] = ['deadline', 'when-idle', 'after-first-use'];
+import { ApiError, formatDuration, type RetireMode, type RetireRule } from '@keyroll/core';
 
 /** A retirement rule as requested, durations already in ms; unset fields take their defaults. */
 export interface RetireSpec {
@@ -16,19 +10,6 @@ export interface RetireSpec {
   maxExtensions?: number | undefined;
   graceMs?: number | undefined;
 }
-
-/** A checked retirement rule, as stored with a rotation or a policy. */
-export type RetireRule =
-  | { mode: 'deadline' }
-  | {
-      mode: 'when-idle';
-      idleForMs: number;
-      minGraceMs: number;
-      maxGraceMs: number;
-      extendByMs: number | null;
-      maxExtensions: number;
-    }
-  | { mode: 'after-first-use'; graceMs: number; maxGraceMs: number };
 
 /** A retirement rule as the API shows it (durations as `"7d"`). */
 export interface RetireView {
@@ -83,11 +64,6 @@ export function retireRule(spec: RetireSpec | undefined, graceMs: number): Retir
     extendByMs,
     maxExtensions: extendByMs === null ? 0 : (spec.maxExtensions ?? DEFAULT_MAX_EXTENSIONS),
   };
-}
-
-/** How long after the start the old key retires at the latest (before extensions). */
-export function retireWindowMs(rule: RetireRule, graceMs: number): number {
-  return rule.mode === 'deadline' ? graceMs : rule.maxGraceMs;
 }
 
 /** The API view of a rule. */

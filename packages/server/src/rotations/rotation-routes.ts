@@ -1,4 +1,5 @@
 import { type Static, Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { RETIRE_MODES, ROTATION_STATES } from '@keyroll/core';
 import type { FastifyInstance } from 'fastify';
 import { RotationTrafficFields } from '../analytics/analytics-routes.js';
 import type { AppDeps } from '../app-deps.js';
@@ -15,8 +16,7 @@ import {
   Scopes,
 } from '../http/schemas.js';
 import { expiryInput, requireDuration } from '../http/time-input.js';
-import { RETIRE_MODES, type RetireSpec } from './rotation-retire.js';
-import { ROTATION_STATES } from './rotation-view.js';
+import type { RetireSpec } from './rotation-retire.js';
 
 /** A retirement rule in a request. */
 export const RetireBody = Type.Object(

@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '@keyroll/core';
-import type { Database, KeysTable, RotationPoliciesTable, RotationsTable, Store } from '@keyroll/storage';
-import type { Kysely } from 'kysely';
+import type { Clock, TickOutcome } from '@keyroll/core';
+import type { KeysTable, RotationPoliciesTable, Store } from '@keyroll/storage';
 import { takeJobLease } from '../cluster/job-lease.js';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { keyStatusIs } from '../keys/key-filters.js';
 import { systemActor } from '../shared/actor.js';
 import type { RotationEngine } from './rotation-engine.js';
-import { awaitsClaim, UNCLAIMED_RETIRES_AT } from './rotation-hold.js';
 import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
+import { statusOf } from './rotation-records.js';
 import { parseRetireRule } from './rotation-retire.js';
-import { heldByClaim, statusOf } from './rotation-steps.js';
-import { storedExtensions } from './rotation-view.js';
 
 /** What a {@link RotationScheduler} needs. */
 export interface RotationSchedulerOptions {
@@ -155,78 +152,13 @@ export class RotationScheduler {
   }
 
   /** One rotation's job: complete it, retire early, push its deadline or shorten it after first use. */
-  #advance(id: string, now: number): Promise<keyof Omit<TickReport, 'leader' | 'failed'> | null> {
+  #advance(id: string, now: number): Promise<TickOutcome | null> {
     const steps = this.#o.engine.steps;
     return this.#o.store.mutate(async (tx) => {
       const row = await steps.rotation(tx.db, id);
       if (row.state !== 'rolling') return null;
-      const lookahead = this.#lookahead();
-      // A server-initiated successor nobody has claimed: the client holds no other key, so instead of
-      // cutting it off, the deadline moves by the grace period (the Deprecation/Sunset headers and the
-      // alerts keep asking the client to claim).
-      // Acting at most half a grace period ahead keeps a short grace from being pushed at every tick.
-      // Such a rotation is never completed while its old key is usable: the old key has no deadline of
-      // its own (UNCLAIMED_RETIRES_AT), and the claim-by date moves before it passes — or, after a late
-      // tick (paused process, node down), from now. A row written before keys were held is held now.
-      const unclaimedAhead = Math.min(lookahead, row.grace_ms / 2);
-      // A leak's rollover is not held: its old key is revoked at the end of the grace (leaks/leak-service.ts).
-      if (awaitsClaim(row) && row.origin !== 'leak') {
-        const old = await steps.key(tx.db, row.old_key_id);
-        if (heldByClaim(row, old, now)) {
-          const held = old.retires_at === UNCLAIMED_RETIRES_AT;
-          if (held && (row.deadline_at - now > unclaimedAhead || row.deadline_at >= (old.expires_at ?? Infinity))) {
-            return null; // not due yet, or already at the key's own expiry (which nothing stretches)
-          }
-          await steps.extend(tx, this.#actor, row, now, row.grace_ms);
-          return 'extended';
-        }
-      }
-      if (row.deadline_at <= now) {
-        await steps.complete(tx, this.#actor, row, now, 'deadline');
-        return 'completed';
-      }
-      const rule = parseRetireRule(row.retire);
-      if (rule.mode === 'when-idle') {
-        const old = await steps.key(tx.db, row.old_key_id);
-        const idleSince = Math.max(row.started_at, old.last_used_at ?? 0);
-        const idle = now - idleSince >= rule.idleForMs;
-        if (idle && now >= row.started_at + rule.minGraceMs && (await steps.successorUsable(tx.db, row, now))) {
-          await steps.complete(tx, this.#actor, row, now, 'idle');
-          return 'retiredIdle';
-        }
-        if (
-          !idle &&
-          rule.extendByMs !== null &&
-          storedExtensions(row).length < rule.maxExtensions &&
-          row.deadline_at - now <= lookahead &&
-          statusOf(old, now) === 'deprecated'
-        ) {
-          await steps.extend(tx, this.#actor, row, now, rule.extendByMs);
-          return 'extended';
-        }
-        return null;
-      }
-      if (rule.mode === 'after-first-use' && row.first_used_at === null) {
-        const firstUse = await this.#firstUse(tx.db, row);
-        if (firstUse === null || !(await steps.successorUsable(tx.db, row, now))) return null;
-        await steps.shortenTo(tx, this.#actor, row, now, firstUse + rule.graceMs, firstUse);
-        return 'firstUse';
-      }
-      return null;
+      return steps.tick(tx, this.#actor, row, now, this.#lookahead());
     });
-  }
-
-  /** When the successor was first used: its first counted minute, not before it was handed out. */
-  async #firstUse(db: Kysely<Database>, row: RotationsTable): Promise<number | null> {
-    if (row.new_key_id === null) return null;
-    const first = await db
-      .selectFrom('usage_minutes')
-      .select((eb) => eb.fn.min<number | string | null>('minute').as('minute'))
-      .where('key_id', '=', row.new_key_id)
-      .where('code', '=', 'VALID')
-      .executeTakeFirst();
-    if (first?.minute == null) return null;
-    return Math.max(Number(first.minute), row.claimed_at ?? row.started_at);
   }
 
   /** Active keys under `policy` created at least `ageMs` ago, not rolled back from a rotation within `every`. */

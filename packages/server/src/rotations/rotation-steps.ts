@@ -1,17 +1,30 @@
-import { ApiError, isUsableStatus, type KeyStatus, keyStatusAt, newId } from '@keyroll/core';
-import type { ChangeKind, Database, KeysTable, RotationsTable, Tx } from '@keyroll/storage';
+import {
+  ApiError,
+  decideClaim,
+  decideComplete,
+  decideExtend,
+  decideRollback,
+  decideStart,
+  decideTick,
+  newId,
+  type OnReuse,
+  orThrow,
+  type RetireRule,
+  type RotationOrigin,
+  type RotationRecord,
+  type RotationSnapshot,
+  successorExpiresAt,
+  type TickOutcome,
+} from '@keyroll/core';
+import type { Database, KeysTable, RotationsTable, Tx } from '@keyroll/storage';
 import type { Kysely } from 'kysely';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { IssuedKey, KeyService } from '../keys/key-service.js';
 import { assertAnotherUsableRootKey } from '../keys/root-key-guard.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { checkFuture, checkScopes, metadataJson } from '../shared/validate.js';
-import { awaitsClaim, deadlineAfterClaim, UNCLAIMED_RETIRES_AT } from './rotation-hold.js';
-import { type RetireRule, retireWindowMs } from './rotation-retire.js';
-import { type RotationOrigin, type StoredExtension, storedExtensions } from './rotation-view.js';
-
-/** What a second claim of a successor does: answer 409, or also revoke the whole lineage. */
-export type OnReuse = 'reject' | 'revoke';
+import { persistDecision, persistEffects } from './rotation-persist.js';
+import { rotationKey, rotationRecord, rotationRow } from './rotation-records.js';
 
 /** Fields of the successor that differ from its predecessor's. */
 export interface SuccessorOverrides {
@@ -43,17 +56,15 @@ export interface StartedRotation {
   issued: IssuedKey | null;
 }
 
-/** Revocation reason of keys revoked because a successor was claimed twice. */
-export const REUSE_REASON = 'successor_reuse';
-
-/** The status of a key row at `now`. */
-export function statusOf(key: KeysTable, now: number): KeyStatus {
-  return keyStatusAt({ expiresAt: key.expires_at, retiresAt: key.retires_at, revokedAt: key.revoked_at }, now);
-}
+/** A claim's outcome: the successor handed out, or a reuse recorded (and the lineage revoked when `revoked`). */
+export type ClaimOutcome =
+  | { kind: 'claimed'; row: RotationsTable; issued: IssuedKey }
+  | { kind: 'reused'; row: RotationsTable; revoked: boolean };
 
 /**
- * The steps of a rotation, each run inside a caller's mutation so that a key change, its change-log
- * entry and its audit event commit together. Callers re-read the rotation inside the mutation.
+ * The steps of a rotation, each run inside a caller's mutation: read the rotation and its keys, ask
+ * core's state machine for a decision, and persist it, so that a key change, its change-log entry and
+ * its audit event commit together. Callers re-read the rotation inside the mutation.
  */
 export class RotationSteps {
   readonly #keys: KeyService;
@@ -76,106 +87,56 @@ export class RotationSteps {
 
   /** Starts a rotation of an active key: deprecates it (or revokes it, for an emergency) and records the rotation. */
   async start(tx: Tx, actor: Actor, old: KeysTable, now: number, s: StartRotation): Promise<StartedRotation> {
-    const status = statusOf(old, now);
-    if (status !== 'active') {
-      throw new ApiError(
-        status === 'deprecated' ? 'ROTATION_IN_PROGRESS' : 'KEY_NOT_ACTIVE',
-        `key ${old.id} is ${status}; only an active key can be rotated`,
-        { keyStatus: status },
-      );
-    }
-    const emergency = s.graceMs === 0;
+    const rotationId = newId('rotation', now);
+    const successorId = s.issueNow ? newId('key', now) : null;
+    const decision = orThrow(
+      decideStart({
+        old: rotationKey(old),
+        now,
+        rotationId,
+        successorId,
+        graceMs: s.graceMs,
+        rule: s.rule,
+        origin: s.origin,
+        onReuse: s.onReuse,
+        policyId: s.policyId ?? null,
+        reason: s.reason ?? null,
+        actor: actorName(actor),
+      }),
+    );
     // Rotating ends the old key: the actor must hold every scope of it (not only of the successor).
     const oldScopes: string[] = JSON.parse(old.scopes);
     this.#keys.assertMayGrant(actor, old.consumer_id, oldScopes);
     // An emergency rollover of the last usable `*` root key would leave its successor only in one response.
-    if (emergency && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
+    if (s.graceMs === 0 && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
       await assertAnotherUsableRootKey(tx, old.id, now);
     }
-    const id = newId('rotation', now);
-    // Expiry is never stretched: the old key retires at its own expiry if that comes first.
-    const deadline = emergency ? now : Math.min(now + retireWindowMs(s.rule, s.graceMs), old.expires_at ?? Infinity);
-    const issued = s.issueNow ? await this.#issueSuccessor(tx, actor, old, now, id, s.overrides ?? {}) : null;
-    const row: RotationsTable = {
-      id,
-      consumer_id: old.consumer_id,
-      old_key_id: old.id,
-      new_key_id: issued?.view.id ?? null,
-      state: emergency ? 'completed' : 'rolling',
-      origin: s.origin,
-      policy_id: s.policyId ?? null,
-      retire: JSON.stringify(s.rule),
-      grace_ms: s.graceMs,
-      on_reuse: s.onReuse,
-      reason: emergency ? (s.reason ?? 'compromised') : null,
-      started_at: now,
-      deadline_at: deadline,
-      claimed_at: issued ? now : null,
-      first_used_at: null,
-      extensions: '[]',
-      ended_at: emergency ? now : null,
-      end_reason: emergency ? 'emergency' : null,
-      created_by: actorName(actor),
-      updated_at: now,
-    };
+    const issued =
+      successorId === null
+        ? null
+        : await this.#issueSuccessor(tx, actor, old, now, rotationId, successorId, s.overrides ?? {});
+    const row = rotationRow(decision.rotation, now);
     await tx.db.insertInto('rotations').values(row).execute();
-    if (emergency) {
-      await this.#keys.revokeInTx(tx, old, now, row.reason ?? 'compromised', actor);
-    } else {
-      // Nobody holds the successor yet: the old key is deprecated but has no deadline until the claim.
-      await this.#setRetiresAt(tx, old, issued ? deadline : UNCLAIMED_RETIRES_AT, now, 'rotation.started');
-    }
-    await this.#audit(tx, actor, row, now, 'rotation.started', {
-      origin: row.origin,
-      emergency,
-      gracePeriodMs: row.grace_ms,
-      retireMode: s.rule.mode,
-      retiresAt: new Date(deadline).toISOString(),
-      ...(row.reason !== null && { reason: row.reason }),
-    });
-    if (emergency) await this.#audit(tx, actor, row, now, 'rotation.completed', { endReason: 'emergency' });
+    await persistEffects(tx, actor, now, decision, [old]);
     return { rotation: row, issued };
   }
 
-  /** Issues the successor of a rotation that waits for its claim; the secret is returned this once. */
-  async claim(tx: Tx, actor: Actor, row: RotationsTable, old: KeysTable, now: number): Promise<IssuedKey> {
-    const issued = await this.#issueSuccessor(tx, actor, old, now, row.id, {});
-    // From the claim on, the old key has a real deadline (held until now, see UNCLAIMED_RETIRES_AT).
-    const deadline = Math.min(deadlineAfterClaim(row, now), old.expires_at ?? Infinity);
-    if (statusOf(old, now) === 'deprecated') await this.#setRetiresAt(tx, old, deadline, now, 'rotation.claimed');
-    await tx.db
-      .updateTable('rotations')
-      .set({ new_key_id: issued.view.id, claimed_at: now, deadline_at: deadline, updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
-    await this.#audit(tx, actor, { ...row, new_key_id: issued.view.id }, now, 'successor.claimed', {});
-    return issued;
-  }
-
   /**
-   * Records a second claim of a successor (a sign that the old key leaked); with `onReuse: revoke`
-   * also revokes the old key and the successor and ends the rotation. Returns whether it revoked.
+   * A claim of the successor of a rolling rotation by `actor`, holder of the old key: the first
+   * issues the successor (its secret is returned this once); a later one is recorded as a reuse and,
+   * with `onReuse: revoke`, revokes the old key and the successor. 409 when the claim is refused.
    */
-  async reclaimAttempted(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<boolean> {
-    const revoke = row.on_reuse === 'revoke';
-    await this.#audit(tx, actor, row, now, 'successor.reclaim_attempted', { onReuse: row.on_reuse });
-    if (!revoke) return false;
-    for (const keyId of [row.old_key_id, row.new_key_id]) {
-      if (keyId === null) continue;
-      const key = await this.key(tx.db, keyId);
-      if (key.revoked_at === null) await this.#keys.revokeInTx(tx, key, now, REUSE_REASON, actor);
+  async claim(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<ClaimOutcome> {
+    const { snapshot, keys, old } = await this.#snapshot(tx.db, actor, row, now);
+    const successorId = newId('key', now);
+    const claim = orThrow(decideClaim(snapshot, successorId));
+    if (claim.kind === 'reused') {
+      await persistDecision(tx, actor, now, row.id, claim.decision, keys);
+      return { kind: 'reused', row, revoked: claim.revoked };
     }
-    if (row.state === 'rolling') {
-      await this.#end(tx, row, now, 'completed', REUSE_REASON, row.deadline_at);
-      await this.#audit(tx, actor, row, now, 'rotation.completed', { endReason: REUSE_REASON });
-    }
-    return true;
-  }
-
-  /** True when the rotation's successor exists and authenticates at `now`. */
-  async successorUsable(db: Kysely<Database>, row: RotationsTable, now: number): Promise<boolean> {
-    if (row.new_key_id === null) return false;
-    return isUsableStatus(statusOf(await this.key(db, row.new_key_id), now));
+    const issued = await this.#issueSuccessor(tx, actor, old, now, row.id, successorId, {});
+    await persistDecision(tx, actor, now, row.id, claim.decision, keys);
+    return { kind: 'claimed', row: { ...row, new_key_id: successorId, claimed_at: now }, issued };
   }
 
   /**
@@ -183,105 +144,74 @@ export class RotationSteps {
    * usable successor, so that completing never leaves the consumer without a key (409 otherwise).
    */
   async complete(tx: Tx, actor: Actor, row: RotationsTable, now: number, endReason: string): Promise<void> {
-    assertRolling(row);
-    const old = await this.key(tx.db, row.old_key_id);
-    let deadline = row.deadline_at;
-    if (statusOf(old, now) === 'deprecated') {
-      if (!(await this.successorUsable(tx.db, row, now))) {
-        throw new ApiError(
-          'CONFLICT',
-          row.new_key_id === null
-            ? `the successor of rotation ${row.id} has not been claimed yet`
-            : `the successor of rotation ${row.id} is not usable; roll the rotation back instead`,
-        );
-      }
-      deadline = now;
-      await this.#setRetiresAt(tx, old, now, now, 'rotation.completed');
-    } else {
-      await tx.change({ at: now, kind: 'rotation.completed', entityId: old.id, keyHash: old.hash });
-    }
-    await this.#end(tx, row, now, 'completed', endReason, deadline);
-    await this.#audit(tx, actor, row, now, 'rotation.completed', {
-      endReason,
-      retiredAt: new Date(deadline).toISOString(),
-    });
+    const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
+    await persistDecision(tx, actor, now, row.id, orThrow(decideComplete(snapshot, endReason)), keys);
   }
 
   /** Rolls a rotation back: the old key is active again (its own expiry unchanged), the successor is revoked. */
   async rollback(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<void> {
-    assertRolling(row);
-    const old = await this.key(tx.db, row.old_key_id);
-    const status = statusOf(old, now);
-    if (status !== 'deprecated') {
-      throw new ApiError('ROTATION_NOT_ROLLING', `the old key is already ${status}; there is nothing to roll back to`);
-    }
-    await this.#setRetiresAt(tx, old, null, now, 'rotation.rolled_back');
-    if (row.new_key_id !== null) {
-      const successor = await this.key(tx.db, row.new_key_id);
-      if (successor.revoked_at === null) await this.#keys.revokeInTx(tx, successor, now, 'rollback', actor);
-    }
-    await this.#end(tx, row, now, 'rolled_back', 'rollback', row.deadline_at);
-    await this.#audit(tx, actor, row, now, 'rotation.rolled_back', {});
+    const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
+    await persistDecision(tx, actor, now, row.id, orThrow(decideRollback(snapshot)), keys);
   }
 
   /** Pushes the old key's deadline back by `byMs`, never past the old key's own expiry. */
   async extend(tx: Tx, actor: Actor, row: RotationsTable, now: number, byMs: number): Promise<void> {
-    assertRolling(row);
-    const old = await this.key(tx.db, row.old_key_id);
-    const status = statusOf(old, now);
-    if (status !== 'deprecated' && !heldByClaim(row, old, now)) {
-      throw new ApiError('ROTATION_NOT_ROLLING', `the old key is already ${status}; its deadline cannot move`);
-    }
-    const from = row.deadline_at;
-    // An overdue claim-by date moves from now, so the extension gives the holder `byMs` to claim.
-    const to = Math.min((awaitsClaim(row) ? Math.max(from, now) : from) + byMs, old.expires_at ?? Infinity);
-    const extension: StoredExtension = { at: now, byMs, from, to, actor: actorName(actor) };
-    // A rotation awaiting its claim moves only its claim-by date; the old key keeps no deadline.
-    const retiresAt = awaitsClaim(row) ? UNCLAIMED_RETIRES_AT : to;
-    await this.#setRetiresAt(tx, old, retiresAt, now, 'rotation.extended');
-    await tx.db
-      .updateTable('rotations')
-      .set({ deadline_at: to, extensions: JSON.stringify([...storedExtensions(row), extension]), updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
-    await this.#audit(tx, actor, row, now, 'rotation.extended', {
-      byMs,
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
-      cappedByExpiry: to < from + byMs,
-    });
+    const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
+    await persistDecision(tx, actor, now, row.id, orThrow(decideExtend(snapshot, byMs)), keys);
   }
 
   /**
-   * The first-use rule: records when the successor was first used and moves the old key's deadline
-   * to `at` — only ever earlier, never into the past.
+   * One scheduler step for a rotation (see core's `decideTick`): completes it, retires early, pushes
+   * its deadline or shortens it after first use. Returns what it did, `null` when nothing was due.
    */
-  async shortenTo(
-    tx: Tx,
+  async tick(tx: Tx, actor: Actor, row: RotationsTable, now: number, lookaheadMs: number): Promise<TickOutcome | null> {
+    const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
+    const firstUse = await this.#firstUse(tx.db, snapshot.rotation);
+    const tick = decideTick(snapshot, { lookaheadMs, successorFirstUsedAt: firstUse });
+    if (tick === null) return null;
+    const { outcome, decision } = orThrow(tick);
+    await persistDecision(tx, actor, now, row.id, decision, keys);
+    return outcome;
+  }
+
+  /** The rotation with its old key and successor, for core's state machine; `keys` are their rows. */
+  async #snapshot(
+    db: Kysely<Database>,
     actor: Actor,
     row: RotationsTable,
     now: number,
-    at: number,
-    firstUsedAt: number,
-  ): Promise<void> {
-    const old = await this.key(tx.db, row.old_key_id);
-    const to = Math.max(now, Math.min(at, row.deadline_at));
-    if (statusOf(old, now) === 'deprecated' && to < row.deadline_at) {
-      await this.#setRetiresAt(tx, old, to, now, 'rotation.shortened');
-    } else {
-      await tx.change({ at: now, kind: 'rotation.shortened', entityId: old.id, keyHash: old.hash });
+  ): Promise<{ snapshot: RotationSnapshot; keys: KeysTable[]; old: KeysTable }> {
+    const old = await this.key(db, row.old_key_id);
+    const successor = row.new_key_id === null ? null : await this.key(db, row.new_key_id);
+    return {
+      snapshot: {
+        rotation: rotationRecord(row),
+        old: rotationKey(old),
+        successor: successor && rotationKey(successor),
+        now,
+        actor: actorName(actor),
+      },
+      keys: successor ? [old, successor] : [old],
+      old,
+    };
+  }
+
+  /**
+   * When an after-first-use rotation's successor was first used: its first counted minute, not
+   * before it was handed out; `null` when not used yet or when the rule does not ask.
+   */
+  async #firstUse(db: Kysely<Database>, r: RotationRecord): Promise<number | null> {
+    if (r.state !== 'rolling' || r.rule.mode !== 'after-first-use' || r.firstUsedAt !== null || r.newKeyId === null) {
+      return null;
     }
-    await tx.db
-      .updateTable('rotations')
-      .set({ deadline_at: to, first_used_at: firstUsedAt, updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
-    await this.#audit(tx, actor, row, now, 'rotation.shortened', {
-      rule: 'after-first-use',
-      successorFirstUsedAt: new Date(firstUsedAt).toISOString(),
-      from: new Date(row.deadline_at).toISOString(),
-      to: new Date(to).toISOString(),
-    });
+    const first = await db
+      .selectFrom('usage_minutes')
+      .select((eb) => eb.fn.min<number | string | null>('minute').as('minute'))
+      .where('key_id', '=', r.newKeyId)
+      .where('code', '=', 'VALID')
+      .executeTakeFirst();
+    if (first?.minute == null) return null;
+    return Math.max(Number(first.minute), r.claimedAt ?? r.startedAt);
   }
 
   async #issueSuccessor(
@@ -290,6 +220,7 @@ export class RotationSteps {
     old: KeysTable,
     now: number,
     rotationId: string,
+    successorId: string,
     o: SuccessorOverrides,
   ): Promise<IssuedKey> {
     const scopes = o.scopes === undefined ? undefined : checkScopes(o.scopes);
@@ -302,8 +233,6 @@ export class RotationSteps {
     if (scopes && !scopes.includes('*') && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
       await assertAnotherUsableRootKey(tx, old.id, now);
     }
-    const lifetime = old.expires_at === null ? null : old.expires_at - old.created_at;
-    const expiresAt = o.expiresAt !== undefined ? o.expiresAt : lifetime === null ? null : now + lifetime;
     const { key, row } = this.#keys.newKeyRow(old.consumer_id, now, {
       name: o.name ?? old.name,
       scopes: scopes ? JSON.stringify(scopes) : old.scopes,
@@ -312,66 +241,14 @@ export class RotationSteps {
       rate_limit: old.rate_limit,
       quota: old.quota,
       plan_id: old.plan_id,
-      expires_at: expiresAt,
+      expires_at: successorExpiresAt(rotationKey(old), now, o.expiresAt),
       version: old.version + 1,
       predecessor_id: old.id,
     });
-    const view = await this.#keys.insertKey(tx, row, actor, 'key.created', { predecessorId: old.id, rotationId });
-    return { key, view };
-  }
-
-  async #setRetiresAt(tx: Tx, key: KeysTable, at: number | null, now: number, kind: ChangeKind): Promise<void> {
-    await tx.db.updateTable('keys').set({ retires_at: at, updated_at: now }).where('id', '=', key.id).execute();
-    await tx.change({ at: now, kind, entityId: key.id, keyHash: key.hash });
-  }
-
-  async #end(
-    tx: Tx,
-    row: RotationsTable,
-    now: number,
-    state: 'completed' | 'rolled_back',
-    endReason: string,
-    deadline: number,
-  ): Promise<void> {
-    await tx.db
-      .updateTable('rotations')
-      .set({ state, ended_at: now, end_reason: endReason, deadline_at: deadline, updated_at: now })
-      .where('id', '=', row.id)
-      .execute();
-  }
-
-  async #audit(
-    tx: Tx,
-    actor: Actor,
-    row: RotationsTable,
-    now: number,
-    action: string,
-    data: Record<string, unknown>,
-  ): Promise<void> {
-    await tx.audit({
-      at: now,
-      actor: actorName(actor),
-      action,
-      targetType: 'rotation',
-      targetId: row.id,
-      data: { consumerId: row.consumer_id, oldKeyId: row.old_key_id, newKeyId: row.new_key_id, ...data },
+    const view = await this.#keys.insertKey(tx, { ...row, id: successorId }, actor, 'key.created', {
+      predecessorId: old.id,
+      rotationId,
     });
-  }
-}
-
-/**
- * True when the old key of a rotation awaiting its claim must stay usable: deprecated, or retired by
- * this rotation's own deadline (a row written before claims held the key) — never revoked or expired.
- */
-export function heldByClaim(row: RotationsTable, old: KeysTable, now: number): boolean {
-  if (!awaitsClaim(row)) return false;
-  const status = statusOf(old, now);
-  return status === 'deprecated' || (status === 'retired' && old.retires_at === row.deadline_at);
-}
-
-/** 409 ROTATION_NOT_ROLLING unless the rotation is still rolling. */
-export function assertRolling(row: RotationsTable): void {
-  if (row.state !== 'rolling') {
-    throw new ApiError('ROTATION_NOT_ROLLING', `rotation ${row.id} is ${row.state}`, { state: row.state });
+    return { key, view };
   }
 }

@@ -1,27 +1,16 @@
-import { formatDuration } from '@keyroll/core';
+import {
+  formatDuration,
+  ROTATION_ORIGINS,
+  ROTATION_STATES,
+  type RotationOrigin,
+  type RotationState,
+} from '@keyroll/core';
 import { type Database, type RotationsTable, requestsBeforeStart } from '@keyroll/storage';
 import { USAGE_BUCKET_MS } from '@keyroll/verifier/internal';
 import type { Kysely } from 'kysely';
 import { iso } from '../shared/records.js';
+import { known, storedExtensions } from './rotation-records.js';
 import { parseRetireRule, type RetireView, retireView } from './rotation-retire.js';
-
-/** State of a rotation. */
-export type RotationState = 'rolling' | 'completed' | 'rolled_back';
-
-/** All rotation states. */
-export const ROTATION_STATES: readonly RotationState[] = ['rolling', 'completed', 'rolled_back'];
-
-/** Who started a rotation. */
-export type RotationOrigin = 'admin' | 'self' | 'policy' | 'rollover' | 'leak';
-
-/** One push of a rotation's deadline, as stored. */
-export interface StoredExtension {
-  at: number;
-  byMs: number;
-  from: number;
-  to: number;
-  actor: string;
-}
 
 /** How far traffic has moved from the old key to the new one, since the rotation started. */
 export interface RotationProgress {
@@ -57,14 +46,6 @@ export interface RotationView {
   endedAt: string | null;
   endReason: string | null;
   progress: RotationProgress;
-}
-
-const ORIGINS: readonly RotationOrigin[] = ['admin', 'self', 'policy', 'rollover', 'leak'];
-
-function known<T extends string>(values: readonly T[], value: string): T {
-  const found = values.find((v) => v === value);
-  if (found === undefined) throw new Error(`unknown stored value ${value}`);
-  return found;
 }
 
 function isoRequired(ms: number): string {
@@ -111,18 +92,13 @@ export async function rotationProgress(db: Kysely<Database>, row: RotationsTable
   };
 }
 
-/** Parses a rotation's stored extensions. */
-export function storedExtensions(row: RotationsTable): StoredExtension[] {
-  return JSON.parse(row.extensions);
-}
-
 /** The API view of a rotation row with its progress. */
 export function rotationView(row: RotationsTable, progress: RotationProgress): RotationView {
   return {
     id: row.id,
     consumerId: row.consumer_id,
     state: known(ROTATION_STATES, row.state),
-    origin: known(ORIGINS, row.origin),
+    origin: known(ROTATION_ORIGINS, row.origin),
     oldKeyId: row.old_key_id,
     newKeyId: row.new_key_id,
     successorClaimed: row.claimed_at !== null,

@@ -77,7 +77,7 @@ for (const dialect of DIALECTS) {
         expect(n).toMatchObject({ appliedSeq: status.head, lag: 0, self: n.id === status.node });
       }
       expect(status.changeFeed).toMatchObject({
-        mode: dialect.name === 'postgres' ? 'postgres-notify' : 'poll',
+        mode: dialect.caps.notify ? 'postgres-notify' : 'poll',
         connected: true,
       });
       expect(status.cache.keys).toBeGreaterThan(0);

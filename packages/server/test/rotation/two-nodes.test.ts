@@ -1,15 +1,14 @@
 import { createKeyroll, type Keyroll, loadConfig } from '@keyroll/server';
 import { createStore, type Store } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../../../test/support/databases.js';
+import { dialectsWith } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { RotationScheduler } from '../../src/rotations/rotation-scheduler.js';
 
 const MIN = 60_000;
 
-// Two in-process SQLite connections to one file would block each other (the driver is synchronous);
-// several nodes share a database only on PostgreSQL.
-for (const dialect of DIALECTS.filter((d) => d.name === 'postgres')) {
+// Two nodes in one process: only on dialects that can (DialectCaps.twoNodes).
+for (const dialect of dialectsWith('twoNodes')) {
   describe.skipIf(!dialect.available)(`rotation scheduler on two nodes of one ${dialect.name} database`, () => {
     let h: Harness;
     let store2: Store;

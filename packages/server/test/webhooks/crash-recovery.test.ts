@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.js';
+import { eventually } from '../../../../test/support/eventually.js';
 import { type Receiver, signatureHeaders, startReceiver } from './receiver.js';
 
 const ROOT = join(import.meta.dirname, '../../../..');
@@ -96,11 +97,11 @@ for (const dialect of DIALECTS) {
       const delivered = () => rx.received.filter((r) => r.status === 200);
 
       child = (await startServer(db)).child;
-      const until = Date.now() + 30_000;
-      while (new Set(delivered().map((r) => r.headers['webhook-id'])).size < 3) {
-        if (Date.now() > until) throw new Error(`only ${delivered().length} deliveries after the restart`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(
+        () => new Set(delivered().map((r) => r.headers['webhook-id'])).size >= 3,
+        'three deliveries after the restart',
+        30_000,
+      );
       const verifier = new Webhook(hook.secret);
       const got = delivered().map((r) => verifier.verify(r.body, signatureHeaders(r)));
       const keys = new Set(got.map((e) => (e as { data: { keyId: string } }).data.keyId));

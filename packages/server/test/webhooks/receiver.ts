@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { eventually } from '../../../../test/support/eventually.js';
 
 /** One request a {@link Receiver} got. */
 export interface Received {
@@ -25,14 +26,8 @@ export async function startReceiver(): Promise<Receiver> {
     url: '',
     received,
     respond: () => 200,
-    waitFor: async (n, timeoutMs = 10_000) => {
-      const until = Date.now() + timeoutMs;
-      while (received.length < n) {
-        if (Date.now() > until) throw new Error(`expected ${n} webhooks, got ${received.length}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return received;
-    },
+    waitFor: (n, timeoutMs = 10_000) =>
+      eventually(() => received.length >= n && received, `${n} webhooks (got ${received.length})`, timeoutMs),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer((req, res) => {
