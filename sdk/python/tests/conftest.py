@@ -15,8 +15,13 @@ from keyroll_server import KeyrollServer, Upstream, build_once, start_upstream  
 
 
 @pytest.fixture(scope="session")
-def upstream() -> Iterator[Upstream]:
+def built() -> None:
+    """The repository built (``npx tsc -b``): the server's CLI and the TypeScript SDK's ``dist``."""
     build_once()
+
+
+@pytest.fixture(scope="session")
+def upstream(built: None) -> Iterator[Upstream]:
     up = start_upstream()
     yield up
     up.server.shutdown()
