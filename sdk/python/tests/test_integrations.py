@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import AsyncIterator, Iterator, List
 
@@ -177,3 +178,36 @@ def test_auto_rotation_fires_at_the_keys_age_on_a_hand_driven_clock(keyroll: Key
     assert keyroll.key_status(c["key_id"]) == "deprecated"
     assert path.read_text().split()[1] == c["key"]
     client.close()
+
+
+def test_a_claim_whose_key_cannot_be_written_keeps_it_in_memory_and_emits_error(keyroll: KeyrollServer) -> None:
+    c = keyroll.consumer_with_key()
+
+    class ReadOnlySecret:
+        """A mounted secret: readable, never writable."""
+
+        def read(self) -> str:
+            return c["key"]
+
+        def write(self, keys: List[str]) -> None:
+            raise PermissionError("read-only file system")
+
+    auth = KeyrollAuth(ReadOnlySecret(), keyroll_url=keyroll.api_url, claim_delay=0)
+    events = Recorder(auth)
+    keyroll.admin("PUT", f"/v1/rotation-policies/{c['consumer_id']}", {"every": "1s", "gracePeriod": "1h"}, 200)
+    statuses: List[int] = []
+    try:
+        with httpx.Client(base_url=keyroll.gateway_url, auth=auth) as http:
+            give_up = time.monotonic() + 20
+            while not events.of("error") and time.monotonic() < give_up:
+                statuses.append(http.get("/api/a").status_code)
+            error = events.wait_for("error", timeout=1)
+            assert error.code == "SOURCE_WRITE_FAILED"
+            rotated = events.wait_for("rotated", timeout=1)
+            assert rotated.how == "claimed" and rotated.from_key_id == c["key_id"]
+            assert http.get("/api/a").status_code == 200
+            assert keyroll.upstream.hits[-1].key_id == rotated.to_key_id  # the claimed key, kept in memory
+    finally:
+        keyroll.admin("DELETE", f"/v1/rotation-policies/{c['consumer_id']}", None, 204)
+    assert set(statuses) == {200}
+    assert events.of("deprecated")[0].key_id == c["key_id"]
