@@ -73,11 +73,16 @@ describe('GET /postman.json', () => {
   it('fills bodies and saved responses with examples from the schemas; self-service sends apiKey', () => {
     const byKey = new Map(resourceRequests().map((i) => [operationKey(i), i]));
     const createKey = byKey.get('POST /v1/keys');
-    expect(JSON.parse(createKey.request.body.raw)).toEqual({ consumerId: 'string' });
+    expect(JSON.parse(createKey.request.body.raw)).toEqual({ consumerId: '<consumerId>' });
+    expect(JSON.parse(byKey.get('POST /v1/keys/verify').request.body.raw)).toEqual({ key: '{{apiKey}}' });
+    expect(JSON.parse(byKey.get('PATCH /v1/consumers/{id}').request.body.raw)).toEqual({
+      name: 'example',
+      externalId: '<externalId>',
+    });
     const saved = createKey.response.find((r: any) => r.code === 201);
     expect(Object.keys(JSON.parse(saved.body))).toEqual(expect.arrayContaining(['key', 'id', 'hint', 'status']));
     const rotate = byKey.get('POST /v1/keys/{id}/rotate');
-    expect(JSON.parse(rotate.request.body.raw)).toHaveProperty('gracePeriod');
+    expect(JSON.parse(rotate.request.body.raw)).toEqual({ gracePeriod: '1h' });
     expect(rotate.request.url.variable).toEqual([{ key: 'id', value: '<id>' }]);
     for (const key of ['GET /v1/self', 'POST /v1/self/rotate', 'POST /v1/self/successor']) {
       expect(byKey.get(key).request.auth.apikey).toContainEqual({ key: 'value', value: '{{apiKey}}', type: 'string' });

@@ -184,7 +184,9 @@ function resolve(doc: Json, schema: unknown): Json | undefined {
  * An example value for a schema: its own example, default, const or first enum value, else one
  * made from its type. `requiredOnly` keeps request bodies to the properties a request must send.
  */
-export function exampleOf(doc: Json, raw: unknown, depth: number, requiredOnly: boolean): unknown {
+export function exampleOf(doc: Json, raw: unknown, depth: number, requiredOnly: boolean, name = ''): unknown {
+  const ref = isObject(raw) && typeof raw.$ref === 'string' ? raw.$ref : '';
+  if (ref.endsWith('/Duration')) return '1h';
   const schema = resolve(doc, raw);
   if (!schema || depth > MAX_DEPTH) return undefined;
   if (Array.isArray(schema.examples) && schema.examples.length > 0) return schema.examples[0];
@@ -201,18 +203,27 @@ export function exampleOf(doc: Json, raw: unknown, depth: number, requiredOnly: 
     const branches = schema[key];
     if (!Array.isArray(branches)) continue;
     const branch = branches.map((b) => resolve(doc, b)).find((b) => b && b.type !== 'null');
-    if (branch) return exampleOf(doc, branch, depth + 1, requiredOnly);
+    if (branch) return exampleOf(doc, branch, depth + 1, requiredOnly, name);
   }
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
   switch (type) {
     case 'object': {
       const properties = isObject(schema.properties) ? schema.properties : {};
       const required = Array.isArray(schema.required) ? schema.required : [];
-      const names = Object.keys(properties).filter((n) => !requiredOnly || required.includes(n));
-      return Object.fromEntries(names.map((n) => [n, exampleOf(doc, properties[n], depth + 1, requiredOnly)]));
+      let names = Object.keys(properties).filter((n) => !requiredOnly || required.includes(n));
+      // A body with nothing required (a PATCH) shows its first two simple fields rather than nothing.
+      if (requiredOnly && names.length === 0) {
+        names = Object.keys(properties)
+          .filter((n) => {
+            const value = exampleOf(doc, properties[n], depth + 1, true, n);
+            return value !== undefined && (typeof value !== 'object' || value === null);
+          })
+          .slice(0, 2);
+      }
+      return Object.fromEntries(names.map((n) => [n, exampleOf(doc, properties[n], depth + 1, requiredOnly, n)]));
     }
     case 'array': {
-      const item = exampleOf(doc, schema.items, depth + 1, requiredOnly);
+      const item = exampleOf(doc, schema.items, depth + 1, requiredOnly, name);
       return item === undefined ? [] : [item];
     }
     case 'integer':
@@ -221,9 +232,8 @@ export function exampleOf(doc: Json, raw: unknown, depth: number, requiredOnly: 
     case 'boolean':
       return true;
     case 'string':
-      if (schema.format === 'date-time') return '2026-01-01T00:00:00.000Z';
-      if (schema.format === 'uri') return 'https://example.com/hook';
-      return 'string';
+      if (schema.format === 'date-time') return '2030-01-01T00:00:00.000Z';
+      return stringExample(schema, name);
     default:
       return undefined;
   }
@@ -302,4 +312,15 @@ function scenarioFolder(): Json {
       ]),
     ],
   };
+}
+
+/** A string example from the property's name: ids and keys as placeholders or variables, URLs, names. */
+function stringExample(schema: Json, name: string): string {
+  if (schema.format === 'uri' || /url$/i.test(name)) return 'https://example.com/webhooks/keyroll';
+  if (name === 'key') return '{{apiKey}}';
+  if (/Id$/.test(name) || name === 'id') return `<${name}>`;
+  if (name === 'events') return 'rotation.*';
+  if (name === 'reason') return 'leaked';
+  if (name === 'name') return 'example';
+  return typeof schema.pattern === 'string' || name === '' ? 'string' : `<${name}>`;
 }
