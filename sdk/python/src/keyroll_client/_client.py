@@ -124,7 +124,7 @@ class KeyrollClient(KeyrollBase):
         self, method: str, path: str, body: Body, headers: Mapping[str, str], key: str, timeout: Optional[float],
     ) -> Response:
         name, value = self._engine.header_for(key)
-        sent = {k: v for k, v in headers.items() if k.lower() not in ("x-api-key", "authorization")}
+        sent = {k: v for k, v in headers.items() if k.lower() != name}
         sent[name] = value
         url = join_url(self.base_url, path)
         data: Any = body

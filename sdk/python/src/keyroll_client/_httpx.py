@@ -28,8 +28,6 @@ class KeyrollAuth(KeyrollBase, httpx.Auth):
 
     def _prepare(self, request: httpx.Request, key: str) -> None:
         name, value = self._engine.header_for(key)
-        request.headers.pop("x-api-key", None)
-        request.headers.pop("authorization", None)
         request.headers[name] = value
 
     def _rejection_code(self, response: httpx.Response) -> Optional[str]:

@@ -42,8 +42,6 @@ class KeyrollRequestsAuth(KeyrollBase, AuthBase):
 
     def _prepare(self, r: requests.PreparedRequest, key: str) -> None:
         name, value = self._engine.header_for(key)
-        r.headers.pop("x-api-key", None)
-        r.headers.pop("authorization", None)
         r.headers[name] = value
         setattr(r, _KEY_ATTR, key)
 
