@@ -144,7 +144,7 @@ class KeyManager:
         notice = read_deprecation(deprecation, sunset)
         if notice is None:
             return
-        retires_at = notice[0]
+        retires_at = notice.retires_at
         now = self._timers.now()
         with self._state:
             first = key not in self._deprecated_since

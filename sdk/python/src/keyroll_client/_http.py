@@ -50,8 +50,16 @@ def recoverable_code(content_type: Optional[str], body: bytes) -> Optional[str]:
     return None
 
 
-def read_deprecation(deprecation: Optional[str], sunset: Optional[str]) -> Optional[Tuple[Optional[datetime]]]:
-    """``(retires_at,)`` when the response carries ``Deprecation`` or ``Sunset``; ``None`` otherwise."""
+@dataclass(frozen=True)
+class DeprecationNotice:
+    """What a response says about the deprecation of the key that made it."""
+
+    retires_at: Optional[datetime]
+    """When the key stops working (``Sunset``, RFC 8594), if the response says."""
+
+
+def read_deprecation(deprecation: Optional[str], sunset: Optional[str]) -> Optional[DeprecationNotice]:
+    """The notice when the response carries ``Deprecation`` (RFC 9745) or ``Sunset``; ``None`` otherwise."""
     if deprecation is None and sunset is None:
         return None
     retires_at: Optional[datetime] = None
@@ -62,7 +70,7 @@ def read_deprecation(deprecation: Optional[str], sunset: Optional[str]) -> Optio
                 retires_at = retires_at.replace(tzinfo=timezone.utc)
         except (TypeError, ValueError, IndexError):
             retires_at = None
-    return (retires_at,)
+    return DeprecationNotice(retires_at)
 
 
 def _call(
