@@ -18,6 +18,7 @@ import { forwardAuthRoutes } from './http/forward-auth-routes.js';
 import { keyRedactingLogger } from './http/log-redaction.js';
 import { finishOpenApiDocument } from './http/openapi-document.js';
 import { OPERATION_IDS } from './http/openapi-operation-ids.js';
+import { postmanRoutes } from './http/postman-routes.js';
 import { frameworkErrorProblem, installErrorHandling } from './http/problem.js';
 import { rejectNulCharacters } from './http/reject-nul.js';
 import { requestValidatorFactory } from './http/request-validation.js';
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(postmanRoutes);
 
   installPropagationWait(app, deps.cluster);
   await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster, redis: deps.redis });
