@@ -55,6 +55,21 @@ export {
   findLiveConsumer,
   listLiveConsumers,
 } from './repositories/consumers.js';
+export {
+  auditEventsOf,
+  type IncidentFilter,
+  incidentById,
+  incidentOfKey,
+  insertAlert,
+  insertIncident,
+  listIncidents,
+  openIncidents,
+  recentClients,
+  rollingRotationOf,
+  rotationClaim,
+  setKeyRetiresAt,
+  updateIncident,
+} from './repositories/incidents.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
   encodeKey,
@@ -78,6 +93,7 @@ export {
   listKeys,
   type UsableKeyExclusions,
 } from './repositories/keys.js';
+export { deleteLeakPolicy, leakPolicies, leakPolicy, putLeakPolicy } from './repositories/leak-policies.js';
 export type { QuotaSpec, RateLimitSpec } from './repositories/limit-specs.js';
 export {
   deletePlan,

@@ -19,6 +19,7 @@ export const ALERT_RULES = [
   'retired_key_used',
   'rotation_deadline',
   'successor_reclaim',
+  'key_leaked',
 ] as const;
 
 /** An alert rule. */

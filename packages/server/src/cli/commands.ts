@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
 import { type AdminTarget, callAdmin, resolveTarget } from './admin-client.js';
+import { addIncidentCommands } from './incident-commands.js';
+import { addLeakCommands } from './leak-commands.js';
 import { saveRotatedRootKey } from './root-key-file.js';
 import { serve } from './serve.js';
 
@@ -172,5 +174,7 @@ export function buildCli(): Command {
       });
       print(opts.json, r, () => [`rotation ${r.id}: the old key now retires at ${r.retiresAt}`]);
     });
+  addLeakCommands(program);
+  addIncidentCommands(program);
   return program;
 }
