@@ -56,16 +56,12 @@ export {
   listLiveConsumers,
 } from './repositories/consumers.js';
 export {
-  auditEventsOf,
   type IncidentFilter,
   incidentById,
   incidentOfKey,
-  insertAlert,
   insertIncident,
   listIncidents,
   openIncidents,
-  recentClients,
-  rollingRotationOf,
   rotationClaim,
   setKeyRetiresAt,
   updateIncident,
