@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-import { AdminApiError } from './cli/admin-client.js';
 import { buildCli } from './cli/commands.js';
+import { reportError } from './cli/errors.js';
 
 buildCli()
   .parseAsync(process.argv)
   .catch((e: unknown) => {
-    process.stderr.write(`keyroll: ${e instanceof AdminApiError || e instanceof Error ? e.message : String(e)}\n`);
+    reportError(e, process.argv.includes('--json'));
     process.exit(1);
   });
