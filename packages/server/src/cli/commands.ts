@@ -8,6 +8,7 @@ import { print, type Row, table } from './output.js';
 import { registerPlanCommands } from './plan-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
 import { saveRotatedRootKey } from './root-key-file.js';
+import { registerSearchCommand } from './search-commands.js';
 import { serve } from './serve.js';
 import { registerStatusCommand } from './status-commands.js';
 import { registerUsageCommands } from './usage-commands.js';
@@ -172,6 +173,7 @@ export function buildCli(): Command {
   registerClusterCommands(program);
   registerUsageCommands(program);
   registerStatusCommand(program);
+  registerSearchCommand(program);
   registerCompletionCommand(program);
   return program;
 }

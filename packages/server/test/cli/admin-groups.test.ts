@@ -15,6 +15,20 @@ for (const dialect of DIALECTS) {
     });
     afterAll(() => h?.close());
 
+    it('search: consumers and keys by name, external id, hint or id', async () => {
+      const consumer = await h.json('POST', '/v1/consumers', { name: 'Initech 100%', externalId: 'INI-42' }, 201);
+      const key = await h.json('POST', '/v1/keys', { consumerId: consumer.id, name: 'Mainframe' }, 201);
+      const found = await cliJson(['search', 'ini-42'], env);
+      expect(found.consumers.data.map((c: { id: string }) => c.id)).toEqual([consumer.id]);
+      expect(found.keys.data.map((k: { id: string }) => k.id)).toEqual([key.id]);
+      const byHint = await cliJson(['search', key.key.slice(-4)], env);
+      expect(byHint.keys.data.map((k: { id: string }) => k.id)).toContain(key.id);
+      expect((await cliJson(['search', '0%'], env)).consumers.data).toHaveLength(1);
+      const human = await cli(['search', 'mainframe'], env);
+      expect(human.stdout).toMatch(/^Consumers \(0\)\n\(none\)\n\nKeys \(1\)/);
+      expect(human.stdout).toContain(key.id);
+    });
+
     it('plans: create, list, get, update, delete', async () => {
       const plan = await cliJson(
         ['plans', 'create', '--name', 'free', '--rate-limit', '60/1m', '--quota', '5000/month'],

@@ -27,6 +27,17 @@ describe('CLI errors when the server cannot be reached', () => {
     expect(res.stderr).toBe(`keyroll: cannot reach keyroll at http://127.0.0.1:${port}/v1/cluster: ECONNREFUSED\n`);
   });
 
+  it('a command line commander refuses is USAGE, as JSON with --json (and nothing on stderr)', async () => {
+    const res = await cli(['keys', 'list', '--status', 'bogus', '--json'], { KEYROLL_ROOT_KEY: 'kr_root_x' });
+    expect(res.code).toBe(1);
+    expect(JSON.parse(res.stdout).error).toEqual({ code: 'USAGE', detail: expect.stringContaining("'bogus'") });
+    expect(res.stderr).toBe('');
+    const text = await cli(['completion']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain("missing required argument 'shell'");
+    expect((await cli(['--help'])).code).toBe(0);
+  });
+
   it('a local failure (no root key) is CLI_ERROR, as JSON with --json', async () => {
     const res = await cli(['plans', 'list', '--json'], { KEYROLL_DATA_DIR: '/nonexistent-keyroll-dir' });
     expect(res.code).toBe(1);
