@@ -3,7 +3,7 @@ import { ApiError } from '@keyroll/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
 import { requireRoot } from '../http/auth.js';
-import { adminErrors, DateTime, Metadata, Nullable, PageOf, PageQuery } from '../http/schemas.js';
+import { adminErrors, Metadata, Nullable, PageOf, PageQuery } from '../http/schemas.js';
 import { parseInstant } from '../http/time-input.js';
 
 const AuditEvent = Type.Object({
@@ -57,8 +57,12 @@ export async function auditRoutes(fastify: FastifyInstance, deps: AppDeps): Prom
             actor: Type.Optional(
               Type.String({ minLength: 1, maxLength: 200, description: 'who did it, e.g. `root:<key id>`' }),
             ),
-            from: Type.Optional(DateTime),
-            to: Type.Optional(DateTime),
+            from: Type.Optional(
+              Type.String({ format: 'date-time', description: 'ISO 8601: only events at or after it' }),
+            ),
+            to: Type.Optional(
+              Type.String({ format: 'date-time', description: 'ISO 8601: only events at or before it' }),
+            ),
             order: Type.Optional(
               Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
                 default: 'asc',
