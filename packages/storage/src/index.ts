@@ -49,6 +49,7 @@ export {
   updateConsumer,
 } from './repositories/consumer-writes.js';
 export {
+  type ConsumerListFilter,
   type ConsumerRecord,
   findConsumer,
   findConsumerIdByExternalId,

@@ -354,7 +354,7 @@ function retiredKeyFinding(
 
 /** Successor reclaims after the audit cursor; a first start judges only recent history, not every reclaim ever recorded. */
 function reclaimsAfter(cursor: number | undefined, now: number, limit: number): AuditEventQuery {
-  const from = cursor === undefined ? { atOrAfter: now - LOOKBACK_MS } : { afterSeq: cursor };
+  const from = cursor === undefined ? { fromAt: now - LOOKBACK_MS } : { afterSeq: cursor };
   return { ...from, action: 'successor.reclaim_attempted', limit };
 }
 

@@ -100,7 +100,7 @@ for (const dialect of DIALECTS) {
 
       const missing = await cli(['incident', 'show', 'inc_nope', '--json'], env);
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toContain('404 NOT_FOUND');
+      expect(JSON.parse(missing.stdout)).toMatchObject({ error: { code: 'NOT_FOUND', status: 404 } });
     });
   });
 }

@@ -19,9 +19,9 @@ for (const dialect of DIALECTS) {
       }
       const all = await listAuditEvents(t.store.db, { limit: 10 });
       expect(await readAuditSeqHead(t.store.db)).toBe(all[2]?.seq);
-      const since = await listAuditEvents(t.store.db, { atOrAfter: 200, action: 'alert.raised', limit: 10 });
+      const since = await listAuditEvents(t.store.db, { fromAt: 200, action: 'alert.raised', limit: 10 });
       expect(since.map((e) => e.targetId)).toEqual(['a200', 'a300']);
-      expect(await listAuditEvents(t.store.db, { atOrAfter: 200, action: 'key.created', limit: 10 })).toEqual([]);
+      expect(await listAuditEvents(t.store.db, { fromAt: 200, action: 'key.created', limit: 10 })).toEqual([]);
     });
   });
 }
