@@ -62,7 +62,13 @@ export { type LimitWindow, quotaPeriod, rateWindow } from './limiter/limit-windo
 export { MemoryRateLimiter } from './limiter/memory-rate-limiter.js';
 export { PlanLimitChecker, type PlanLimitCheckerOptions } from './limiter/plan-limit-checker.js';
 export { type RefillPoint, refilledUsed, refillKeepMs, refillPoint } from './limiter/quota-refill.js';
-export type { ConsumeResult, CounterRefill, LimitCounter, RateLimiter } from './limiter/rate-limiter.js';
+export {
+  type ConsumeResult,
+  type CounterRefill,
+  type LimitCounter,
+  NEVER_RESETS,
+  type RateLimiter,
+} from './limiter/rate-limiter.js';
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './limiter/redis-rate-limiter.js';
 export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';

@@ -136,6 +136,16 @@ for (const dialect of DIALECTS) {
       expect((await h.json('GET', `/v1/keys/${keyId}`, undefined, 200)).quota).toBeNull();
     });
 
+    it('documents the refill in the OpenAPI description of quotas and of the verify answer', async () => {
+      const doc = await h.json('GET', '/openapi.json', undefined, 200, null);
+      const text = JSON.stringify(doc);
+      const createKey = doc.paths['/v1/keys'].post.requestBody.content['application/json'].schema;
+      expect(JSON.stringify(createKey.properties.quota)).toContain('"refill"');
+      const answer = doc.paths['/v1/keys/verify'].post.responses['200'].content['application/json'].schema;
+      expect(Object.keys(answer.properties.quota.properties)).toEqual(['limit', 'remaining', 'resetsAt', 'refill']);
+      expect(text).toContain('each UTC midnight');
+    });
+
     it('keeps answering quotas without a refill exactly as before', async () => {
       const { key, keyId } = await h.consumerWithKey({ quota: { limit: 7, period: 'day' } });
       expect((await h.json('GET', `/v1/keys/${keyId}`, undefined, 200)).quota).toEqual({ limit: 7, period: 'day' });

@@ -2,7 +2,7 @@ import type { QuotaSpec, RefillSpec } from '../key-record.js';
 import type { LimitSet } from './limit-source.js';
 import { quotaPeriod, rateWindow } from './limit-windows.js';
 import { refillPoint } from './quota-refill.js';
-import type { LimitCounter } from './rate-limiter.js';
+import { type LimitCounter, NEVER_RESETS } from './rate-limiter.js';
 
 /** One counter a request is charged against, and how its state is reported. */
 export interface Charge {
@@ -50,7 +50,7 @@ function quotaCharge(ownerId: string, group: string, quota: QuotaSpec, cost: num
   const { limit, period, refill } = quota;
   const p = period ? quotaPeriod(period, now) : null;
   const periodId = p ? `${ownerId}:q:${period}:${p.start}` : `${ownerId}:q`;
-  const resetsAt = p ? p.resetsAt : Number.POSITIVE_INFINITY;
+  const resetsAt = p ? p.resetsAt : NEVER_RESETS;
   if (!refill) {
     return {
       kind: 'quota',

@@ -8,6 +8,9 @@ export interface CounterRefill {
   intervalMs: number;
 }
 
+/** The `resetsAt` of a counter that never starts from 0 (finite, so a counter survives JSON). */
+export const NEVER_RESETS = Number.MAX_SAFE_INTEGER;
+
 /**
  * One counter a request is charged against: at most `limit` units until `resetsAt`, then it starts
  * from 0; with `refill`, units used also come back `amount` at a time at each refill in between.
@@ -20,7 +23,7 @@ export interface LimitCounter {
   limit: number;
   /** Units this request takes from the counter (0 asks without charging). */
   cost: number;
-  /** Epoch ms at which the window ends; `Infinity` for a refilling counter that never resets. */
+  /** Epoch ms at which the window ends; {@link NEVER_RESETS} for a refilling counter without a period. */
   resetsAt: number;
   /** Refills of a quota that refills; absent for rate windows and plain quota periods. */
   refill?: CounterRefill;

@@ -11,8 +11,8 @@ import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js
  * interval it was last brought up to): it first gets `amount` back per interval passed since `i`
  * (never below 0 used), and is kept until it would be full again (or its period ends), without
  * expiry when that is more than ten years away.
- * KEYS: counters. ARGV, six per counter in turn: limit, cost, time to live (ms; 0 = none, refilling
- * only), refill amount (0 = plain counter), refill interval index, longest interval (ms).
+ * KEYS: counters. ARGV, six per counter in turn: limit, cost, time to live (ms, until the window or
+ * period ends), refill amount (0 = plain counter), refill interval index, longest interval (ms).
  * ARGV[#KEYS * 6 + 1]: the expiry slack (ms).
  */
 const CONSUME_SCRIPT = `
@@ -54,7 +54,7 @@ if ok == 1 then
       redis.call('HSET', k, 'u', used[i], 'i', index[i])
       local ttl = (math.ceil(used[i] / amount) + 1) * tonumber(ARGV[b + 6]) + slack
       local period = tonumber(ARGV[b + 3])
-      if period > 0 and period < ttl then ttl = period end
+      if period < ttl then ttl = period end
       if ttl > 315360000000 then
         redis.call('PERSIST', k)
       else
@@ -79,8 +79,8 @@ const EXPIRY_SLACK_MS = 60_000;
 
 /** The six script arguments of one counter (see {@link CONSUME_SCRIPT}). */
 function counterArgs(c: LimitCounter, now: number): number[] {
-  const ttl = Number.isFinite(c.resetsAt) ? Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS : 0;
   const r = c.refill;
+  const ttl = Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS;
   return [c.limit, c.cost, ttl, r?.amount ?? 0, r?.index ?? 0, r?.intervalMs ?? 0];
 }
 
