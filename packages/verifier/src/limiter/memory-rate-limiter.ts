@@ -36,7 +36,7 @@ export class MemoryRateLimiter implements RateLimiter {
   #slot(counter: LimitCounter, now: number): Slot {
     let slot = this.#slots.get(counter.id);
     if (!slot || slot.expiresAt <= now) {
-      slot = { used: 0, expiresAt: counter.resetsAt, refillIndex: counter.refill?.index ?? 0 };
+      slot = { used: 0, expiresAt: expiryOf(counter, 0, now), refillIndex: counter.refill?.index ?? 0 };
       this.#slots.set(counter.id, slot);
     }
     const refill = counter.refill;
@@ -54,12 +54,18 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-/** Takes the counter's cost from its slot; a refilling slot is kept until it would be full again. */
+/**
+ * When a slot at `used` may be forgotten: when its window ends, or for a refilling counter once it
+ * would be full again (refills only give back, so a later refill never makes this later).
+ */
+function expiryOf(counter: LimitCounter, used: number, now: number): number {
+  const r = counter.refill;
+  return r ? Math.min(counter.resetsAt, now + refillKeepMs(used, r.amount, r.intervalMs)) : counter.resetsAt;
+}
+
+/** Takes the counter's cost from its slot. */
 function charge(slot: Slot, counter: LimitCounter, now: number): void {
   if (counter.cost === 0) return;
   slot.used += counter.cost;
-  const refill = counter.refill;
-  if (refill) {
-    slot.expiresAt = Math.min(counter.resetsAt, now + refillKeepMs(slot.used, refill.amount, refill.intervalMs));
-  }
+  slot.expiresAt = expiryOf(counter, slot.used, now);
 }
