@@ -134,6 +134,13 @@ for (const dialect of DIALECTS) {
         expect(res.json().detail, label).toContain(detail);
       }
       expect((await h.json('GET', `/v1/keys/${keyId}`, undefined, 200)).quota).toBeNull();
+      const consumer = await h.json(
+        'PATCH',
+        `/v1/consumers/${consumerId}`,
+        { quota: { limit: 9, refill: { amount: 3, every: '90m' } } },
+        200,
+      );
+      expect(consumer.quota).toEqual({ limit: 9, refill: { amount: 3, every: '90m' } });
     });
 
     it('documents the refill in the OpenAPI description of quotas and of the verify answer', async () => {
