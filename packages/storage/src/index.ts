@@ -91,7 +91,7 @@ export {
   type UsableKeyExclusions,
 } from './repositories/keys.js';
 export { deleteLeakPolicy, leakPolicies, leakPolicy, putLeakPolicy } from './repositories/leak-policies.js';
-export type { QuotaSpec, RateLimitSpec } from './repositories/limit-specs.js';
+export type { QuotaSpec, RateLimitSpec, RefillSpec } from './repositories/limit-specs.js';
 export {
   deletePlan,
   findPlan,

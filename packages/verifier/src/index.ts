@@ -15,6 +15,7 @@ export {
   type RejectedKey,
   rejectionOf,
 } from './http-answers.js';
+export type { RefillSpec } from './key-record.js';
 export type { QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export {

@@ -35,7 +35,13 @@ export {
 } from './http-answers.js';
 export { KeyCache, type KeyCacheOptions } from './key-cache.js';
 export { type KeyLookup, StorageKeyLookup } from './key-lookup.js';
-export { type CachedKey, cachedKeyFromRecord, type QuotaSpec, type RateLimitSpec } from './key-record.js';
+export {
+  type CachedKey,
+  cachedKeyFromRecord,
+  type QuotaSpec,
+  type RateLimitSpec,
+  type RefillSpec,
+} from './key-record.js';
 export {
   type ConnectedRedisRateLimiter,
   type ConnectRedisRateLimiterOptions,
@@ -55,7 +61,14 @@ export {
 export { type LimitWindow, quotaPeriod, rateWindow } from './limiter/limit-windows.js';
 export { MemoryRateLimiter } from './limiter/memory-rate-limiter.js';
 export { PlanLimitChecker, type PlanLimitCheckerOptions } from './limiter/plan-limit-checker.js';
-export type { ConsumeResult, LimitCounter, RateLimiter } from './limiter/rate-limiter.js';
+export { type RefillPoint, refilledUsed, refillKeepMs, refillPoint } from './limiter/quota-refill.js';
+export {
+  type ConsumeResult,
+  type CounterRefill,
+  type LimitCounter,
+  NEVER_RESETS,
+  type RateLimiter,
+} from './limiter/rate-limiter.js';
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './limiter/redis-rate-limiter.js';
 export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';

@@ -2,7 +2,7 @@ import { type Cidr, parseCidr, type VerifiableKey } from '@keyroll/core';
 import type { KeyRecord, QuotaSpec, RateLimitSpec } from '@keyroll/storage';
 
 /** The stored forms of a rate limit and a quota (defined by storage, which decodes them). */
-export type { QuotaSpec, RateLimitSpec } from '@keyroll/storage';
+export type { QuotaSpec, RateLimitSpec, RefillSpec } from '@keyroll/storage';
 
 /** What a verifier keeps about a key: everything a decision needs, nothing secret. */
 export interface CachedKey extends VerifiableKey {

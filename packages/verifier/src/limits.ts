@@ -1,4 +1,4 @@
-import type { CachedKey } from './key-record.js';
+import type { CachedKey, RefillSpec } from './key-record.js';
 
 /** Rate-limit state reported with a verification (for `RateLimit-*` headers). */
 export interface RateLimitState {
@@ -12,8 +12,10 @@ export interface RateLimitState {
 export interface QuotaState {
   limit: number;
   remaining: number;
-  /** Epoch ms at which the period resets. */
+  /** Epoch ms at which credits next come back: the period's end, or the next refill if that is sooner. */
   resetsAt: number;
+  /** How the quota refills, when it does. */
+  refill?: RefillSpec;
 }
 
 /** The limit check of one request. */

@@ -14,11 +14,11 @@ import {
   type Store,
   updateConsumer,
 } from '@keyroll/storage';
-import { type QuotaSpec, ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
+import { ROOT_CONSUMER_ID } from '@keyroll/verifier/internal';
 import { assertPlanExists } from '../plans/plan-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { type ConsumerView, consumerView } from '../shared/records.js';
-import { checkMetadata, parseRateLimit, type RateLimitInput } from '../shared/validate.js';
+import { checkMetadata, parseQuota, parseRateLimit, type QuotaInput, type RateLimitInput } from '../shared/validate.js';
 
 /** The id of the built-in consumer whose keys are root keys (defined by the verifier, which refuses them). */
 export { ROOT_CONSUMER_ID };
@@ -51,7 +51,7 @@ export interface ConsumerInput {
   externalId?: string | null | undefined;
   metadata?: Record<string, unknown> | undefined;
   rateLimit?: RateLimitInput | null | undefined;
-  quota?: QuotaSpec | null | undefined;
+  quota?: QuotaInput | null | undefined;
   /** The plan whose limits apply where the consumer sets none. */
   planId?: string | null | undefined;
 }
@@ -83,7 +83,7 @@ export class ConsumerService {
       metadata: checkMetadata(input.metadata ?? {}),
       planId: input.planId ?? null,
       rateLimit: input.rateLimit ? parseRateLimit(input.rateLimit) : null,
-      quota: input.quota ?? null,
+      quota: input.quota ? parseQuota(input.quota) : null,
     });
     await this.#store.mutate(async (tx) => {
       await this.#assertExternalIdFree(tx.db, consumer.externalId, null);
@@ -114,7 +114,7 @@ export class ConsumerService {
       ...(patch.externalId !== undefined && { externalId: patch.externalId }),
       ...(patch.metadata !== undefined && { metadata: checkMetadata(patch.metadata) }),
       ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit ? parseRateLimit(patch.rateLimit) : null }),
-      ...(patch.quota !== undefined && { quota: patch.quota }),
+      ...(patch.quota !== undefined && { quota: patch.quota ? parseQuota(patch.quota) : null }),
       ...(patch.planId !== undefined && { planId: patch.planId }),
     };
     await this.#store.mutate(async (tx) => {

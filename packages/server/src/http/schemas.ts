@@ -53,11 +53,31 @@ export const RateLimit = Type.Object(
   { additionalProperties: false },
 );
 
-/** A quota: `limit` requests (or credits) per UTC day or month. */
+/** A quota's refill: `amount` credits back every UTC `day`, UTC `month` or duration, never above `limit`. */
+export const Refill = Type.Object(
+  {
+    amount: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000_000_000,
+      description: "credits given back, at most the quota's limit",
+    }),
+    every: Type.Union([Type.Literal('day'), Type.Literal('month'), Duration], {
+      description:
+        '"day" (each UTC midnight), "month" (each 1st, 00:00Z), or a duration of at least 1s (aligned to the Unix epoch)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A quota: `limit` requests (or credits), back to full each UTC `period` (day or month), topped up
+ * by `refill`, or both; at least one of the two.
+ */
 export const Quota = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000_000 }),
-    period: Type.Union([Type.Literal('day'), Type.Literal('month')]),
+    period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('month')])),
+    refill: Type.Optional(Refill),
   },
   { additionalProperties: false },
 );
@@ -87,8 +107,12 @@ export const PageOf = <T extends TSchema>(item: T) =>
 
 /** A rate limit as answered. */
 export const RateLimitOut = Nullable(Type.Object({ limit: Type.Integer(), window: Type.String() }));
+/** A quota's refill as answered (`every`: `"day"`, `"month"` or a duration such as `"6h"`). */
+export const RefillOut = Type.Object({ amount: Type.Integer(), every: Type.String() });
 /** A quota as answered. */
-export const QuotaOut = Nullable(Type.Object({ limit: Type.Integer(), period: Type.String() }));
+export const QuotaOut = Nullable(
+  Type.Object({ limit: Type.Integer(), period: Type.Optional(Type.String()), refill: Type.Optional(RefillOut) }),
+);
 
 /** The verification outcome codes. */
 export const VerifyCode = Type.Union(VERIFY_CODES.map((c) => Type.Literal(c)));

@@ -16,7 +16,6 @@ import {
   type NewKey,
   type Page,
   type PageRequest,
-  type QuotaSpec,
   revokeKey,
   type Store,
   type Tx,
@@ -31,7 +30,9 @@ import {
   checkFuture,
   checkMetadata,
   checkScopes,
+  parseQuota,
   parseRateLimit,
+  type QuotaInput,
   type RateLimitInput,
 } from '../shared/validate.js';
 import { checkRootScopes } from './root-scopes.js';
@@ -46,7 +47,7 @@ export interface KeyInput {
   metadata?: Record<string, unknown> | undefined;
   allowedIps?: string[] | null | undefined;
   rateLimit?: RateLimitInput | null | undefined;
-  quota?: QuotaSpec | null | undefined;
+  quota?: QuotaInput | null | undefined;
   /** The plan whose limits apply where the key sets none. */
   planId?: string | null | undefined;
 }
@@ -109,7 +110,7 @@ export class KeyService {
       metadata: checkMetadata(input.metadata ?? {}),
       allowedIps: input.allowedIps ? checkAllowedIps(input.allowedIps) : null,
       rateLimit: input.rateLimit ? parseRateLimit(input.rateLimit) : null,
-      quota: input.quota ?? null,
+      quota: input.quota ? parseQuota(input.quota) : null,
       expiresAt: input.expiresAt ?? null,
       planId: input.planId ?? null,
     });
@@ -231,7 +232,7 @@ export class KeyService {
         allowedIps: patch.allowedIps ? checkAllowedIps(patch.allowedIps) : null,
       }),
       ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit ? parseRateLimit(patch.rateLimit) : null }),
-      ...(patch.quota !== undefined && { quota: patch.quota }),
+      ...(patch.quota !== undefined && { quota: patch.quota ? parseQuota(patch.quota) : null }),
       ...(patch.planId !== undefined && { planId: patch.planId }),
     };
     return this.#o.store.mutate(async (tx) => {

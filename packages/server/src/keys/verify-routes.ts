@@ -1,9 +1,10 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { QuotaState } from '@keyroll/verifier/internal';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
 import { requireRoot } from '../http/auth.js';
-import { adminErrors, DateTime, Metadata, Nullable, Scopes, VerifyCode } from '../http/schemas.js';
-import { iso } from '../shared/records.js';
+import { adminErrors, DateTime, Metadata, Nullable, RefillOut, Scopes, VerifyCode } from '../http/schemas.js';
+import { iso, refillView } from '../shared/records.js';
 
 const VerifyBody = Type.Object(
   {
@@ -40,7 +41,15 @@ const VerifyResponse = Type.Object({
   ),
   quota: Type.Optional(
     Type.Object(
-      { limit: Type.Integer(), remaining: Type.Integer(), resetsAt: DateTime },
+      {
+        limit: Type.Integer(),
+        remaining: Type.Integer(),
+        resetsAt: Type.String({
+          format: 'date-time',
+          description: "when credits next come back: the period's end, or the next refill if sooner",
+        }),
+        refill: Type.Optional(RefillOut),
+      },
       { description: 'the tightest quota' },
     ),
   ),
@@ -64,9 +73,15 @@ export async function verifyRoutes(fastify: FastifyInstance, deps: AppDeps): Pro
       // Picked one by one: nothing in a body may reach a verifier option it does not name (e.g. skipLimits).
       const { key, scopes, cost, ip, userAgent } = req.body;
       const result = await deps.verifier.verify(key, { scopes, cost, ip, userAgent });
-      const quota = result.quota && { ...result.quota, resetsAt: new Date(result.quota.resetsAt).toISOString() };
+      const quota = result.quota && quotaAnswer(result.quota);
       if (!result.valid) return { ...result, quota };
       return { ...result, quota, retiresAt: iso(result.retiresAt), expiresAt: iso(result.expiresAt) };
     },
   );
+}
+
+/** A quota state as answered: `resetsAt` as ISO 8601, a refill's `everyMs` as a duration. */
+function quotaAnswer(state: QuotaState) {
+  const { refill, ...rest } = state;
+  return { ...rest, resetsAt: new Date(state.resetsAt).toISOString(), ...(refill && { refill: refillView(refill) }) };
 }

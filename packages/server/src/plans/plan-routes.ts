@@ -2,7 +2,17 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
 import { actorOf, requireRoot } from '../http/auth.js';
-import { adminErrors, DateTime, IdParams, Nullable, PageOf, PageQuery, Quota, RateLimit } from '../http/schemas.js';
+import {
+  adminErrors,
+  DateTime,
+  IdParams,
+  Nullable,
+  PageOf,
+  PageQuery,
+  Quota,
+  QuotaOut,
+  RateLimit,
+} from '../http/schemas.js';
 
 const PlanBody = Type.Object(
   {
@@ -19,7 +29,7 @@ export const PlanSchema = Type.Object(
     id: Type.String(),
     name: Type.String(),
     rateLimit: Nullable(Type.Object({ limit: Type.Integer(), window: Type.String() })),
-    quota: Nullable(Type.Object({ limit: Type.Integer(), period: Type.String() })),
+    quota: QuotaOut,
     createdAt: DateTime,
     updatedAt: DateTime,
   },

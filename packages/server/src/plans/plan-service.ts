@@ -11,19 +11,18 @@ import {
   type PageRequest,
   type PlanChanges,
   type PlanRecord,
-  type QuotaSpec,
   type Store,
   updatePlan,
 } from '@keyroll/storage';
 import { type Actor, actorName } from '../shared/actor.js';
-import { type RateLimitView, rateLimitView } from '../shared/records.js';
-import { parseRateLimit, type RateLimitInput } from '../shared/validate.js';
+import { type QuotaView, quotaView, type RateLimitView, rateLimitView } from '../shared/records.js';
+import { parseQuota, parseRateLimit, type QuotaInput, type RateLimitInput } from '../shared/validate.js';
 
 /** Fields of a new plan. */
 export interface PlanInput {
   name: string;
   rateLimit?: RateLimitInput | null | undefined;
-  quota?: QuotaSpec | null | undefined;
+  quota?: QuotaInput | null | undefined;
 }
 
 /** Fields a PATCH may change. */
@@ -34,7 +33,7 @@ export interface PlanView {
   id: string;
   name: string;
   rateLimit: RateLimitView | null;
-  quota: QuotaSpec | null;
+  quota: QuotaView | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -50,7 +49,7 @@ function planView(plan: PlanRecord): PlanView {
     id: plan.id,
     name: plan.name,
     rateLimit: rateLimitView(plan.rateLimit),
-    quota: plan.quota,
+    quota: quotaView(plan.quota),
     createdAt: new Date(plan.createdAt).toISOString(),
     updatedAt: new Date(plan.updatedAt).toISOString(),
   };
@@ -85,7 +84,7 @@ export class PlanService {
       id: newId('plan', now),
       name: input.name,
       rateLimit: input.rateLimit ? parseRateLimit(input.rateLimit) : null,
-      quota: input.quota ?? null,
+      quota: input.quota ? parseQuota(input.quota) : null,
       createdAt: now,
       updatedAt: now,
     };
@@ -95,7 +94,7 @@ export class PlanService {
       await insertPlan(tx, plan, {
         at: now,
         actor: actorName(actor),
-        data: { rateLimit: view.rateLimit, quota: input.quota ?? null },
+        data: { rateLimit: view.rateLimit, quota: view.quota },
       });
     });
     return view;
@@ -118,7 +117,7 @@ export class PlanService {
     const changes: PlanChanges = {
       ...(patch.name !== undefined && { name: patch.name }),
       ...(patch.rateLimit !== undefined && { rateLimit: patch.rateLimit ? parseRateLimit(patch.rateLimit) : null }),
-      ...(patch.quota !== undefined && { quota: patch.quota }),
+      ...(patch.quota !== undefined && { quota: patch.quota ? parseQuota(patch.quota) : null }),
     };
     return this.#store.mutate(async (tx) => {
       const current = await planOr404(tx.db, id);

@@ -6,12 +6,20 @@ import {
   type KeysTable,
   type QuotaSpec,
   type RateLimitSpec,
+  type RefillSpec,
 } from '@keyroll/storage';
 
 /** A rate limit as it travels on the wire: `{limit: 100, window: "1m"}`. */
 export interface RateLimitView {
   limit: number;
   window: string;
+}
+
+/** A quota as it travels on the wire: `{limit: 100, refill: {amount: 10, every: "1h"}}`. */
+export interface QuotaView {
+  limit: number;
+  period?: 'day' | 'month';
+  refill?: { amount: number; every: string };
 }
 
 /** A consumer as the API shows it. */
@@ -22,7 +30,7 @@ export interface ConsumerView {
   metadata: Record<string, unknown>;
   planId: string | null;
   rateLimit: RateLimitView | null;
-  quota: QuotaSpec | null;
+  quota: QuotaView | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -40,7 +48,7 @@ export interface KeyView {
   metadata: Record<string, unknown>;
   allowedIps: string[] | null;
   rateLimit: RateLimitView | null;
-  quota: QuotaSpec | null;
+  quota: QuotaView | null;
   planId: string | null;
   createdAt: string;
   updatedAt: string;
@@ -65,6 +73,21 @@ export function rateLimitView(spec: RateLimitSpec | null): RateLimitView | null 
   return spec && { limit: spec.limit, window: formatDuration(spec.windowMs) };
 }
 
+/** The API view of a stored refill: `everyMs` as a duration such as `"6h"`. */
+export function refillView(refill: RefillSpec): { amount: number; every: string } {
+  return { amount: refill.amount, every: 'everyMs' in refill ? formatDuration(refill.everyMs) : refill.every };
+}
+
+/** The API view of a stored quota. */
+export function quotaView(spec: QuotaSpec | null): QuotaView | null {
+  if (!spec) return null;
+  return {
+    limit: spec.limit,
+    ...(spec.period && { period: spec.period }),
+    ...(spec.refill && { refill: refillView(spec.refill) }),
+  };
+}
+
 /** The API view of a consumer. */
 export function consumerView(consumer: ConsumerRecord): ConsumerView {
   return {
@@ -74,7 +97,7 @@ export function consumerView(consumer: ConsumerRecord): ConsumerView {
     metadata: consumer.metadata,
     planId: consumer.planId,
     rateLimit: rateLimitView(consumer.rateLimit),
-    quota: consumer.quota,
+    quota: quotaView(consumer.quota),
     createdAt: isoRequired(consumer.createdAt),
     updatedAt: isoRequired(consumer.updatedAt),
   };
@@ -94,7 +117,7 @@ export function keyRecordView(key: KeyRecord, now: number): KeyView {
     metadata: key.metadata,
     allowedIps: key.allowedIps,
     rateLimit: rateLimitView(key.rateLimit),
-    quota: key.quota,
+    quota: quotaView(key.quota),
     planId: key.planId,
     createdAt: isoRequired(key.createdAt),
     updatedAt: isoRequired(key.updatedAt),

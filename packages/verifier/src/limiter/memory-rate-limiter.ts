@@ -1,8 +1,12 @@
+import { refilledUsed, refillKeepMs } from './quota-refill.js';
 import { hasRoom, type LimitCounter, type RateLimiter } from './rate-limiter.js';
 
 interface Slot {
   used: number;
-  resetsAt: number;
+  /** When the slot may be forgotten: its window ends, or (refilling) it would be full again anyway. */
+  expiresAt: number;
+  /** The refill interval the slot was last brought up to (refilling counters only). */
+  refillIndex: number;
 }
 
 /** How often windows that have ended are dropped. */
@@ -20,7 +24,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#sweep(now);
     const charged = counters.map((counter) => ({ counter, slot: this.#slot(counter, now) }));
     const allowed = charged.every(({ counter, slot }) => hasRoom(slot.used, counter.limit, counter.cost));
-    if (allowed) for (const { counter, slot } of charged) slot.used += counter.cost;
+    if (allowed) for (const { counter, slot } of charged) charge(slot, counter, now);
     return { allowed, used: charged.map(({ slot }) => slot.used) };
   }
 
@@ -28,11 +32,17 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#slots.clear();
   }
 
+  /** The counter's slot at `now`: fresh once expired, with the refills since its last charge applied. */
   #slot(counter: LimitCounter, now: number): Slot {
     let slot = this.#slots.get(counter.id);
-    if (!slot || slot.resetsAt <= now) {
-      slot = { used: 0, resetsAt: counter.resetsAt };
+    if (!slot || slot.expiresAt <= now) {
+      slot = { used: 0, expiresAt: expiryOf(counter, 0, now), refillIndex: counter.refill?.index ?? 0 };
       this.#slots.set(counter.id, slot);
+    }
+    const refill = counter.refill;
+    if (refill && refill.index > slot.refillIndex) {
+      slot.used = refilledUsed(slot.used, slot.refillIndex, refill.index, refill.amount);
+      slot.refillIndex = refill.index;
     }
     return slot;
   }
@@ -40,6 +50,22 @@ export class MemoryRateLimiter implements RateLimiter {
   #sweep(now: number): void {
     if (now < this.#nextSweep) return;
     this.#nextSweep = now + SWEEP_EVERY_MS;
-    for (const [id, slot] of this.#slots) if (slot.resetsAt <= now) this.#slots.delete(id);
+    for (const [id, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(id);
   }
+}
+
+/**
+ * When a slot at `used` may be forgotten: when its window ends, or for a refilling counter once it
+ * would be full again (refills only give back, so a later refill never makes this later).
+ */
+function expiryOf(counter: LimitCounter, used: number, now: number): number {
+  const r = counter.refill;
+  return r ? Math.min(counter.resetsAt, now + refillKeepMs(used, r.amount, r.intervalMs)) : counter.resetsAt;
+}
+
+/** Takes the counter's cost from its slot. */
+function charge(slot: Slot, counter: LimitCounter, now: number): void {
+  if (counter.cost === 0) return;
+  slot.used += counter.cost;
+  slot.expiresAt = expiryOf(counter, slot.used, now);
 }

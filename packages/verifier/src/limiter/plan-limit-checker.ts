@@ -1,9 +1,9 @@
 import { checkCost } from '../cost.js';
 import type { CachedKey } from '../key-record.js';
 import type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from '../limits.js';
+import { type Charge, chargesOf } from './limit-charges.js';
 import type { ConsumerLimits, LimitSet, LimitSource, MaybePromise } from './limit-source.js';
-import { quotaPeriod, rateWindow } from './limit-windows.js';
-import { hasRoom, type LimitCounter, type RateLimiter } from './rate-limiter.js';
+import { hasRoom, type RateLimiter } from './rate-limiter.js';
 
 /** What a {@link PlanLimitChecker} needs. */
 export interface PlanLimitCheckerOptions {
@@ -13,45 +13,9 @@ export interface PlanLimitCheckerOptions {
   source: LimitSource;
 }
 
-interface Charge {
-  counter: LimitCounter;
-  kind: 'rate' | 'quota';
-}
-
 /** A key's or consumer's own limits, each falling back to its plan's. */
 function effective(own: LimitSet, plan: LimitSet | null): LimitSet {
   return { rateLimit: own.rateLimit ?? plan?.rateLimit ?? null, quota: own.quota ?? plan?.quota ?? null };
-}
-
-/**
- * The counters of one owner (key or consumer). Quotas are charged the request's cost (credits); rate
- * windows count requests, so they are charged 1 (or 0 when the cost is 0: a question, not a request).
- */
-function charges(ownerId: string, group: string, limits: LimitSet, cost: number, now: number): Charge[] {
-  const out: Charge[] = [];
-  if (limits.rateLimit) {
-    const { limit, windowMs } = limits.rateLimit;
-    const w = rateWindow(windowMs, now);
-    out.push({
-      kind: 'rate',
-      counter: {
-        id: `${ownerId}:rl:${windowMs}:${w.start}`,
-        group,
-        limit,
-        cost: Math.min(cost, 1),
-        resetsAt: w.resetsAt,
-      },
-    });
-  }
-  if (limits.quota) {
-    const { limit, period } = limits.quota;
-    const p = quotaPeriod(period, now);
-    out.push({
-      kind: 'quota',
-      counter: { id: `${ownerId}:q:${period}:${p.start}`, group, limit, cost, resetsAt: p.resetsAt },
-    });
-  }
-  return out;
 }
 
 /**
@@ -91,14 +55,14 @@ export class PlanLimitChecker implements LimitChecker {
     now: number,
   ): MaybePromise<LimitOutcome> {
     const consumerPlan = consumer?.planId ? this.#source.plan(consumer.planId) : null;
-    const chargesOf = (plan: LimitSet | null) => [
+    const all = (plan: LimitSet | null) => [
       // Per lineage: a rotation (even a self-rotation in a loop) must not start the key's counters afresh.
-      ...charges(key.lineageId, key.consumerId, effective(key, keyPlan), cost, now),
-      ...(consumer ? charges(key.consumerId, key.consumerId, effective(consumer, plan), cost, now) : []),
+      ...chargesOf(key.lineageId, key.consumerId, effective(key, keyPlan), cost, now),
+      ...(consumer ? chargesOf(key.consumerId, key.consumerId, effective(consumer, plan), cost, now) : []),
     ];
     return consumerPlan instanceof Promise
-      ? consumerPlan.then((plan) => this.#charge(chargesOf(plan), now))
-      : this.#charge(chargesOf(consumerPlan), now);
+      ? consumerPlan.then((plan) => this.#charge(all(plan), now))
+      : this.#charge(all(consumerPlan), now);
   }
 
   #charge(all: Charge[], now: number): MaybePromise<LimitOutcome> {
@@ -126,7 +90,7 @@ function outcome(all: Charge[], allowed: boolean, used: number[], now: number): 
   return {
     allowed: false,
     code: blocking.some((c) => c.kind === 'quota') ? 'QUOTA_EXCEEDED' : 'RATE_LIMITED',
-    retryAfterMs: Math.max(0, ...blocking.map((c) => c.counter.resetsAt - now)),
+    retryAfterMs: Math.max(0, ...blocking.map((c) => c.retryAt(c.used) - now)),
     ...states,
   };
 }
@@ -144,10 +108,15 @@ function rateState(c: Rated, now: number): RateLimitState {
   return {
     limit: c.counter.limit,
     remaining: Math.max(0, c.counter.limit - c.used),
-    resetMs: c.counter.resetsAt - now,
+    resetMs: c.nextAt - now,
   };
 }
 
 function quotaState(c: Rated): QuotaState {
-  return { limit: c.counter.limit, remaining: Math.max(0, c.counter.limit - c.used), resetsAt: c.counter.resetsAt };
+  return {
+    limit: c.counter.limit,
+    remaining: Math.max(0, c.counter.limit - c.used),
+    resetsAt: c.nextAt,
+    ...(c.refill && { refill: c.refill }),
+  };
 }

@@ -1,4 +1,20 @@
-/** One counter a request is charged against: at most `limit` units until `resetsAt`, then it starts from 0. */
+/** How a counter gives units back over time (a quota that refills); see `quota-refill.ts`. */
+export interface CounterRefill {
+  /** Units given back at each refill. */
+  amount: number;
+  /** The refill interval holding the request's time (refills since the last charge = the difference). */
+  index: number;
+  /** The longest one interval can last, in ms (bounds how long an idle counter must be kept). */
+  intervalMs: number;
+}
+
+/** The `resetsAt` of a counter that never starts from 0 (finite, so a counter survives JSON). */
+export const NEVER_RESETS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * One counter a request is charged against: at most `limit` units until `resetsAt`, then it starts
+ * from 0; with `refill`, units used also come back `amount` at a time at each refill in between.
+ */
 export interface LimitCounter {
   /** Names the counter and its window, e.g. `key_…:rl:60000:1767225600000`; a new window is a new id. */
   id: string;
@@ -7,8 +23,10 @@ export interface LimitCounter {
   limit: number;
   /** Units this request takes from the counter (0 asks without charging). */
   cost: number;
-  /** Epoch ms at which the window ends. */
+  /** Epoch ms at which the window ends; {@link NEVER_RESETS} for a refilling counter without a period. */
   resetsAt: number;
+  /** Refills of a quota that refills; absent for rate windows and plain quota periods. */
+  refill?: CounterRefill;
 }
 
 /** The outcome of charging a request against its counters. */

@@ -5,26 +5,64 @@ import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js';
 
 /**
- * Checks every counter and, only if all have room, increments them all: one atomic step, so nodes
- * sharing the Redis admit exactly `limit` and a rejected request consumes nothing.
- * KEYS: counters. ARGV: limit, cost and time to live (ms) of each counter in turn.
+ * Checks every counter and, only if all have room, charges them all: one atomic step, so nodes
+ * sharing the Redis admit exactly `limit` and a rejected request consumes nothing. A plain counter is
+ * a string (units used). A refilling counter is a hash of `u` (units used) and `i` (the refill
+ * interval it was last brought up to): it first gets `amount` back per interval passed since `i`
+ * (never below 0 used), and is kept until it would be full again (or its period ends), without
+ * expiry when that is more than ten years away.
+ * KEYS: counters. ARGV, six per counter in turn: limit, cost, time to live (ms, until the window or
+ * period ends), refill amount (0 = plain counter), refill interval index, longest interval (ms).
+ * ARGV[#KEYS * 6 + 1]: the expiry slack (ms).
  */
 const CONSUME_SCRIPT = `
+local n = #KEYS
+local slack = tonumber(ARGV[6 * n + 1])
 local used = {}
+local index = {}
 local ok = 1
 for i, k in ipairs(KEYS) do
-  local u = tonumber(redis.call('GET', k) or '0')
-  local limit = tonumber(ARGV[3 * i - 2])
-  local cost = tonumber(ARGV[3 * i - 1])
+  local b = 6 * (i - 1)
+  local limit = tonumber(ARGV[b + 1])
+  local cost = tonumber(ARGV[b + 2])
+  local amount = tonumber(ARGV[b + 4])
+  local u
+  if amount > 0 then
+    local stored = redis.call('HMGET', k, 'u', 'i')
+    local now_index = tonumber(ARGV[b + 5])
+    local last = tonumber(stored[2] or now_index)
+    u = tonumber(stored[1] or '0')
+    if now_index > last then
+      u = math.max(0, u - (now_index - last) * amount)
+    else
+      now_index = last
+    end
+    index[i] = now_index
+  else
+    u = tonumber(redis.call('GET', k) or '0')
+  end
   used[i] = u
   if u + cost > limit or u >= limit then ok = 0 end
 end
 if ok == 1 then
   for i, k in ipairs(KEYS) do
-    local cost = tonumber(ARGV[3 * i - 1])
-    if cost > 0 then
+    local b = 6 * (i - 1)
+    local cost = tonumber(ARGV[b + 2])
+    local amount = tonumber(ARGV[b + 4])
+    if cost > 0 and amount > 0 then
+      used[i] = used[i] + cost
+      redis.call('HSET', k, 'u', used[i], 'i', index[i])
+      local ttl = (math.ceil(used[i] / amount) + 1) * tonumber(ARGV[b + 6]) + slack
+      local period = tonumber(ARGV[b + 3])
+      if period < ttl then ttl = period end
+      if ttl > 315360000000 then
+        redis.call('PERSIST', k)
+      else
+        redis.call('PEXPIRE', k, string.format('%d', ttl))
+      end
+    elseif cost > 0 then
       used[i] = redis.call('INCRBY', k, cost)
-      redis.call('PEXPIRE', k, ARGV[3 * i])
+      redis.call('PEXPIRE', k, ARGV[b + 3])
     end
   end
 end
@@ -38,6 +76,13 @@ const CONSUME_SHA = createHash('sha1').update(CONSUME_SCRIPT).digest('hex');
  * Lifetimes are relative (PEXPIRE), so Redis's own clock does not matter.
  */
 const EXPIRY_SLACK_MS = 60_000;
+
+/** The six script arguments of one counter (see {@link CONSUME_SCRIPT}). */
+function counterArgs(c: LimitCounter, now: number): number[] {
+  const r = c.refill;
+  const ttl = Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS;
+  return [c.limit, c.cost, ttl, r?.amount ?? 0, r?.index ?? 0, r?.intervalMs ?? 0];
+}
 
 /** What a {@link RedisRateLimiter} needs. */
 export interface RedisRateLimiterOptions {
@@ -82,7 +127,7 @@ export class RedisRateLimiter implements RateLimiter {
   async consume(counters: readonly LimitCounter[], now: number): Promise<ConsumeResult> {
     if (counters.length === 0) return { allowed: true, used: [] };
     const keys = counters.map((c) => `${this.#prefix}{${c.group}}:${c.id}`);
-    const args = counters.flatMap((c) => [c.limit, c.cost, Math.max(1, c.resetsAt - now) + EXPIRY_SLACK_MS]);
+    const args = [...counters.flatMap((c) => counterArgs(c, now)), EXPIRY_SLACK_MS];
     let reply: unknown;
     try {
       reply = await this.#run(keys, args);

@@ -18,10 +18,14 @@ const step = fc.record({
 function setup(): { source: MapLimitSource; keys: CachedKey[] } {
   const source = new MapLimitSource();
   source.plans.set('pln_1', { rateLimit: { limit: 3, windowMs: 10_000 }, quota: { limit: 20, period: 'day' } });
-  source.consumers.set('csm_1', { rateLimit: { limit: 5, windowMs: 60_000 }, quota: null, planId: null });
+  source.consumers.set('csm_1', {
+    rateLimit: { limit: 5, windowMs: 60_000 },
+    quota: { limit: 40, refill: { amount: 7, everyMs: 600_000 } },
+    planId: null,
+  });
   const keys = [
     keyOf('key_1', 'csm_1', { planId: 'pln_1' }),
-    keyOf('key_2', 'csm_1', { quota: { limit: 12, period: 'month' } }),
+    keyOf('key_2', 'csm_1', { quota: { limit: 12, period: 'month', refill: { amount: 5, every: 'day' } } }),
   ];
   return { source, keys };
 }

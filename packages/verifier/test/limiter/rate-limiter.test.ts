@@ -119,6 +119,99 @@ describe.each(backends.map((b) => [b.name, b] as const))('PlanLimitChecker on th
       expect(await checker.check(keyOf('key_2', 'csm_unknown'), 1, clock.now())).toEqual({ allowed: true });
     });
 
+    describe('credits that refill', () => {
+      const HOUR = 60 * MINUTE;
+
+      it('tops credits up at each refill, never above the limit, and reports the next refill', async () => {
+        const refill = { amount: 4, everyMs: HOUR };
+        const key = keyOf('key_1', 'csm_a', { quota: { limit: 10, refill } });
+        clock.advance(15 * MINUTE);
+        expect(await run(key, 12)).toBe(10);
+        const nextRefill = Date.UTC(2026, 0, 1, 13, 0, 0);
+        expect(await checker.check(key, 1, clock.now())).toEqual({
+          allowed: false,
+          code: 'QUOTA_EXCEEDED',
+          retryAfterMs: nextRefill - clock.now(),
+          quota: { limit: 10, remaining: 0, resetsAt: nextRefill, refill },
+        });
+        clock.set(nextRefill - 1);
+        expect(await run(key, 1)).toBe(0);
+        clock.set(nextRefill);
+        expect(await run(key, 10)).toBe(4);
+        clock.advance(HOUR);
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({ quota: { remaining: 4 } });
+        clock.advance(10 * HOUR);
+        const full = await checker.check(key, 0, clock.now());
+        expect(full).toEqual({
+          allowed: true,
+          quota: { limit: 10, remaining: 10, resetsAt: Date.UTC(2026, 0, 2, 1, 0, 0), refill },
+        });
+      });
+
+      it('gives back every refill missed while idle, and tells a large request how many refills to wait for', async () => {
+        const key = keyOf('key_1', 'csm_a', { quota: { limit: 10, refill: { amount: 3, everyMs: HOUR } } });
+        expect(await run(key, 1, 10)).toBe(1);
+        clock.advance(2 * HOUR + 30 * MINUTE);
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({ quota: { remaining: 6 } });
+        const out = await checker.check(key, 8, clock.now());
+        // 6 left, 8 asked: one more refill (at 15:00) makes 9.
+        expect(out).toMatchObject({ allowed: false, retryAfterMs: 30 * MINUTE, quota: { remaining: 6 } });
+        expect(await run(key, 1, 6)).toBe(1);
+        expect(await checker.check(key, 7, clock.now())).toMatchObject({ allowed: false, retryAfterMs: 150 * MINUTE });
+      });
+
+      it('refills a monthly quota on the first of each UTC month, however long the months', async () => {
+        const refill = { amount: 30, every: 'month' as const };
+        const key = keyOf('key_1', 'csm_a', { quota: { limit: 100, refill } });
+        clock.set(Date.UTC(2026, 0, 31, 23, 59, 59, 999));
+        expect(await run(key, 1, 100)).toBe(1);
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({
+          quota: { remaining: 0, resetsAt: Date.UTC(2026, 1, 1) },
+        });
+        clock.advance(1);
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({
+          quota: { remaining: 30, resetsAt: Date.UTC(2026, 2, 1) },
+        });
+        clock.set(Date.UTC(2026, 2, 1) - 1); // 28 days later: still February
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({ quota: { remaining: 30 } });
+        clock.set(Date.UTC(2026, 2, 1));
+        expect(await run(key, 1, 60)).toBe(1);
+        // March, April, May and June pass unused: three refills (April, May, June 1st) of 30.
+        clock.set(Date.UTC(2026, 5, 15));
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({ quota: { remaining: 90 } });
+        clock.set(Date.UTC(2026, 6, 1));
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({ quota: { remaining: 100 } });
+      });
+
+      it('with a period too, is back to full when the period ends and topped up by refills within it', async () => {
+        const key = keyOf('key_1', 'csm_a', {
+          quota: { limit: 10, period: 'month', refill: { amount: 2, every: 'day' } },
+        });
+        clock.set(Date.UTC(2026, 0, 30, 12));
+        expect(await run(key, 1, 10)).toBe(1);
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({
+          quota: { remaining: 0, resetsAt: Date.UTC(2026, 0, 31) },
+        });
+        clock.set(Date.UTC(2026, 0, 31, 8));
+        expect(await run(key, 3)).toBe(2);
+        clock.set(Date.UTC(2026, 1, 1));
+        expect(await checker.check(key, 0, clock.now())).toMatchObject({
+          quota: { remaining: 10, resetsAt: Date.UTC(2026, 1, 2) },
+        });
+      });
+
+      it("refills a plan's quota for the consumers and keys on it, and keeps a consumer's quota shared by its keys", async () => {
+        source.plans.set('pln_credits', { rateLimit: null, quota: { limit: 5, refill: { amount: 5, every: 'day' } } });
+        source.consumers.set('csm_b', { rateLimit: null, quota: null, planId: 'pln_credits' });
+        const a = keyOf('key_a', 'csm_b');
+        const b = keyOf('key_b', 'csm_b');
+        expect(await run(a, 3)).toBe(3);
+        expect(await run(b, 3)).toBe(2);
+        clock.set(Date.UTC(2026, 0, 2));
+        expect(await run(b, 10)).toBe(5);
+      });
+    });
+
     describe('per lineage', () => {
       const limits = { rateLimit: { limit: 5, windowMs: MINUTE }, quota: { limit: 8, period: 'day' as const } };
 

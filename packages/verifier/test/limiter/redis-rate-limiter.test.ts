@@ -69,6 +69,31 @@ describe.skipIf(!REDIS_URL)('RedisRateLimiter: exact across two nodes', () => {
     expect(await nodes[0]?.checker.check(a, 1, clock.now())).toMatchObject({ allowed: true, quota: { remaining: 0 } });
   });
 
+  it('refills credits exactly once across nodes, however many nodes check at the refill', async () => {
+    const key = keyOf('key_refill', 'csm_a', { quota: { limit: 30, refill: { amount: 10, everyMs: MINUTE } } });
+    expect(await burst(key, 100)).toBe(30);
+    clock.advance(MINUTE);
+    expect(await burst(key, 100)).toBe(10);
+    clock.advance(2 * MINUTE);
+    expect(await burst(key, 100)).toBe(20);
+    clock.advance(10 * MINUTE);
+    expect(await burst(key, 100)).toBe(30);
+  });
+
+  it('keeps a refilling counter until it would be full again, and one that never would without expiry', async () => {
+    const key = keyOf('key_keep', 'csm_a', { quota: { limit: 1_000_000, refill: { amount: 10, everyMs: MINUTE } } });
+    await burst(key, 1, 25);
+    const [name] = (await nodes[0]?.redis.keys(`${prefix}*key_keep*`)) ?? [];
+    // 3 refills fill 25 up; kept one interval more (the next refill may be up to one away) plus the slack.
+    const ttl = (await nodes[0]?.redis.pttl(name ?? '')) ?? 0;
+    expect(ttl).toBeLessThanOrEqual(4 * MINUTE + MINUTE);
+    expect(ttl).toBeGreaterThan(4 * MINUTE + MINUTE - 5_000);
+    const slow = keyOf('key_slow', 'csm_a', { quota: { limit: 1_000_000, refill: { amount: 1, every: 'month' } } });
+    await burst(slow, 1, 1_000_000);
+    const [slowName] = (await nodes[0]?.redis.keys(`${prefix}*key_slow*`)) ?? [];
+    expect(await nodes[0]?.redis.pttl(slowName ?? '')).toBe(-1);
+  });
+
   it('sets each counter to expire after its window', async () => {
     const key = keyOf('key_ttl', 'csm_a', { rateLimit: { limit: 5, windowMs: MINUTE } });
     await burst(key, 1);
