@@ -13,7 +13,7 @@ export const POSTMAN_SCHEMA_V21 = 'https://schema.getpostman.com/json/collection
 /** Name of the runnable scenario folder. */
 export const SCENARIO_FOLDER = 'Scenario: zero-downtime rotation';
 
-const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'] as const;
 const MAX_DEPTH = 6;
 
 function isObject(value: unknown): value is Json {
