@@ -108,3 +108,14 @@ export {
   updatePlan,
 } from './repositories/plans.js';
 export type { WriteEvent } from './repositories/write-event.js';
+
+// Repositories: usage export
+
+export {
+  USAGE_EXPORT_PAGE_SIZE,
+  type UsageExportPosition,
+  type UsageExportRange,
+  type UsageExportRow,
+  usageExportPage,
+  usageExportRows,
+} from './repositories/usage-export.js';
