@@ -148,6 +148,15 @@ for (const dialect of DIALECTS) {
       expect(csv).toHaveLength(2601);
     });
 
+    it('is documented in OpenAPI with both media types and problem+json errors', async () => {
+      const doc = (await h.request({ method: 'GET', url: '/openapi.json', auth: null })).json();
+      const op = doc.paths['/v1/usage/export'].get;
+      expect(op.operationId).toBe('exportUsage');
+      expect(Object.keys(op.responses['200'].content).sort()).toEqual(['application/x-ndjson', 'text/csv']);
+      expect(Object.keys(op.responses['400'].content)).toEqual(['application/problem+json']);
+      expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['format', 'from', 'to']);
+    });
+
     it('refuses bad ranges and formats with problem+json, and needs analytics:read', async () => {
       const bad = async (url: string, field: string) => {
         const res = await h.request({ method: 'GET', url });
