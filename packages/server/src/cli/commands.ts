@@ -138,7 +138,8 @@ export function buildCli(): Command {
       if (!opts.wait) return print(opts.json, answer, lines);
       // The secret comes first, before any progress: the watch may run for hours.
       process.stdout.write(opts.json ? `${JSON.stringify(answer)}\n` : `${lines().join('\n')}\n`);
-      await watchFromCli(t, String(r.rotation.id), intervalMs, opts.json === true);
+      // Having rotated its own root key (with grace 0 it is revoked already), the CLI watches with the successor.
+      await watchFromCli(saved ? { ...t, rootKey: r.key } : t, String(r.rotation.id), intervalMs, opts.json === true);
     });
 
   const rotations = program.command('rotations').description('watch and steer rotations');

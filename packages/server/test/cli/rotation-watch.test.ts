@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -110,6 +113,24 @@ for (const dialect of DIALECTS) {
       const unknown = await cli(['rotations', 'watch', 'rot_missing', '--json'], env);
       expect(unknown.code).toBe(1);
       expect(JSON.parse(unknown.stdout).error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    });
+
+    it('keys rotate --wait on the root key of the root-key file (grace 0) watches with the successor', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keyroll-cli-wait-'));
+      try {
+        const own = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['*'] }, 201);
+        writeFileSync(join(dir, 'root-key'), `${own.key}\n`, { mode: 0o600 });
+        const fromFile = { KEYROLL_URL: env.KEYROLL_URL ?? '', KEYROLL_DATA_DIR: dir };
+        const run = await cli(['keys', 'rotate', own.id, '--grace', '0', '--wait', '--interval', '100ms'], fromFile);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        const lines = run.stdout.trimEnd().split('\n');
+        expect(lines[0]).toBe(`the successor was written to ${join(dir, 'root-key')} (0600)`);
+        expect(lines.at(-1)).toMatch(/^rotation rot_\w+ completed/);
+        expect(readFileSync(join(dir, 'root-key'), 'utf8')).not.toContain(own.key);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('on a terminal: one line redrawn with a progress bar, then the end on its own line', async () => {
