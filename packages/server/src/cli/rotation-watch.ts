@@ -3,6 +3,7 @@ import { type RotationState, readDuration } from '@keyroll/core';
 import type { Command } from 'commander';
 import { type AdminTarget, callAdmin } from './admin-client.js';
 import { seg, targetOf } from './command-kit.js';
+import { cliProblem } from './errors.js';
 import {
   changeKey,
   endLine,
@@ -73,15 +74,33 @@ export async function watchRotation(target: AdminTarget, id: string, options: Wa
   }
 }
 
-/** Watches as a command does: reports to stdout, then sets the exit code by how the rotation ended. */
+/**
+ * Watches as a command does: reports to stdout, then sets the exit code by how the rotation ended.
+ * With `json` an error is one more NDJSON line, `{"error": {code, status?, detail, url?}}` (exit 1),
+ * so that the output stays one object per line. On a terminal, Ctrl-C leaves the bar's line first.
+ */
 export async function watchFromCli(target: AdminTarget, id: string, intervalMs: number, json: boolean): Promise<void> {
-  const state = await watchRotation(target, id, {
-    intervalMs,
-    json,
-    tty: process.stdout.isTTY === true,
-    write: (text) => process.stdout.write(text),
-  });
-  process.exitCode = state === 'rolled_back' ? ROLLED_BACK_EXIT_CODE : 0;
+  const tty = process.stdout.isTTY === true;
+  const leave = () => {
+    process.stdout.write('\n');
+    process.exit(130);
+  };
+  if (tty && !json) process.once('SIGINT', leave);
+  try {
+    const state = await watchRotation(target, id, {
+      intervalMs,
+      json,
+      tty,
+      write: (text) => process.stdout.write(text),
+    });
+    process.exitCode = state === 'rolled_back' ? ROLLED_BACK_EXIT_CODE : 0;
+  } catch (e) {
+    if (!json) throw e;
+    process.stdout.write(`${JSON.stringify({ error: cliProblem(e) })}\n`);
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', leave);
+  }
 }
 
 /** `keyroll rotations watch <id>`: live progress until the rotation ends. */

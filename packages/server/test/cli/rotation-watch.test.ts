@@ -113,6 +113,24 @@ for (const dialect of DIALECTS) {
       const unknown = await cli(['rotations', 'watch', 'rot_missing', '--json'], env);
       expect(unknown.code).toBe(1);
       expect(JSON.parse(unknown.stdout).error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+
+      // An error after progress lines is one more line: the output stays NDJSON.
+      const { rotation } = await rotate();
+      const watcherKey = await h.json('POST', '/v1/keys', { consumerId: 'root', scopes: ['keys:read'] }, 201);
+      const watch = spawnCli(['rotations', 'watch', rotation.id, '--json', '--interval', '100ms'], {
+        ...env,
+        KEYROLL_ROOT_KEY: watcherKey.key,
+      });
+      await watch.printed(/"state":"rolling"/);
+      await h.json('POST', `/v1/keys/${watcherKey.id}/revoke`, {}, 200);
+      expect(await watch.exited).toBe(1);
+      const lines = watch
+        .stdout()
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines[0]).toMatchObject({ rotationId: rotation.id, state: 'rolling' });
+      expect(lines.at(-1).error).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
     });
 
     it('keys rotate --wait on the root key of the root-key file (grace 0) watches with the successor', async () => {
