@@ -192,7 +192,6 @@ export {
 // Repositories: usage export
 
 export {
-  USAGE_EXPORT_PAGE_SIZE,
   type UsageExportPosition,
   type UsageExportRange,
   type UsageExportRow,

@@ -24,7 +24,7 @@ export interface UsageExportRange {
 }
 
 /** Rows per page when none is given. */
-export const USAGE_EXPORT_PAGE_SIZE = 1000;
+const USAGE_EXPORT_PAGE_SIZE = 1000;
 
 /**
  * One page of usage rows in the range, ordered by minute, key id and code, after `after` (keyset
