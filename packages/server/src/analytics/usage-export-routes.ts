@@ -9,7 +9,7 @@ import { adminErrors } from '../http/schemas.js';
 import { parseInstant } from '../http/time-input.js';
 
 /** The longest range one export covers: a month of any length. */
-export const MAX_USAGE_EXPORT_MS = 31 * 86_400_000;
+const MAX_USAGE_EXPORT_MS = 31 * 86_400_000;
 /** The range exported when `from` is left out: this long before `to`. */
 const DEFAULT_USAGE_EXPORT_MS = 86_400_000;
 
