@@ -4,6 +4,7 @@ import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { alertRoutes } from './alerts/alert-routes.js';
 import { analyticsRoutes } from './analytics/analytics-routes.js';
+import { usageExportRoutes } from './analytics/usage-export-routes.js';
 import { usageRoutes } from './analytics/usage-routes.js';
 import type { AppDeps } from './app-deps.js';
 import { auditRoutes } from './audit/audit-routes.js';
@@ -119,5 +120,6 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     await app.register(async (scope) => routes(scope, deps));
   }
   await app.register(async (scope) => leakRoutes(scope, deps));
+  await app.register(async (scope) => usageExportRoutes(scope, deps));
   return app;
 }

@@ -188,3 +188,13 @@ export {
   type WebhookChanges,
   type WebhookRecord,
 } from './repositories/webhooks.js';
+
+// Repositories: usage export
+
+export {
+  type UsageExportPosition,
+  type UsageExportRange,
+  type UsageExportRow,
+  usageExportPage,
+  usageExportRows,
+} from './repositories/usage-export.js';

@@ -56,12 +56,10 @@ function unreachableReason(error: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
-/** Calls the admin API; throws {@link AdminApiError} with the problem's code on a non-2xx answer. */
-export async function callAdmin<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
-  const url = `${target.url}${path}`;
-  let res: Response;
+/** Sends a request to the admin API; throws {@link AdminUnreachableError} when no answer came. */
+async function send(target: AdminTarget, method: string, url: string, body?: unknown): Promise<Response> {
   try {
-    res = await fetch(url, {
+    return await fetch(url, {
       method,
       headers: {
         authorization: `Bearer ${target.rootKey}`,
@@ -72,6 +70,19 @@ export async function callAdmin<T>(target: AdminTarget, method: string, path: st
   } catch (e) {
     throw new AdminUnreachableError(unreachableReason(e), url, { cause: e });
   }
+}
+
+/** The error of a non-2xx answer whose body was `parsed` (`text` as it came). */
+function apiError(res: Response, parsed: unknown, text: string, url: string): AdminApiError {
+  const field = (name: string) =>
+    parsed !== null && typeof parsed === 'object' && name in parsed ? String(Reflect.get(parsed, name)) : undefined;
+  return new AdminApiError(res.status, field('code') ?? 'UNKNOWN', field('detail') ?? text, url);
+}
+
+/** Calls the admin API; throws {@link AdminApiError} with the problem's code on a non-2xx answer. */
+export async function callAdmin<T>(target: AdminTarget, method: string, path: string, body?: unknown): Promise<T> {
+  const url = `${target.url}${path}`;
+  const res = await send(target, method, url, body);
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -79,12 +90,28 @@ export async function callAdmin<T>(target: AdminTarget, method: string, path: st
   } catch {
     throw new AdminApiError(res.status, 'NOT_KEYROLL', 'the answer is not JSON: is the URL right?', url);
   }
-  if (!res.ok) {
-    const field = (name: string) =>
-      parsed !== null && typeof parsed === 'object' && name in parsed ? String(Reflect.get(parsed, name)) : undefined;
-    throw new AdminApiError(res.status, field('code') ?? 'UNKNOWN', field('detail') ?? text, url);
-  }
+  if (!res.ok) throw apiError(res, parsed, text, url);
   return parsed as T;
+}
+
+/** A `GET` of the admin API whose answer is streamed (an export): its body, chunk by chunk, as it arrives. */
+export async function streamAdmin(target: AdminTarget, path: string): Promise<AsyncIterable<Uint8Array>> {
+  const url = `${target.url}${path}`;
+  const res = await send(target, 'GET', url);
+  if (!res.ok) {
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    throw apiError(res, parsed, text, url);
+  }
+  const body = res.body;
+  return (async function* () {
+    if (body) yield* body;
+  })();
 }
 
 /** Every item of a paginated admin listing, page by page (`path` may carry a query; `cursor` is added). */

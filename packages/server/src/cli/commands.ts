@@ -10,6 +10,13 @@ import { print, type Row, table } from './output.js';
 import { registerPlanCommands } from './plan-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
 import { saveRotatedRootKey } from './root-key-file.js';
+import {
+  addWatchCommand,
+  DEFAULT_WATCH_INTERVAL,
+  ROLLED_BACK_EXIT_CODE,
+  watchFromCli,
+  watchInterval,
+} from './rotation-watch.js';
 import { registerSearchCommand } from './search-commands.js';
 import { serve } from './serve.js';
 import { registerStatusCommand } from './status-commands.js';
@@ -109,9 +116,12 @@ export function buildCli(): Command {
     .command('rotate <id>')
     .description('issue a successor; the old key stays valid for the grace period (0 = emergency rollover)')
     .requiredOption('--grace <duration>', 'overlap window, e.g. 24h (0 revokes the old key now)')
-    .option('--json', 'print JSON')
+    .option('--wait', `then follow the rotation until it ends (exit ${ROLLED_BACK_EXIT_CODE} when rolled back)`)
+    .option('--interval <duration>', 'with --wait: time between polls', DEFAULT_WATCH_INTERVAL)
+    .option('--json', 'print JSON (with --wait: the answer on one line, then NDJSON progress lines)')
     .action(async (id: string, opts, cmd: Command) => {
       const t = target(cmd);
+      const intervalMs = watchInterval(opts.interval);
       const r = await callAdmin<{ key: string; newKeyId: string; rotation: Row }>(
         t,
         'POST',
@@ -120,10 +130,16 @@ export function buildCli(): Command {
       );
       // The CLI rotated the very root key it read from the root-key file: the file gets the successor.
       const saved = await saveRotatedRootKey(t, id, r.key);
-      print(opts.json, { ...r, ...(saved && { rootKeyFile: saved }) }, () => [
-        `rotation ${r.rotation.id}: ${id} → ${r.newKeyId}; the old key retires at ${r.rotation.retiresAt}`,
+      const answer = { ...r, ...(saved && { rootKeyFile: saved }) };
+      const lines = () => [
         saved ? `the successor was written to ${saved} (0600)` : `secret (shown once): ${r.key}`,
-      ]);
+        `rotation ${r.rotation.id}: ${id} → ${r.newKeyId}; the old key retires at ${r.rotation.retiresAt}`,
+      ];
+      if (!opts.wait) return print(opts.json, answer, lines);
+      // The secret comes first, before any progress: the watch may run for hours.
+      process.stdout.write(opts.json ? `${JSON.stringify(answer)}\n` : `${lines().join('\n')}\n`);
+      // Having rotated its own root key (with grace 0 it is revoked already), the CLI watches with the successor.
+      await watchFromCli(saved ? { ...t, rootKey: r.key } : t, String(r.rotation.id), intervalMs, opts.json === true);
     });
 
   const rotations = program.command('rotations').description('watch and steer rotations');
@@ -156,6 +172,7 @@ export function buildCli(): Command {
         print(opts.json, r, () => [`rotation ${r.id} is ${r.state}`]);
       });
   }
+  addWatchCommand(rotations);
   rotations
     .command('extend <id>')
     .description("push back the old key's retirement")

@@ -1,6 +1,6 @@
 import { readDuration } from '@keyroll/core';
 import { type Command, Option } from 'commander';
-import { callAdmin } from './admin-client.js';
+import { callAdmin, streamAdmin } from './admin-client.js';
 import { seg, targetOf } from './command-kit.js';
 import { print, query } from './output.js';
 import { sparkline } from './sparkline.js';
@@ -27,7 +27,7 @@ function granularityFor(ms: number): Granularity {
   return ms <= BUCKET_MS.hour * MAX_BUCKETS ? 'hour' : 'day';
 }
 
-/** `keyroll usage key <id> --since 7d`: a key's verifications over time, with a sparkline. */
+/** `keyroll usage key <id> --since 7d` (a key's verifications with a sparkline) and `usage export`. */
 export function registerUsageCommands(program: Command): void {
   const usage = program.command('usage').description('usage over time');
   usage
@@ -53,5 +53,18 @@ export function registerUsageCommands(program: Command): void {
           .map(([code, n]) => `${code} ${n}`)
           .join('  ') || '(no requests)',
       ]);
+    });
+  usage
+    .command('export')
+    .description('stream usage per key, minute and verify code (GET /v1/usage/export) to stdout, for billing')
+    .option('--from <instant>', 'ISO 8601, inclusive (default: a day before --to)')
+    .option('--to <instant>', 'ISO 8601, exclusive (default: now)')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'ndjson']).default('csv'))
+    .option('--json', 'errors as JSON (the rows are CSV unless --format ndjson)')
+    .action(async (opts, cmd: Command) => {
+      const path = `/v1/usage/export${query({ from: opts.from, to: opts.to, format: opts.format })}`;
+      for await (const chunk of await streamAdmin(targetOf(cmd), path)) {
+        if (!process.stdout.write(chunk)) await new Promise((done) => process.stdout.once('drain', done));
+      }
     });
 }

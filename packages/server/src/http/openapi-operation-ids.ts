@@ -67,6 +67,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /v1/webhooks/{id}/deliveries/{deliveryId}/redeliver': 'redeliverWebhookDelivery',
 
   'GET /v1/analytics/usage': 'getUsageAnalytics',
+  'GET /v1/usage/export': 'exportUsage',
   'GET /v1/analytics/failures': 'getFailureAnalytics',
   'GET /v1/analytics/unknown-keys': 'getUnknownKeyAnalytics',
   'GET /v1/analytics/expiring': 'listExpiringKeys',
