@@ -1,0 +1,51 @@
+// Names instead of ids: consumers, keys and plans are looked up once per view and shown by name.
+import { api } from './api.js';
+import { el, link } from './dom.js';
+
+/** API path → promise of the display text of what it names (the id itself when it cannot be read). */
+const texts = new Map();
+
+/** The display text of the object at `path`, fetched once: `format(object)`, or `id` on failure. */
+function lookup(path, id, format) {
+  let text = texts.get(path);
+  if (!text) {
+    text = api('GET', path).then(format, () => id);
+    texts.set(path, text);
+  }
+  return text;
+}
+
+/** `node` (showing `id` meanwhile, and as a tooltip) whose text becomes the looked-up name. */
+function named(node, id, path, format) {
+  node.title = id;
+  lookup(path, id, format).then((text) => {
+    node.textContent = text;
+  });
+  return node;
+}
+
+/** A link to consumer `id` that reads as its name; a dash without an id. */
+export function consumerLink(id) {
+  if (!id) return '—';
+  const path = `/v1/consumers/${encodeURIComponent(id)}`;
+  return named(link(`/consumers/${encodeURIComponent(id)}`, id), id, path, (c) => c.name);
+}
+
+/** A link to plan `id` that reads as its name; a dash without an id. */
+export function planLink(id) {
+  if (!id) return '—';
+  const path = `/v1/plans/${encodeURIComponent(id)}`;
+  return named(link(`/plans/${encodeURIComponent(id)}`, id), id, path, (p) => p.name);
+}
+
+/** Text that reads as key `id`'s name and hint; a dash without an id. */
+export function keyText(id) {
+  if (!id) return '—';
+  const path = `/v1/keys/${encodeURIComponent(id)}`;
+  return named(el('span', { class: 'name' }, id), id, path, (k) => `${k.name || 'unnamed'} (${k.hint})`);
+}
+
+/** Forgets the names looked up, so a new view shows renames. */
+export function forgetNames() {
+  texts.clear();
+}
