@@ -196,6 +196,21 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     await page.getByText('No audit events match.').waitFor();
   });
 
+  it('follows the system’s dark setting, still accessible', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    await page.goto('/dashboard#/overview');
+    await page.locator('.chart .legend').first().waitFor();
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await background()).not.toBe(light);
+    await expectAccessible(page, 'overview (dark)');
+    await page.click('nav >> text=Rotations');
+    await page.locator('tbody tr .bar').first().waitFor();
+    await expectAccessible(page, 'rotations (dark)');
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await background()).toBe(light);
+  });
+
   it('is driven by the keyboard alone: tab to a link and follow it with Enter', async () => {
     await page.goto('/dashboard#/overview');
     await page.reload();
