@@ -45,6 +45,14 @@ export function keyText(id) {
   return named(el('span', { class: 'name' }, id), id, path, (k) => `${k.name || 'unnamed'} (${k.hint})`);
 }
 
+/** The target of an audit event: consumers, keys and plans by name, anything else as its type and id. */
+export function targetText(type, id) {
+  if (type === 'consumer') return ['consumer ', consumerLink(id)];
+  if (type === 'key') return ['key ', keyText(id)];
+  if (type === 'plan') return ['plan ', planLink(id)];
+  return `${type} ${id}`;
+}
+
 /** Forgets the names looked up, so a new view shows renames. */
 export function forgetNames() {
   texts.clear();

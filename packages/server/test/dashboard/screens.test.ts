@@ -185,6 +185,12 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     const first = await seqs();
     expect(first.length).toBeGreaterThan(5);
     expect([...first].sort((a, b) => b - a)).toEqual(first);
+    // Targets by name: the newest consumer.created is the policy test's consumer.
+    await page
+      .locator('tbody tr', { hasText: 'consumer.created' })
+      .first()
+      .getByRole('link', { name: 'policy-co' })
+      .waitFor();
     await expectAccessible(page, 'audit');
 
     await page.getByLabel('Actor').fill('nobody:here');
