@@ -19,7 +19,7 @@ const STEP = 20 * 60_000;
 const now = Date.now();
 const clock = new ManualClock(now - 24 * HOUR);
 const dir = mkdtempSync(join(tmpdir(), 'keyroll-screenshots-'));
-const kr = await createKeyroll(loadConfig({ KEYROLL_DATA_DIR: dir }), { clock });
+const kr = await createKeyroll(loadConfig({ KEYROLL_DATA_DIR: dir }), { clock, cluster: { nodeId: 'node-a' } });
 const rootKey = kr.bootstrap?.rootKey;
 if (!rootKey) throw new Error('expected a first start on an empty database');
 

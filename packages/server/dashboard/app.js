@@ -90,5 +90,16 @@ window.addEventListener('keyroll:signed-out', (event) => {
   replace($('sign-in-error'), problemBox({ code: 'UNAUTHORIZED', detail: `Signed out: ${event.detail}` }));
   render();
 });
-window.addEventListener('hashchange', render);
+/** Moves the focus to the new view's heading, so keyboard and screen-reader users start there. */
+function focusHeading() {
+  const heading = $('view').querySelector('h1');
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus();
+}
+
+window.addEventListener('hashchange', async () => {
+  await render();
+  focusHeading();
+});
 render();

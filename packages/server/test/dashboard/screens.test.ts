@@ -227,6 +227,10 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Plans' }).waitFor();
     expect(await page.locator('nav a[aria-current=page]').textContent()).toBe('Plans');
+    // The focus moved to the new view's heading, and Tab goes on from there into the view.
+    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('planName');
     expect(pageErrors).toEqual([]);
   });
 });
