@@ -1,6 +1,7 @@
 // Time-series charts drawn by uPlot (served by keyroll from node_modules); legends and marks are HTML text.
 
 import { el, replace, when } from './dom.js';
+import { onLeave } from './lifecycle.js';
 import uPlot from './vendor/uplot.js';
 
 /** The number of series colours defined in style.css (`--series-0` … `--series-7`). */
@@ -46,7 +47,8 @@ function xRange(times, marks) {
  * A time-series chart: `series` are `{ name, colour, total }` (colour: an index into the theme's series colours;
  * the legend shows each series' total unless `total` is false).
  * Returns `{ node, setData(times, values, marks) }`: `times` in ms, one array of numbers per series,
- * `marks` as `{ at, label }` (ms). The chart is drawn once its box has a width, and follows its resizing.
+ * `marks` as `{ at, label }` (ms). The chart is drawn once its box has a width, and follows its resizing
+ * and the system's theme until the view is left.
  */
 export function timeChart({ title, series, height = 220 }) {
   let data = [[], ...series.map(() => [])];
@@ -83,12 +85,26 @@ export function timeChart({ title, series, height = 220 }) {
       canvas,
     );
   };
-  new ResizeObserver(() => {
+  const resized = new ResizeObserver(() => {
     const width = canvas.clientWidth;
     if (width === 0) return;
     if (plot) plot.setSize({ width, height });
     else create(width);
-  }).observe(canvas);
+  });
+  resized.observe(canvas);
+  // Canvas colours are fixed when drawn: a switch of the system's theme draws the chart anew.
+  const dark = matchMedia('(prefers-color-scheme: dark)');
+  const recolour = () => {
+    if (!plot) return;
+    const width = plot.width;
+    plot.destroy();
+    create(width);
+  };
+  dark.addEventListener('change', recolour);
+  onLeave(() => {
+    resized.disconnect();
+    dark.removeEventListener('change', recolour);
+  });
   const setData = (times, values, newMarks = []) => {
     data = [times.map((t) => t / 1000), ...values];
     marks = newMarks;

@@ -207,8 +207,11 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     await page.goto('/dashboard#/overview');
     await page.locator('.chart .legend').first().waitFor();
     const light = await background();
+    await page.locator('.chart canvas').evaluate((c) => c.classList.add('drawn-light'));
     await page.emulateMedia({ colorScheme: 'dark' });
     expect(await background()).not.toBe(light);
+    // The chart is drawn anew in the dark theme's colours.
+    await page.locator('.chart canvas:not(.drawn-light)').waitFor();
     await expectAccessible(page, 'overview (dark)');
     await page.click('nav >> text=Rotations');
     await page.locator('tbody tr .bar').first().waitFor();
