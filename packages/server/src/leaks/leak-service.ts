@@ -1,7 +1,9 @@
 import { ApiError, type Clock, formatDuration, hashKey, isUsableStatus, newId, parseKey } from '@keyroll/core';
 import {
-  auditEventsOf,
+  type AuditEventRecord,
+  type Db,
   findKeyByHash,
+  findRollingRotationOfKey,
   type IncidentFilter,
   type IncidentsTable,
   incidentById,
@@ -9,12 +11,12 @@ import {
   insertAlert,
   insertIncident,
   type KeysTable,
+  listAuditEvents,
   listIncidents,
+  listKeyClients,
   openIncidents,
   type Page,
   type PageRequest,
-  recentClients,
-  rollingRotationOf,
   rotationClaim,
   type Store,
   setKeyRetiresAt,
@@ -36,6 +38,8 @@ export const LEAK_REASON = 'leaked';
 
 /** How far back `recentUse` looks. */
 const RECENT_USE_MS = 24 * 3_600_000;
+/** Most clients `recentUse` lists, most recent first. */
+const RECENT_USE_CLIENTS = 20;
 
 /** Where a leak was found, as reported. */
 export interface LeakReport {
@@ -236,7 +240,7 @@ export class LeakService {
         rotationId = started.rotation.id;
       } else {
         // Already being rotated: that rotation's successor is the one to claim; the grace still holds.
-        rotationId = await rollingRotationOf(tx.db, key.id);
+        rotationId = (await findRollingRotationOfKey(tx.db, key.id))?.rotationId ?? null;
       }
       // Never later than the key's own retirement or expiry.
       revokesAt = Math.min(revokesAt, key.expires_at ?? Infinity);
@@ -299,13 +303,13 @@ export class LeakService {
       rule: 'key_leaked',
       severity: 'critical',
       subject: row.id,
-      consumer_id: row.consumer_id,
-      key_id: row.key_id,
+      consumerId: row.consumer_id,
+      keyId: row.key_id,
       message,
-      data: JSON.stringify(data),
-      raised_at: now,
-      acknowledged_at: null,
-      acknowledged_by: null,
+      data,
+      raisedAt: now,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
     });
     await tx.audit({
       at: now,
@@ -393,7 +397,7 @@ export class LeakService {
         out.push({ change: 'successor_claimed', set: { successor_claimed_at: Number(rotation.claimed_at) } });
       }
       if (row.reuse_detected_at === null) {
-        const [reuse] = await auditEventsOf(db, row.rotation_id, 'successor.reclaim_attempted');
+        const [reuse] = await reclaimsOf(db, row.rotation_id);
         if (reuse) out.push({ change: 'reuse_detected', set: { reuse_detected_at: reuse.at } });
       }
     }
@@ -428,7 +432,7 @@ export class LeakService {
     const key = await this.#o.keys.row(db, row.key_id);
     const view = incidentView(row, key, now);
     const rotation = row.rotation_id ? await rotationClaim(db, row.rotation_id) : undefined;
-    const reuses = row.rotation_id ? await auditEventsOf(db, row.rotation_id, 'successor.reclaim_attempted') : [];
+    const reuses = row.rotation_id ? await reclaimsOf(db, row.rotation_id) : [];
     const timeline: TimelineEntry[] = [
       {
         type: 'reported',
@@ -458,11 +462,11 @@ export class LeakService {
     }
     timeline.sort((a, b) => a.at.localeCompare(b.at));
     await this.#o.signals.flush();
-    const recentUse = (await recentClients(db, key.id, now - RECENT_USE_MS)).map((c) => ({
+    const recentUse = (await listKeyClients(db, key.id, now - RECENT_USE_MS, RECENT_USE_CLIENTS)).map((c) => ({
       address: c.address,
-      userAgent: c.user_agent,
-      count: Number(c.count),
-      lastSeen: new Date(Number(c.last_seen)).toISOString(),
+      userAgent: c.userAgent,
+      count: c.count,
+      lastSeen: new Date(c.lastSeen).toISOString(),
     }));
     return {
       ...view,
@@ -475,6 +479,11 @@ export class LeakService {
 }
 
 /** When a key that no longer authenticates stopped: the earliest of its revocation, retirement and expiry. */
+/** Second claims of a rotation's successor, oldest first (the story of a rotation, for a timeline). */
+function reclaimsOf(db: Db, rotationId: string): Promise<AuditEventRecord[]> {
+  return listAuditEvents(db, { targetId: rotationId, action: 'successor.reclaim_attempted', limit: 100 });
+}
+
 function containedAt(key: KeysTable, now: number): number {
   const times = [key.revoked_at, key.retires_at, key.expires_at].filter((t): t is number => t !== null && t <= now);
   return times.length > 0 ? Math.min(...times) : now;

@@ -60,3 +60,12 @@ export async function listAuditEvents(db: Db, query: AuditEventQuery): Promise<A
     prevHash: r.prev_hash,
   }));
 }
+
+/** The sequence number of the newest audit event (0 for an empty log): where a new follower starts. */
+export async function readAuditSeqHead(db: Db): Promise<number> {
+  const head = await db
+    .selectFrom('audit_events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
+  return Number(head?.seq ?? 0);
+}

@@ -1,6 +1,5 @@
-import { type Selectable, sql } from 'kysely';
 import { type Page, type PageRequest, pageById } from '../pagination.js';
-import type { AlertsTable, AuditEventsTable, IncidentsTable, KeyClientsTable } from '../schema.js';
+import type { IncidentsTable } from '../schema.js';
 import type { Db } from '../store.js';
 
 /** Filters of an incident listing. */
@@ -57,38 +56,9 @@ export function openIncidents(db: Db, afterId: string | null, limit: number): Pr
   return q.orderBy('id').limit(limit).execute();
 }
 
-/** The client addresses and user agents that used a key since `since`, most recent first. */
-export function recentClients(db: Db, keyId: string, since: number, limit = 20): Promise<KeyClientsTable[]> {
-  return db
-    .selectFrom('key_clients')
-    .selectAll()
-    .where('key_id', '=', keyId)
-    .where('last_seen', '>=', since)
-    .orderBy('last_seen', 'desc')
-    .limit(limit)
-    .execute();
-}
-
-/** Audit events of `action` about a target, oldest first (the story of a rotation, for a timeline). */
-export function auditEventsOf(db: Db, targetId: string, action: string): Promise<Selectable<AuditEventsTable>[]> {
-  return db
-    .selectFrom('audit_events')
-    .selectAll()
-    .where('target_id', '=', targetId)
-    .where('action', '=', action)
-    .orderBy(sql`seq`)
-    .limit(100)
-    .execute();
-}
-
 /** Moves a key's retirement to `at` (a leak's rollover: the key stops at the end of the grace, held or not). */
 export async function setKeyRetiresAt(db: Db, keyId: string, at: number, now: number): Promise<void> {
   await db.updateTable('keys').set({ retires_at: at, updated_at: now }).where('id', '=', keyId).execute();
-}
-
-/** Stores an alert row (the caller audits it as `alert.raised`). */
-export async function insertAlert(db: Db, row: AlertsTable): Promise<void> {
-  await db.insertInto('alerts').values(row).execute();
 }
 
 /** When the successor of a rotation was claimed, and which key it is (an incident's timeline). */
@@ -101,15 +71,4 @@ export function rotationClaim(
     .select(['claimed_at', 'new_key_id'])
     .where('id', '=', rotationId)
     .executeTakeFirst();
-}
-
-/** The rolling rotation whose old key is `keyId`, if any (a leaked key that was already being rotated). */
-export async function rollingRotationOf(db: Db, keyId: string): Promise<string | null> {
-  const row = await db
-    .selectFrom('rotations')
-    .select('id')
-    .where('old_key_id', '=', keyId)
-    .where('state', '=', 'rolling')
-    .executeTakeFirst();
-  return row?.id ?? null;
 }
