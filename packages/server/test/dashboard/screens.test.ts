@@ -154,14 +154,29 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     await expectAccessible(page, 'webhooks');
   });
 
-  it('shows rotation policies with consumer names', async () => {
-    const c = await consumer('policy-co');
+  it('sets, shows and removes rotation policies, consumers by name', async () => {
+    await consumer('policy-co');
     await h.json('PUT', '/v1/rotation-policies/default', { every: '90d', gracePeriod: '7d' }, 200);
-    await h.json('PUT', `/v1/rotation-policies/${c.consumerId}`, { every: '30d', gracePeriod: '1d' }, 200);
     await page.click('nav >> text=Policies');
     await page.locator('tbody tr', { hasText: 'default (every consumer)' }).getByText('90d').waitFor();
+
+    await page.fill('input[name=policyConsumer]', 'nobody-here');
+    await page.click('button:has-text("Set policy")');
+    await page.locator('.problem', { hasText: 'no consumer is named' }).waitFor();
+    await page.fill('input[name=policyConsumer]', 'POLICY-CO');
+    await page.fill('input[name=every]', '30d');
+    await page.fill('input[name=policyGrace]', '1d');
+    await page.click('button:has-text("Set policy")');
     await page.locator('tbody tr', { hasText: 'policy-co' }).getByText('30d').waitFor();
     await expectAccessible(page, 'policies');
+
+    await page
+      .locator('tbody tr', { hasText: 'default (every consumer)' })
+      .getByRole('button', { name: /Remove/ })
+      .click();
+    await page.click('dialog[open] button:has-text("Remove")');
+    await page.locator('tbody tr', { hasText: 'default (every consumer)' }).waitFor({ state: 'detached' });
+    expect((await h.json('GET', '/v1/rotation-policies', undefined, 200)).data).toHaveLength(1);
   });
 
   it('shows the cluster nodes with their lag', async () => {
