@@ -133,13 +133,18 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
 
   it('lists webhooks and redelivers a dead delivery', async () => {
     rx.respond = () => 500;
-    const hook = await h.json('POST', '/v1/webhooks', { url: rx.url, events: ['key.created'] }, 201);
+    await page.click('nav >> text=Webhooks');
+    await page.fill('input[name=webhookUrl]', rx.url);
+    await page.fill('input[name=events]', 'key.created');
+    await page.click('button:has-text("Create webhook")');
+    expect(await page.getByTestId('secret').textContent()).toMatch(/^whsec_/);
+    await page.click('button:has-text("I have stored it")');
+    const [hook] = (await h.json('GET', '/v1/webhooks', undefined, 200)).data;
     await consumer('hooked-co');
     await h.kr.monitoring.dispatcher.tick();
     await h.kr.monitoring.deliveries.tick();
     await rx.waitFor(1);
 
-    await page.click('nav >> text=Webhooks');
     await page.click(`a:has-text("${rx.url}")`);
     const row = page.locator('tbody tr', { hasText: 'key.created' });
     await row.locator('.badge', { hasText: 'dead' }).waitFor();
@@ -149,6 +154,9 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     await row.locator('.badge', { hasText: 'pending' }).waitFor();
     const [d] = (await h.json('GET', `/v1/webhooks/${hook.id}/deliveries`, undefined, 200)).data;
     expect(d).toMatchObject({ status: 'pending', attempts: 0 });
+    await page.click('button:has-text("Disable")');
+    await page.click('button:has-text("Enable")');
+    expect(await h.json('GET', `/v1/webhooks/${hook.id}`, undefined, 200)).toMatchObject({ enabled: true });
     await page.click('nav >> text=Webhooks');
     await page.locator('tbody tr', { hasText: rx.url }).getByText('enabled').waitFor();
     await expectAccessible(page, 'webhooks');
