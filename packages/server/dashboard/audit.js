@@ -1,7 +1,7 @@
 // Audit: the hash-chain check (on request: it re-hashes events) and the events, newest first, filtered.
 import { api, query } from './api.js';
 import { badge, el, problemBox, replace, when } from './dom.js';
-import { targetText } from './names.js';
+import { actorText, targetText } from './names.js';
 import { pagedTable } from './paged.js';
 
 /** Runs GET /v1/audit/verify (from the last checkpoint, or every event with `full`) and shows the result in `slot`. */
@@ -76,7 +76,7 @@ export function auditView(view) {
         (e) => [
           String(e.seq),
           when(e.at),
-          e.actor,
+          actorText(e.actor),
           el('code', {}, e.action),
           targetText(e.targetType, e.targetId),
           el('code', { class: 'data' }, JSON.stringify(e.data)),

@@ -1,6 +1,7 @@
 // A consumer's usage: requests by outcome for the consumer or one of its keys, and its plan's quota use.
 import { api, query } from './api.js';
 import { el, problemBox, replace } from './dom.js';
+import { keyLabel } from './names.js';
 import { quotaChart, usagePanel } from './usage-chart.js';
 
 /** The usage section of `consumer`: filled once its keys (and plan, if any) are read. */
@@ -14,7 +15,7 @@ export function consumerUsage(consumer) {
       box,
       usagePanel([
         { label: `${consumer.name} (all keys)`, params: { consumerId: consumer.id } },
-        ...keys.map((k) => ({ label: `key ${k.name || 'unnamed'} (${k.hint})`, params: { keyId: k.id } })),
+        ...keys.map((k) => ({ label: `key ${keyLabel(k)}`, params: { keyId: k.id } })),
       ]),
       plan?.quota && live.length
         ? el(

@@ -38,11 +38,16 @@ export function planLink(id) {
   return named(link(`/plans/${encodeURIComponent(id)}`, id), id, path, (p) => p.name);
 }
 
+/** How a key reads: its name and hint. */
+export function keyLabel(key) {
+  return `${key.name || 'unnamed'} (${key.hint})`;
+}
+
 /** Text that reads as key `id`'s name and hint; a dash without an id. */
 export function keyText(id) {
   if (!id) return '—';
   const path = `/v1/keys/${encodeURIComponent(id)}`;
-  return named(el('span', { class: 'name' }, id), id, path, (k) => `${k.name || 'unnamed'} (${k.hint})`);
+  return named(el('span', { class: 'name' }, id), id, path, keyLabel);
 }
 
 /** The target of an audit event: consumers, keys and plans by name, anything else as its type and id. */
@@ -50,7 +55,15 @@ export function targetText(type, id) {
   if (type === 'consumer') return ['consumer ', consumerLink(id)];
   if (type === 'key') return ['key ', keyText(id)];
   if (type === 'plan') return ['plan ', planLink(id)];
+  if (type === 'rotation') return ['rotation ', link(`/rotations/${encodeURIComponent(id)}`, id)];
   return `${type} ${id}`;
+}
+
+/** The actor of an audit event (`kind:id`): a root or consumer key by its name, the system by its component. */
+export function actorText(actor) {
+  const [kind, id] = actor.split(/:(.*)/s);
+  if ((kind === 'root' || kind === 'consumer') && id) return [`${kind} key `, keyText(id)];
+  return actor;
 }
 
 /** Forgets the names looked up, so a new view shows renames. */

@@ -2,6 +2,7 @@
 import { api, query } from './api.js';
 import { timeChart } from './charts.js';
 import { el, problemBox, replace } from './dom.js';
+import { keyLabel } from './names.js';
 
 /** The windows offered: the last 24 buckets of a size, ending at the server's now (browsers' clocks may be off). */
 const WINDOWS = [
@@ -95,7 +96,7 @@ export async function quotaChart(title, keys, quota) {
   const chart = timeChart({
     title,
     series: [
-      ...keys.map((k, i) => ({ name: `${k.name || k.hint} (used)`, colour: i + 1, total: false })),
+      ...keys.map((k, i) => ({ name: `used by ${keyLabel(k)}`, colour: i + 1, total: false })),
       { name: `limit per ${quota.period}`, colour: 0, total: false },
     ],
   });
@@ -108,7 +109,7 @@ export async function quotaChart(title, keys, quota) {
       return el(
         'li',
         {},
-        `${k.name || k.hint}: ${n} of ${quota.limit} (${Math.round((n / quota.limit) * 100)}%) this ${quota.period}`,
+        `${keyLabel(k)}: ${n} of ${quota.limit} (${Math.round((n / quota.limit) * 100)}%) this ${quota.period}`,
       );
     }),
   );

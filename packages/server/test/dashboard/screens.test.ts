@@ -67,7 +67,7 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     for (let i = 0; i < 2; i++) await h.json('POST', '/v1/keys/verify', { key: c.key }, 200);
     await page.fill('input[name=quotaConsumer]', 'quota-co');
     await page.click('button:has-text("Show quota use")');
-    await page.getByText('metered: 2 of 1000 (0%) this day').waitFor();
+    await page.getByText(`metered (${c.hint}): 2 of 1000 (0%) this day`).waitFor();
 
     await page.goto(`/dashboard#/consumers/${c.consumerId}`);
     await page.locator('.facts a', { hasText: 'pro' }).waitFor();
@@ -208,6 +208,9 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     const first = await seqs();
     expect(first.length).toBeGreaterThan(5);
     expect([...first].sort((a, b) => b - a)).toEqual(first);
+    // Actors by their key: the harness's root key, by its name and hint, not its id.
+    const actor = page.locator('tbody tr').first().locator('td').nth(2);
+    await expect.poll(() => actor.textContent()).toMatch(/^root key .*\(kr_/);
     // Targets by name: the newest consumer.created is the policy test's consumer.
     await page
       .locator('tbody tr', { hasText: 'consumer.created' })
