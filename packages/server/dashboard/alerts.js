@@ -1,6 +1,7 @@
 // Alerts: the list, open ones first, and acknowledging them.
 import { api, query } from './api.js';
-import { act, badge, el, link, replace, when } from './dom.js';
+import { act, badge, el, replace, when } from './dom.js';
+import { consumerLink } from './names.js';
 import { pagedTable } from './paged.js';
 
 /** Renders the alerts list into `view`. */
@@ -24,7 +25,7 @@ export function alertsView(view) {
           a.rule,
           a.subject,
           a.message,
-          a.consumerId ? link(`/consumers/${encodeURIComponent(a.consumerId)}`, a.consumerId) : '—',
+          consumerLink(a.consumerId),
           when(a.raisedAt),
           a.acknowledgedAt
             ? `${when(a.acknowledgedAt)} by ${a.acknowledgedBy ?? '?'}`

@@ -2,12 +2,19 @@
 import { alertsView } from './alerts.js';
 import { api, rootKey, signIn, signOut } from './api.js';
 import { auditView } from './audit.js';
+import { clusterView } from './cluster.js';
 import { consumerView } from './consumer.js';
 import { consumersView } from './consumers.js';
 import { problemBox, replace } from './dom.js';
 import { incidentsView, incidentView } from './incidents.js';
+import { leaveView } from './lifecycle.js';
+import { forgetNames } from './names.js';
 import { overviewView } from './overview.js';
-import { rotationsView, rotationView } from './rotations.js';
+import { plansView, planView } from './plans.js';
+import { policiesView } from './policies.js';
+import { rotationView } from './rotation.js';
+import { rotationsView } from './rotations.js';
+import { webhooksView, webhookView } from './webhooks.js';
 
 const ROUTES = [
   [/^\/overview$/, overviewView],
@@ -15,9 +22,15 @@ const ROUTES = [
   [/^\/consumers\/([^/]+)$/, consumerView],
   [/^\/rotations$/, rotationsView],
   [/^\/rotations\/([^/]+)$/, rotationView],
+  [/^\/policies$/, policiesView],
+  [/^\/plans$/, plansView],
+  [/^\/plans\/([^/]+)$/, planView],
+  [/^\/webhooks$/, webhooksView],
+  [/^\/webhooks\/([^/]+)$/, webhookView],
   [/^\/alerts$/, alertsView],
   [/^\/incidents$/, incidentsView],
   [/^\/incidents\/([^/]+)$/, incidentView],
+  [/^\/cluster$/, clusterView],
   [/^\/audit$/, auditView],
 ];
 
@@ -30,10 +43,17 @@ function render() {
   $('nav').hidden = !signedIn;
   $('sign-out').hidden = !signedIn;
   const view = $('view');
+  leaveView();
+  forgetNames();
   replace(view);
   if (!signedIn) return $('root-key').focus();
   const path = location.hash.slice(1) || '/overview';
-  for (const a of $('nav').querySelectorAll('a')) a.classList.toggle('active', path.startsWith(a.hash.slice(1)));
+  for (const a of $('nav').querySelectorAll('a')) {
+    const current = path.startsWith(a.hash.slice(1));
+    a.classList.toggle('active', current);
+    if (current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   for (const [pattern, show] of ROUTES) {
     const match = pattern.exec(path);
     if (match) return show(view, ...match.slice(1).map(decodeURIComponent));
@@ -70,5 +90,16 @@ window.addEventListener('keyroll:signed-out', (event) => {
   replace($('sign-in-error'), problemBox({ code: 'UNAUTHORIZED', detail: `Signed out: ${event.detail}` }));
   render();
 });
-window.addEventListener('hashchange', render);
+/** Moves the focus to the new view's heading, so keyboard and screen-reader users start there. */
+function focusHeading() {
+  const heading = $('view').querySelector('h1');
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus();
+}
+
+window.addEventListener('hashchange', async () => {
+  await render();
+  focusHeading();
+});
 render();

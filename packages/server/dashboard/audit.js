@@ -1,6 +1,7 @@
-// Audit: the hash-chain check (on request: it re-hashes events) and the events, oldest first.
+// Audit: the hash-chain check (on request: it re-hashes events) and the events, newest first, filtered.
 import { api, query } from './api.js';
 import { badge, el, problemBox, replace, when } from './dom.js';
+import { actorText, targetText } from './names.js';
 import { pagedTable } from './paged.js';
 
 /** Runs GET /v1/audit/verify (from the last checkpoint, or every event with `full`) and shows the result in `slot`. */
@@ -47,6 +48,11 @@ export function auditView(view) {
   const chain = el('div', {}, el('span', { class: 'muted' }, 'The chain has not been checked on this page.'));
   const action = el('input', { name: 'action', placeholder: 'e.g. key.revoked', maxLength: 64 });
   const target = el('input', { name: 'targetId', placeholder: 'target id', maxLength: 64 });
+  const actor = el('input', { name: 'actor', placeholder: 'e.g. root:…', maxLength: 200 });
+  const from = el('input', { name: 'from', type: 'datetime-local', step: 1 });
+  const to = el('input', { name: 'to', type: 'datetime-local', step: 1 });
+  /** A datetime-local value (the browser's time zone) as ISO 8601 UTC, or undefined. */
+  const instant = (input) => (input.value ? new Date(input.value).toISOString() : undefined);
   const list = el('div');
   const show = () =>
     replace(
@@ -56,14 +62,23 @@ export function auditView(view) {
         (cursor) =>
           api(
             'GET',
-            `/v1/audit${query({ action: action.value.trim(), targetId: target.value.trim(), limit: 50, cursor })}`,
+            `/v1/audit${query({
+              order: 'desc',
+              action: action.value.trim(),
+              targetId: target.value.trim(),
+              actor: actor.value.trim(),
+              from: instant(from),
+              to: instant(to),
+              limit: 50,
+              cursor,
+            })}`,
           ),
         (e) => [
           String(e.seq),
           when(e.at),
-          e.actor,
+          actorText(e.actor),
           el('code', {}, e.action),
-          `${e.targetType} ${e.targetId}`,
+          targetText(e.targetType, e.targetId),
           el('code', { class: 'data' }, JSON.stringify(e.data)),
         ],
         'No audit events match.',
@@ -71,18 +86,26 @@ export function auditView(view) {
     );
   const form = el(
     'form',
-    { class: 'filter' },
-    'Filter ',
-    action,
-    ' ',
-    target,
-    ' ',
+    { class: 'filter', 'aria-label': 'Filter the audit log' },
+    el('label', {}, 'Action ', action),
+    el('label', {}, 'Target ', target),
+    el('label', {}, 'Actor ', actor),
+    el('label', {}, 'From ', from),
+    el('label', {}, 'To ', to),
     el('button', { type: 'submit' }, 'Apply'),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     show();
   });
-  replace(view, el('h1', {}, 'Audit log'), chainButtons(chain), chain, form, list);
+  replace(
+    view,
+    el('h1', {}, 'Audit log'),
+    el('p', { class: 'muted' }, 'Newest first.'),
+    chainButtons(chain),
+    chain,
+    form,
+    list,
+  );
   show();
 }

@@ -1,6 +1,8 @@
 // One consumer: its keys, issuing, rotating and revoking them.
 import { api, query } from './api.js';
+import { consumerUsage } from './consumer-usage.js';
 import { act, badge, confirmDialog, el, link, problemBox, replace, when } from './dom.js';
+import { planLink } from './names.js';
 import { pagedTable } from './paged.js';
 import { secretPanel } from './secret.js';
 
@@ -73,7 +75,7 @@ export async function consumerView(view, id) {
       el('dt', {}, 'External id'),
       el('dd', {}, consumer.externalId ?? '—'),
       el('dt', {}, 'Plan'),
-      el('dd', {}, consumer.planId ?? '—'),
+      el('dd', {}, planLink(consumer.planId)),
       el('dt', {}, 'Created'),
       el('dd', {}, when(consumer.createdAt)),
     ),
@@ -89,6 +91,7 @@ export async function consumerView(view, id) {
     panel,
     el('h2', {}, 'Keys'),
     keys,
+    consumerUsage(consumer),
   );
   showKeys();
 }

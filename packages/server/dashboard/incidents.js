@@ -1,6 +1,7 @@
 // Incidents: leaked keys, open ones first, and the story of one (timeline, recent use, checklist).
 import { api, query } from './api.js';
 import { badge, el, link, problemBox, replace, table, when } from './dom.js';
+import { consumerLink } from './names.js';
 import { pagedTable } from './paged.js';
 
 /** Renders the incidents list into `view`. */
@@ -22,7 +23,7 @@ export function incidentsView(view) {
           link(`/incidents/${encodeURIComponent(i.id)}`, i.id),
           badge(i.status),
           i.keyHint,
-          link(`/consumers/${encodeURIComponent(i.consumerId)}`, i.consumerId),
+          consumerLink(i.consumerId),
           i.action,
           i.source,
           when(i.reportedAt),
@@ -55,7 +56,7 @@ export async function incidentView(view, id) {
       el('dt', {}, 'Key'),
       el('dd', {}, el('code', {}, i.keyId), ` (${i.keyHint}, ${i.keyStatus})`),
       el('dt', {}, 'Consumer'),
-      el('dd', {}, link(`/consumers/${encodeURIComponent(i.consumerId)}`, i.consumerId)),
+      el('dd', {}, consumerLink(i.consumerId)),
       el('dt', {}, 'Reported'),
       el('dd', {}, `${when(i.reportedAt)} by ${i.reportedBy} (${i.source})`),
       i.url ? [el('dt', {}, 'Where'), el('dd', {}, i.url)] : null,

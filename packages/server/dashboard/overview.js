@@ -1,7 +1,11 @@
-// Overview: counts, cluster nodes, and the audit chain check on request.
+// Overview: counts, requests by outcome, rotations in flight, cluster nodes, and the audit chain check on request.
 import { api, query } from './api.js';
 import { chainButtons } from './audit.js';
+import { clusterTable } from './cluster.js';
 import { badge, el, link, problemBox, replace, table, when } from './dom.js';
+import { consumerLink } from './names.js';
+import { shareBar } from './share-bar.js';
+import { usagePanel } from './usage-chart.js';
 
 const KEY_STATUSES = ['active', 'deprecated', 'retired', 'revoked', 'expired'];
 
@@ -57,25 +61,20 @@ export function overviewView(view) {
         ),
       );
     }),
-    card('Cluster', async () => {
-      const c = await api('GET', '/v1/cluster');
-      return el(
-        'div',
-        {},
-        el('p', { class: 'muted' }, `Change feed: ${c.changeFeed.mode}, head #${c.head}, this node ${c.node}`),
-        table(
-          ['Node', 'Address', 'Applied', 'Lag', 'Heartbeat', ''],
-          c.nodes.map((n) => [
-            n.id,
-            n.address,
-            `#${n.appliedSeq}`,
-            n.lag === 0 ? badge('0', 'ok') : badge(String(n.lag), 'deprecated'),
-            when(n.heartbeatAt),
-            n.self ? badge('this node', 'active') : '',
-          ]),
-          'No nodes have reported.',
-        ),
+    usagePanel([{ label: 'all keys', params: {} }]),
+    card('Rotations in flight', async () => {
+      const page = await api('GET', `/v1/rotations${query({ state: 'rolling', limit: 10 })}`);
+      return table(
+        ['Rotation', 'Consumer', 'Progress', 'Deadline'],
+        page.data.map((r) => [
+          link(`/rotations/${encodeURIComponent(r.id)}`, r.id),
+          consumerLink(r.consumerId),
+          shareBar(r.progress.shareOnNew),
+          when(r.retiresAt),
+        ]),
+        'No rotation in flight.',
       );
     }),
+    card('Cluster', clusterTable),
   );
 }

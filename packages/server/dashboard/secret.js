@@ -1,8 +1,13 @@
 // The one-time display of a new secret key.
 import { el } from './dom.js';
 
-/** A panel showing `secret` once, with a copy button; `onDone` runs when the operator dismisses it. */
-export function secretPanel(title, secret, onDone) {
+const KEY_WARNING = 'Copy this key now. You will not see it again: keyroll stores only its hash.';
+
+/**
+ * A panel showing `secret` once, with a copy button and `warning` (by default, the one of an API key);
+ * `onDone` runs when the operator dismisses it.
+ */
+export function secretPanel(title, secret, onDone, warning = KEY_WARNING) {
   const status = el('span', { class: 'muted', role: 'status' });
   const code = el('code', { class: 'secret', 'data-testid': 'secret' }, secret);
   const copy = async () => {
@@ -18,7 +23,7 @@ export function secretPanel(title, secret, onDone) {
     'section',
     { class: 'secret-panel' },
     el('h3', {}, title),
-    el('p', { class: 'warning' }, 'Copy this key now. You will not see it again: keyroll stores only its hash.'),
+    el('p', { class: 'warning' }, warning),
     el('div', { class: 'secret-row' }, code, el('button', { type: 'button', onclick: copy }, 'Copy')),
     status,
     el(

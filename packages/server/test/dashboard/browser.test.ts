@@ -1,12 +1,9 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import { expectAccessible, hasChromium, launchChromium, openPage } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) process.stderr.write(`dashboard browser suite skipped: ${CHROMIUM} does not exist\n`);
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite');
 const SCREENSHOT = '/tmp/keyroll-dashboard-rotation.png';
 
@@ -20,26 +17,8 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     if (!sqlite) throw new Error('no sqlite dialect');
     h = await createHarness(sqlite);
     const address = await h.kr.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = await browser.newPage({ baseURL: address, viewport: { width: 1280, height: 860 } });
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      // Expected 4xx answers (a wrong key, a validation failure) are logged by Chromium too; CSP violations are not.
-      if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) pageErrors.push(msg.text());
-    });
+    browser = await launchChromium();
+    page = await openPage(browser, address, pageErrors);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -64,6 +43,8 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     expect(await page.getByTestId('audit-chain').textContent()).toBe('');
     await page.click('button:has-text("Check chain")');
     await expect.poll(() => page.getByTestId('audit-chain').textContent()).toContain('chain ok');
+    await page.locator('.chart .legend').first().waitFor();
+    await expectAccessible(page, 'overview');
   });
 
   let consumerId = '';
@@ -91,6 +72,8 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     await page.click('button:has-text("I have stored it")');
     expect(await page.getByTestId('secret').count()).toBe(0);
     await keyRow('production').locator('.badge-active').waitFor();
+    await page.locator('.chart .legend').waitFor();
+    await expectAccessible(page, 'consumer');
   });
 
   it('asks before an emergency rotation and does nothing when cancelled', async () => {
@@ -121,14 +104,20 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     expect(await page.getByTestId('share').textContent()).toMatch(/20% on new key\s*1 new \/ 4 old requests/);
     await page.getByText('billing-cron/2.1').waitFor();
     await page.locator('h1 .badge-rolling').waitFor();
+    // Names instead of ids: the consumer and both keys.
+    await page.locator('.facts a', { hasText: 'acme-billing' }).waitFor();
+    await page.locator('.facts', { hasText: 'production (' }).waitFor();
+    await page.locator('.chart .legend', { hasText: 'Deadline' }).waitFor();
+    await expectAccessible(page, 'rotation');
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     await page.click('nav >> text=Rotations');
-    await page.locator('tbody tr', { hasText: consumerId }).locator('.bar-label').waitFor();
+    await page.locator('tbody tr', { hasText: 'acme-billing' }).locator('.bar-label').waitFor();
+    await expectAccessible(page, 'rotations');
   });
 
   it('extends and completes the rotation', async () => {
-    await page.locator('tbody tr', { hasText: consumerId }).locator('a').first().click();
+    await page.locator('tbody tr', { hasText: 'acme-billing' }).locator('a').first().click();
     await page.fill('input[name=extendBy]', '2h');
     await page.click('button:has-text("Extend")');
     await page.getByRole('heading', { name: 'Extensions' }).waitFor();
@@ -159,6 +148,7 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     await page.click('nav >> text=Consumers');
     await page.getByText('<img src=x id=pwned>').waitFor();
     expect(await page.locator('#pwned').count()).toBe(0);
+    await expectAccessible(page, 'consumers');
   });
 
   it('lists open alerts and acknowledges one', async () => {
@@ -170,9 +160,11 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     h.clock.advance(60_000);
     expect(await h.kr.monitoring.evaluator.tick()).toBeGreaterThan(0);
 
+    const { name } = await h.json('GET', `/v1/consumers/${leaked.consumerId}`, undefined, 200);
     await page.click('nav >> text=Alerts');
-    const row = page.locator('tbody tr', { hasText: leaked.consumerId });
+    const row = page.locator('tbody tr', { hasText: name });
     expect(await row.textContent()).toContain('retired_key_used');
+    await expectAccessible(page, 'alerts');
     await row.locator('button:has-text("Acknowledge")').click();
     await row.waitFor({ state: 'detached' });
     const all = await h.json('GET', `/v1/alerts?consumerId=${leaked.consumerId}`, undefined, 200);
@@ -187,6 +179,7 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard in Chromium (SQLi
     await page.click('button:has-text("Full check")');
     await expect.poll(() => page.getByTestId('chain').textContent()).toContain('re-hashed');
     await page.locator('tbody tr', { hasText: 'key.revoked' }).first().waitFor();
+    await expectAccessible(page, 'audit');
   });
 
   it('signs out, forgetting the key', async () => {
