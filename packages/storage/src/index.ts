@@ -55,6 +55,7 @@ export {
   findLiveConsumer,
   listLiveConsumers,
 } from './repositories/consumers.js';
+export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
   encodeKey,

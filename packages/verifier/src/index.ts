@@ -18,6 +18,12 @@ export {
 export type { QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export {
+  type CreateRemoteVerifierOptions,
+  createRemoteVerifier,
+  type RemoteVerifier,
+} from './remote/create-remote-verifier.js';
+export type { DataPlaneLinkStatus, LinkLogger, OnStale } from './remote/data-plane-link.js';
+export {
   bearerToken,
   checkRequest,
   type PresentedRequest,
