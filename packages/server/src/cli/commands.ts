@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { type AdminTarget, callAdmin, resolveTarget } from './admin-client.js';
+import { edge } from './edge.js';
 import { saveRotatedRootKey } from './root-key-file.js';
 import { serve } from './serve.js';
 
@@ -30,6 +31,10 @@ export function buildCli(): Command {
     .option('--root-key <key>', 'root key (default $KEYROLL_ROOT_KEY or <data dir>/root-key)');
 
   program.command('serve').description('run a keyroll node (configured by KEYROLL_* variables)').action(serve);
+  program
+    .command('edge')
+    .description('run an edge verifier following a node over HTTPS, without a database (KEYROLL_EDGE_* variables)')
+    .action(edge);
 
   const consumers = program.command('consumers').description('manage consumers');
   consumers
