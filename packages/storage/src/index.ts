@@ -56,6 +56,11 @@ export {
   listLiveConsumers,
 } from './repositories/consumers.js';
 export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
+export {
+  type EdgeUsageBatch,
+  type EdgeUsageBucket,
+  recordEdgeUsage,
+} from './repositories/edge-usage.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
   encodeKey,

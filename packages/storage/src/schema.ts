@@ -258,6 +258,13 @@ export interface ClusterNodesTable {
 }
 
 /** Every table keyroll keeps. */
+/** Ids of usage batches applied from edge verifiers (`POST /v1/data-plane/usage`), so a retried batch counts once. */
+export interface EdgeUsageBatchesTable {
+  id: string;
+  /** Epoch ms. */
+  received_at: number;
+}
+
 export interface Database {
   consumers: ConsumersTable;
   keys: KeysTable;
@@ -278,4 +285,5 @@ export interface Database {
   alerts: AlertsTable;
   unknown_key_minutes: UnknownKeyMinutesTable;
   key_clients: KeyClientsTable;
+  edge_usage_batches: EdgeUsageBatchesTable;
 }

@@ -5,6 +5,7 @@ import type { VerificationObserver } from '../observer.js';
 import type { RootKeyListener } from '../root-key-audit.js';
 import { Verifier } from '../verifier.js';
 import { DataPlaneLink, type DataPlaneLinkStatus, type LinkLogger, type OnStale } from './data-plane-link.js';
+import { EdgeUsageReporter } from './edge-usage-reporter.js';
 import { KeyTable } from './key-table.js';
 import { TableLimitSource } from './table-limit-source.js';
 import { parseUpstreamUrl } from './upstream-url.js';
@@ -32,6 +33,11 @@ export interface CreateRemoteVerifierOptions {
   onRootKey?: RootKeyListener;
   /** Told of the link's connects, losses, reloads and staleness; silent without it. */
   log?: LinkLogger;
+  /**
+   * How often usage counts and last-use times are sent to the control plane, in ms (default 1,000;
+   * 0: only on `flushUsage()` and `close()`), so rotation progress and analytics see edge traffic.
+   */
+  usageFlushMs?: number;
   /** The fetch to use (default the global one). */
   fetch?: typeof fetch;
 }
@@ -41,9 +47,11 @@ export interface RemoteVerifier {
   verifier: Verifier;
   /** How the link to the control plane is doing. */
   status(): DataPlaneLinkStatus;
+  /** Sends the usage counted so far now (rejects when the control plane cannot take it; it is kept and sent again). */
+  flushUsage(): Promise<void>;
   /** False while stale under `onStale: 'refuse'` (for a readiness probe). */
   ready(): boolean;
-  /** Stops following the control plane and closes Redis. */
+  /** Stops following the control plane, tries a last usage flush and closes Redis. */
   close(): Promise<void>;
 }
 
@@ -71,6 +79,7 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
     throw new TypeError("createRemoteVerifier: onStale must be 'refuse' or 'serve-cached'");
   }
   const clock = options.clock ?? systemClock;
+  const fetchFn = options.fetch ?? fetch;
   let link: DataPlaneLink | undefined;
   const table = new KeyTable(() => link?.refusing() ?? false);
   const limits = new TableLimitSource();
@@ -83,24 +92,32 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
     maxStalenessMs,
     onStale,
     log: options.log ?? (() => undefined),
-    fetch: options.fetch ?? fetch,
+    fetch: fetchFn,
   });
   await link.start();
   const limiter = createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
+  const usage = new EdgeUsageReporter({
+    base,
+    token: options.token,
+    fetch: fetchFn,
+    ...(options.usageFlushMs !== undefined && { flushIntervalMs: options.usageFlushMs }),
+  });
   const verifier = new Verifier({
     lookup: table,
     clock,
     limits: new PlanLimitChecker({ limiter, source: limits }),
-    observers: options.observers ?? [],
+    observers: [usage, ...(options.observers ?? [])],
     ...(options.onRootKey && { onRootKey: options.onRootKey }),
   });
   const started = link;
   return {
     verifier,
     status: () => started.status(),
+    flushUsage: () => usage.flush(),
     ready: () => !started.refusing(),
     close: async () => {
       await started.close();
+      await usage.close();
       await limiter.close();
     },
   };
