@@ -8,6 +8,8 @@ export interface ChangeStreamOptions {
   from: number;
   /** Writes a chunk of the event stream; `false` when the socket's buffer is full. */
   write(chunk: string): boolean;
+  /** Resolves once a full socket buffer has drained (or the socket closed). */
+  drained(): Promise<void>;
   /** How often the log is read for new changes (default 25 ms). */
   pollMs?: number;
   /** How often a heartbeat is sent (default 1,000 ms). */
@@ -47,8 +49,11 @@ export class ChangeStream {
         for (const row of rows) {
           const event = await edgeChangeOf(this.#o.db, row);
           if (this.#stopped) return;
-          this.#o.write(`id: ${row.seq}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`);
           this.#position = row.seq;
+          // A slow edge is not buffered without bound: wait for its socket before reading more.
+          if (!this.#o.write(`id: ${row.seq}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`)) {
+            await this.#o.drained();
+          }
         }
         if (rows.length === BATCH) continue;
         if (Date.now() - lastBeat >= heartbeatMs) {

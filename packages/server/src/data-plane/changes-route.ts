@@ -55,7 +55,22 @@ export async function changesRoute(app: FastifyInstance, deps: Pick<AppDeps, 'st
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      const stream = new ChangeStream({ db, from, write: (chunk) => reply.raw.write(chunk) });
+      const raw = reply.raw;
+      const stream = new ChangeStream({
+        db,
+        from,
+        write: (chunk) => raw.write(chunk),
+        drained: () =>
+          new Promise((resolve) => {
+            const done = () => {
+              raw.off('drain', done);
+              raw.off('close', done);
+              resolve();
+            };
+            raw.once('drain', done);
+            raw.once('close', done);
+          }),
+      });
       req.raw.on('close', () => stream.stop());
       reply.raw.on('close', () => stream.stop());
       await stream.run();
