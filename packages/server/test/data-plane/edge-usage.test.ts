@@ -30,7 +30,15 @@ for (const dialect of DIALECTS) {
         }
         return res;
       };
-      edge = await createRemoteVerifier({ url, token, clock: h.clock, usageFlushMs: 0, fetch: lossy });
+      // The node's clock is moved by minutes here: a bound of an hour keeps staleness out of these tests.
+      edge = await createRemoteVerifier({
+        url,
+        token,
+        clock: h.clock,
+        usageFlushMs: 0,
+        maxStalenessMs: 3_600_000,
+        fetch: lossy,
+      });
     });
     afterAll(async () => {
       await edge?.close();
@@ -57,6 +65,24 @@ for (const dialect of DIALECTS) {
       expect(usage.codes).toEqual({ VALID: 2, INSUFFICIENT_SCOPE: 1 });
       const stored = await h.json('GET', `/v1/keys/${keyId}`, undefined, 200);
       expect(stored.lastUsedAt).toBe(new Date(h.clock.now()).toISOString());
+    });
+
+    it("a rotation's progress sees traffic verified at the edge", async () => {
+      const c = await h.consumerWithKey();
+      const res = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1d' }, 201);
+      await eventually(async () => (await edge.verifier.verify(res.key)).code === 'VALID', 'the successor at the edge');
+      h.clock.advance(2 * 60_000);
+      for (let i = 0; i < 3; i++) expect((await edge.verifier.verify(c.key)).code).toBe('VALID');
+      const lastOld = h.clock.now();
+      h.clock.advance(60_000);
+      await edge.verifier.verify(res.key);
+      await edge.flushUsage();
+      const got = await h.json('GET', `/v1/rotations/${res.rotation.id}`, undefined, 200);
+      expect(got.progress).toMatchObject({
+        oldKeyRequests: 3,
+        newKeyRequests: 2, // the one that showed it had arrived, and the one after
+        oldKeyLastUsedAt: new Date(lastOld).toISOString(),
+      });
     });
 
     it('applies a batch once by id, skips unknown keys and files counts under the key’s own consumer', async () => {
