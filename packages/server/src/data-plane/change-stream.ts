@@ -1,17 +1,18 @@
-import { type Db, hasChangesUpTo, readChangeLogHead, readChangesAfter } from '@keyroll/storage';
+import { type Db, hasChangesUpTo, readChangesAfter } from '@keyroll/storage';
 import { edgeChangeOf } from './edge-change.js';
+import type { HeadWatcher } from './head-watcher.js';
 
 /** What a {@link ChangeStream} is built from. */
 export interface ChangeStreamOptions {
   db: Db;
+  /** The node's shared poll of the change-log head. */
+  heads: HeadWatcher;
   /** The sequence number after which to send changes. */
   from: number;
   /** Writes a chunk of the event stream; `false` when the socket's buffer is full. */
   write(chunk: string): boolean;
   /** Resolves once a full socket buffer has drained (or the socket closed). */
   drained(): Promise<void>;
-  /** How often the log is read for new changes (default 25 ms). */
-  pollMs?: number;
   /** How often a heartbeat is sent (default 1,000 ms). */
   heartbeatMs?: number;
 }
@@ -20,8 +21,9 @@ export interface ChangeStreamOptions {
 const BATCH = 500;
 
 /**
- * One edge's event stream: polls the change log after its position and writes each change as an SSE
- * `change` event (id = sequence), and a `heartbeat` every second, until stopped. A storage error or a
+ * One edge's event stream: reads the change log after its position whenever the shared
+ * {@link HeadWatcher} sees the head move past it, writes each change as an SSE `change` event
+ * (id = sequence), and a `heartbeat` every second while caught up, until stopped. A storage error or a
  * prune that overtakes the position ends the stream: the edge reconnects from its last id (and gets
  * a 410 when it has to reload the snapshot).
  */
@@ -29,6 +31,8 @@ export class ChangeStream {
   #position: number;
   #stopped = false;
   #wake: (() => void) | null = null;
+  /** Whether the log may hold rows after the position: checked first, then only when the head moves past it. */
+  #behind = true;
   readonly #o: ChangeStreamOptions;
 
   constructor(options: ChangeStreamOptions) {
@@ -43,25 +47,33 @@ export class ChangeStream {
     try {
       this.#o.write(': keyroll data plane\n\n');
       while (!this.#stopped) {
-        const rows = await readChangesAfter(this.#o.db, this.#position, BATCH);
-        const first = rows[0];
-        if (first && first.seq > this.#position + 1 && !(await hasChangesUpTo(this.#o.db, this.#position))) return;
-        for (const row of rows) {
-          const event = await edgeChangeOf(this.#o.db, row);
-          if (this.#stopped) return;
-          this.#position = row.seq;
-          // A slow edge is not buffered without bound: wait for its socket before reading more.
-          if (!this.#o.write(`id: ${row.seq}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`)) {
-            await this.#o.drained();
+        if (this.#behind) {
+          const rows = await readChangesAfter(this.#o.db, this.#position, BATCH);
+          const first = rows[0];
+          if (first && first.seq > this.#position + 1 && !(await hasChangesUpTo(this.#o.db, this.#position))) return;
+          for (const row of rows) {
+            const event = await edgeChangeOf(this.#o.db, row);
+            if (this.#stopped) return;
+            this.#position = row.seq;
+            // A slow edge is not buffered without bound: wait for its socket before reading more.
+            if (!this.#o.write(`id: ${row.seq}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`)) {
+              await this.#o.drained();
+            }
           }
+          this.#behind = rows.length === BATCH;
+          if (this.#behind) continue;
         }
-        if (rows.length === BATCH) continue;
+        // A heartbeat says "caught up with the log as of now": only sent with nothing left to send.
         if (Date.now() - lastBeat >= heartbeatMs) {
           lastBeat = Date.now();
-          const head = await readChangeLogHead(this.#o.db);
-          this.#o.write(`event: heartbeat\ndata: ${JSON.stringify({ head })}\n\n`);
+          this.#o.write(`event: heartbeat\ndata: ${JSON.stringify({ head: this.#position })}\n\n`);
         }
-        await this.#sleep(this.#o.pollMs ?? 25);
+        const tick = this.#o.heads.nextTick();
+        this.#wake = tick.wake;
+        await tick.promise;
+        const { head, failed } = this.#o.heads.state;
+        if (failed) return; // storage is away: no more heartbeats, the edge's bound runs
+        if (head > this.#position) this.#behind = true;
       }
     } catch {
       // Storage went away: end the stream; the edge reconnects with its Last-Event-ID.
@@ -72,15 +84,5 @@ export class ChangeStream {
   stop(): void {
     this.#stopped = true;
     this.#wake?.();
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -5,9 +5,16 @@ import type { AppDeps } from '../app-deps.js';
 import { requireRoot } from '../http/auth.js';
 import { adminErrors } from '../http/schemas.js';
 import { ChangeStream } from './change-stream.js';
+import { HeadWatcher } from './head-watcher.js';
 
 /** `GET /v1/data-plane/changes`: the change log as Server-Sent Events, for edge verifiers. */
 export async function changesRoute(app: FastifyInstance, deps: Pick<AppDeps, 'store' | 'verifier'>): Promise<void> {
+  const heads = new HeadWatcher(deps.store.db);
+  const open = new Set<ChangeStream>();
+  // Streams never go idle: end them before the server waits for its connections to close.
+  app.addHook('preClose', async () => {
+    for (const stream of open) stream.stop();
+  });
   app.get(
     '/v1/data-plane/changes',
     {
@@ -58,6 +65,7 @@ export async function changesRoute(app: FastifyInstance, deps: Pick<AppDeps, 'st
       const raw = reply.raw;
       const stream = new ChangeStream({
         db,
+        heads,
         from,
         write: (chunk) => raw.write(chunk),
         drained: () =>
@@ -73,7 +81,9 @@ export async function changesRoute(app: FastifyInstance, deps: Pick<AppDeps, 'st
       });
       req.raw.on('close', () => stream.stop());
       reply.raw.on('close', () => stream.stop());
+      open.add(stream);
       await stream.run();
+      open.delete(stream);
       reply.raw.end();
     },
   );

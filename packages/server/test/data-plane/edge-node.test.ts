@@ -111,6 +111,28 @@ for (const dialect of sqlite) {
   });
 }
 
+describe('a node with an edge connected', () => {
+  it('shuts down without waiting for the edge to go away', async () => {
+    const dialect = sqlite[0];
+    if (!dialect) return;
+    const h = await createHarness(dialect);
+    await h.kr.app.listen({ port: 0, host: '127.0.0.1' });
+    const config = loadEdgeConfig({
+      KEYROLL_EDGE_UPSTREAM: `http://127.0.0.1:${(h.kr.app.server.address() as AddressInfo).port}`,
+      KEYROLL_EDGE_TOKEN: await h.rootKeyWith(['dataplane:read']),
+    });
+    const edge = await startEdge(config);
+    try {
+      await eventually(() => edge.remote.status().connected, 'the edge to connect');
+      await h.kr.app.close(); // would hang on the open event stream
+      await eventually(() => !edge.remote.status().connected, 'the stream to end');
+    } finally {
+      await edge.close();
+      await h.close();
+    }
+  });
+});
+
 describe('edge configuration', () => {
   const base = { KEYROLL_EDGE_UPSTREAM: 'https://keys.example.com', KEYROLL_EDGE_TOKEN: 'kr_root_x' };
   it('needs an upstream and a token, and reads the staleness bound and policy', () => {
