@@ -18,6 +18,8 @@ export interface EdgeConfig {
   onStale: OnStale;
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** `KEYROLL_USAGE_FLUSH_MS`: how often usage is reported to the control plane (default 1,000; 0: at shutdown only). */
+  usageFlushMs: number;
   logLevel: string;
 }
 
@@ -45,6 +47,7 @@ export function loadEdgeConfig(env: Env = process.env): Readonly<EdgeConfig> {
     onStale,
     redisUrl: env.KEYROLL_REDIS_URL || undefined,
     redisPrefix: env.KEYROLL_REDIS_PREFIX || 'keyroll:',
+    usageFlushMs: flushMs(env.KEYROLL_USAGE_FLUSH_MS),
     logLevel: env.KEYROLL_LOG_LEVEL || 'info',
   });
 }
@@ -54,6 +57,14 @@ function port(env: Env, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be an integer from 0 to 65535`);
+  return n;
+}
+
+function flushMs(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 1000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000)
+    throw new ConfigError('KEYROLL_USAGE_FLUSH_MS must be an integer from 0 to 60000');
   return n;
 }
 

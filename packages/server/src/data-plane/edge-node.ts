@@ -39,6 +39,7 @@ export async function startEdge(config: Readonly<EdgeConfig>, options: StartEdge
     onStale: config.onStale,
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
+    usageFlushMs: config.usageFlushMs,
     observers: [counter],
     ...(options.clock && { clock: options.clock }),
     ...(options.fetch && { fetch: options.fetch }),

@@ -143,6 +143,8 @@ describe('edge configuration', () => {
       loadEdgeConfig({ ...base, KEYROLL_EDGE_MAX_STALENESS: '30s', KEYROLL_EDGE_ON_STALE: 'serve-cached' }),
     ).toMatchObject({ maxStalenessMs: 30_000, onStale: 'serve-cached' });
     expect(() => loadEdgeConfig({ ...base, KEYROLL_EDGE_ON_STALE: 'maybe' })).toThrow(/KEYROLL_EDGE_ON_STALE/);
+    expect(loadEdgeConfig({ ...base, KEYROLL_USAGE_FLUSH_MS: '250' }).usageFlushMs).toBe(250);
+    expect(() => loadEdgeConfig({ ...base, KEYROLL_USAGE_FLUSH_MS: '-1' })).toThrow(/KEYROLL_USAGE_FLUSH_MS/);
     expect(() => loadEdgeConfig({ ...base, KEYROLL_EDGE_MAX_STALENESS: '10ms' })).toThrow(/KEYROLL_EDGE_MAX_STALENESS/);
   });
 
