@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   delivery: 'dlv',
   alert: 'alr',
   policy: 'pol',
+  incident: 'inc',
 } as const;
 
 /** Kind of thing an id names. */

@@ -55,16 +55,21 @@ export function loadGatewayConfig(value: string, trustedProxies?: string): Gatew
     const where = inline ? 'the value' : value;
     throw new ConfigError(`${SOURCE}: ${where} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const extra = (trustedProxies ?? '')
+  return parseGatewayConfig(parsed, trustedProxyList(trustedProxies));
+}
+
+/** The comma-separated addresses / CIDR ranges of `KEYROLL_GATEWAY_TRUSTED_PROXIES`; throws a {@link ConfigError} on a bad entry. */
+export function trustedProxyList(value: string | undefined): string[] {
+  const list = (value ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
-  for (const t of extra) {
+  for (const t of list) {
     if (parseCidr(t) === null) {
       throw new ConfigError(`KEYROLL_GATEWAY_TRUSTED_PROXIES: ${show(t)} is not an address or CIDR range`);
     }
   }
-  return parseGatewayConfig(parsed, extra);
+  return list;
 }
 
 /** Validates a parsed gateway configuration, with defaults filled in; `extraTrustedProxies` are added to its list. */

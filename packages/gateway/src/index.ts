@@ -1,5 +1,14 @@
 // keyroll's reverse proxy: verifies the key of every request with a verifier (@keyroll/verifier),
 // canonicalises and authorises its path against the routes, and forwards exactly that path.
+
+export {
+  FORWARD_AUTH_PATH,
+  ForwardAuth,
+  type ForwardAuthAnswer,
+  type ForwardAuthOptions,
+  type ForwardAuthRequest,
+} from './forward-auth.js';
+export { type ForwardAuthCall, type OriginalRequest, originalTarget } from './forward-auth-target.js';
 export { Gateway, type GatewayLog, type GatewayOptions } from './gateway.js';
 export {
   DEFAULT_GATEWAY_PORT,
@@ -8,4 +17,5 @@ export {
   type GatewayRoute,
   loadGatewayConfig,
   parseGatewayConfig,
+  trustedProxyList,
 } from './gateway-config.js';

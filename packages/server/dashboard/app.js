@@ -5,6 +5,7 @@ import { auditView } from './audit.js';
 import { consumerView } from './consumer.js';
 import { consumersView } from './consumers.js';
 import { problemBox, replace } from './dom.js';
+import { incidentsView, incidentView } from './incidents.js';
 import { overviewView } from './overview.js';
 import { rotationsView, rotationView } from './rotations.js';
 
@@ -15,6 +16,8 @@ const ROUTES = [
   [/^\/rotations$/, rotationsView],
   [/^\/rotations\/([^/]+)$/, rotationView],
   [/^\/alerts$/, alertsView],
+  [/^\/incidents$/, incidentsView],
+  [/^\/incidents\/([^/]+)$/, incidentView],
   [/^\/audit$/, auditView],
 ];
 

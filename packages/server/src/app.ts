@@ -15,9 +15,11 @@ import { ConsumerSchema } from './consumers/consumer-schemas.js';
 import { dataPlaneRoutes } from './data-plane/data-plane-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { installDocsSecurityHeaders } from './http/docs-headers.js';
+import { forwardAuthRoutes } from './http/forward-auth-routes.js';
 import { keyRedactingLogger } from './http/log-redaction.js';
 import { finishOpenApiDocument } from './http/openapi-document.js';
 import { OPERATION_IDS } from './http/openapi-operation-ids.js';
+import { postmanRoutes } from './http/postman-routes.js';
 import { frameworkErrorProblem, installErrorHandling } from './http/problem.js';
 import { rejectNulCharacters } from './http/reject-nul.js';
 import { requestValidatorFactory } from './http/request-validation.js';
@@ -26,6 +28,7 @@ import { DateTime, Duration, Problem } from './http/schemas.js';
 import { keyRoutes } from './keys/key-routes.js';
 import { KeySchema } from './keys/key-schemas.js';
 import { verifyRoutes } from './keys/verify-routes.js';
+import { leakRoutes } from './leaks/leak-routes.js';
 import { metricsRoutes } from './metrics/metrics-routes.js';
 import { planRoutes } from './plans/plan-routes.js';
 import { rotationPolicyRoutes } from './rotations/rotation-policy-routes.js';
@@ -99,6 +102,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(postmanRoutes);
 
   installPropagationWait(app, deps.cluster);
   await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster, redis: deps.redis });
@@ -109,11 +113,13 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => analyticsRoutes(scope, deps));
   await app.register(async (scope) => alertRoutes(scope, deps));
+  await app.register(async (scope) => forwardAuthRoutes(scope, deps.forwardAuth));
   for (const routes of [consumerRoutes, keyRoutes, verifyRoutes, selfRoutes, auditRoutes, planRoutes, usageRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }
   for (const routes of [rotationRoutes, rotationPolicyRoutes, selfRotationRoutes]) {
     await app.register(async (scope) => routes(scope, deps));
   }
+  await app.register(async (scope) => leakRoutes(scope, deps));
   return app;
 }

@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-import { AdminApiError } from './cli/admin-client.js';
+import { CommanderError } from 'commander';
 import { buildCli } from './cli/commands.js';
+import { reportError } from './cli/errors.js';
+import { throwUsageErrors } from './cli/usage-errors.js';
 
-buildCli()
-  .parseAsync(process.argv)
-  .catch((e: unknown) => {
-    process.stderr.write(`keyroll: ${e instanceof AdminApiError || e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
+const json = process.argv.includes('--json');
+const program = buildCli();
+throwUsageErrors(program, json);
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // Help asked for, or a usage error commander has already printed (unless --json).
+    if (json && e.exitCode !== 0) reportError(e, true);
+    process.exit(e.exitCode);
+  }
+  reportError(e, json);
+  process.exit(1);
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, DEFAULT_PREFIXES, isValidPrefix, parseDuration } from '@keyroll/core';
 import type { RetentionPeriods } from './cluster/retention.js';
 import type { ListenerLimits } from './http/listener-limits.js';
+import { GITHUB_KEYS_URL } from './leaks/github-public-keys.js';
 
 /** keyroll's configuration, parsed once from the environment (and an optional JSON file). */
 export interface Config {
@@ -54,6 +55,8 @@ export interface Config {
   auditKey: string | undefined;
   /** Connection limits and time-outs of the API and gateway listeners. */
   listener: ListenerLimits;
+  /** GitHub's secret-scanning public keys (`KEYROLL_GITHUB_KEYS_URL`), for `POST /v1/leaks/github`. */
+  githubKeysUrl: string;
 }
 
 /** Thresholds of the alert rules. */
@@ -122,6 +125,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       alertsMs: duration(e, 'KEYROLL_ALERT_RETENTION', 90 * 86_400_000),
     }),
     auditKey: e.KEYROLL_AUDIT_KEY || undefined,
+    githubKeysUrl: httpUrl(e, 'KEYROLL_GITHUB_KEYS_URL', GITHUB_KEYS_URL),
     listener: Object.freeze({
       maxConnections: int(e, 'KEYROLL_MAX_CONNECTIONS', 1000, 1, 1_000_000),
       headersTimeoutMs: int(e, 'KEYROLL_HEADERS_TIMEOUT_MS', 10_000, 1, 600_000),
@@ -175,5 +179,17 @@ function duration(e: Env, name: string, fallback: number): number {
 function prefix(e: Env, name: string, fallback: string): string {
   const value = e[name] || fallback;
   if (!isValidPrefix(value)) throw new ConfigError(`${name} must be lower-case words joined by _ (got ${value})`);
+  return value;
+}
+
+function httpUrl(e: Env, name: string, fallback: string): string {
+  const value = e[name] || fallback;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL (got ${value})`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL`);
   return value;
 }

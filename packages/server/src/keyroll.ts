@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
-import { Gateway, loadGatewayConfig } from '@keyroll/gateway';
+import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyroll/gateway';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   connectRedisRateLimiter,
@@ -21,6 +21,9 @@ import { ConsumerService } from './consumers/consumer-service.js';
 import { applyListenerLimits } from './http/listener-limits.js';
 import { type BootstrapResult, bootstrap } from './keys/bootstrap.js';
 import { KeyService } from './keys/key-service.js';
+import { GithubPublicKeys } from './leaks/github-public-keys.js';
+import { LeakPolicyService } from './leaks/leak-policies.js';
+import { LeakService } from './leaks/leak-service.js';
 import { KeyrollMetrics } from './metrics/keyroll-metrics.js';
 import { MissCountingLookup } from './metrics/miss-counting-lookup.js';
 import { createMonitoring } from './monitoring/monitoring.js';
@@ -29,6 +32,7 @@ import { RotationEngine } from './rotations/rotation-engine.js';
 import { RotationPolicyService } from './rotations/rotation-policies.js';
 import { RotationScheduler } from './rotations/rotation-scheduler.js';
 import { SelfServiceLimits } from './rotations/self-service-limits.js';
+import { BackgroundLoop } from './shared/background-loop.js';
 
 /** A wired keyroll node: storage, services and the HTTP app, not yet listening. */
 export interface Keyroll extends AppDeps {
@@ -67,6 +71,8 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
+  // Forward-auth reads the client address from these proxies' X-Forwarded-For, routes or not.
+  const trustedProxies = gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies);
   // Before anything is opened: a node told to share limits through Redis never starts without it.
   const redis = config.redisUrl
     ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -138,6 +144,16 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     ...(config.nodeId !== undefined && { nodeId: config.nodeId }),
     ...options.cluster,
   });
+  const leakPolicies = new LeakPolicyService({ store, clock });
+  const leaks = new LeakService({
+    store,
+    clock,
+    keys,
+    rotations,
+    policies: leakPolicies,
+    signals: pipeline.signals,
+    prefixes: [config.keyPrefix, config.rootKeyPrefix],
+  });
   const deps: AppDeps = {
     config,
     store,
@@ -160,7 +176,16 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     cluster,
     plans: new PlanService({ store, clock }),
     ...(redis !== null && { redis }),
+    forwardAuth: new ForwardAuth({
+      verifier,
+      routes: gatewayConfig?.routes ?? null,
+      trustedProxies,
+      clock,
+    }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
+    leaks,
+    leakPolicies,
+    githubKeys: new GithubPublicKeys({ url: config.githubKeysUrl, clock }),
   };
   const retention = new RetentionJob({
     store,
@@ -170,6 +195,11 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     nodeId: cluster.id,
     onError: (err) => app.log.error({ err }, 'retention tick failed'),
     onPruned: (report) => app.log.info({ retention: report }, 'retention deleted old rows'),
+  });
+  // Revokes rolled-over leaked keys at the end of their grace and sends `incident.updated`.
+  const leakLoop = new BackgroundLoop([['leaks', leaks]], {
+    intervalMs: 1_000,
+    onError: (err, worker) => app.log.error({ err, worker }, 'background step failed'),
   });
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
@@ -186,6 +216,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   if (options.background) {
     deps.monitoring.start();
     retention.start();
+    leakLoop.start();
   }
   const gateway = gatewayConfig && new Gateway({ config: gatewayConfig, verifier: deps.verifier, clock, log: app.log });
   if (gateway) applyListenerLimits(gateway.server, config.listener);
@@ -198,6 +229,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     close: async () => {
       await gateway?.close();
       await retention.stop();
+      await leakLoop.stop();
       await scheduler.stop();
       await app.close();
       await deps.monitoring.close();

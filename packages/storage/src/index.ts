@@ -49,6 +49,7 @@ export {
   updateConsumer,
 } from './repositories/consumer-writes.js';
 export {
+  type ConsumerListFilter,
   type ConsumerRecord,
   findConsumer,
   findConsumerIdByExternalId,
@@ -61,6 +62,17 @@ export {
   type EdgeUsageBucket,
   recordEdgeUsage,
 } from './repositories/edge-usage.js';
+export {
+  type IncidentFilter,
+  incidentById,
+  incidentOfKey,
+  insertIncident,
+  listIncidents,
+  openIncidents,
+  rotationClaim,
+  setKeyRetiresAt,
+  updateIncident,
+} from './repositories/incidents.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
   encodeKey,
@@ -84,6 +96,7 @@ export {
   listKeys,
   type UsableKeyExclusions,
 } from './repositories/keys.js';
+export { deleteLeakPolicy, leakPolicies, leakPolicy, putLeakPolicy } from './repositories/leak-policies.js';
 export type { QuotaSpec, RateLimitSpec } from './repositories/limit-specs.js';
 export {
   deletePlan,
@@ -97,3 +110,87 @@ export {
   updatePlan,
 } from './repositories/plans.js';
 export type { WriteEvent } from './repositories/write-event.js';
+
+// Repositories: usage, client signals, webhooks, alerts, cluster, retention, analytics
+
+export {
+  type AlertListFilter,
+  type AlertRecord,
+  acknowledgeAlert,
+  findAlert,
+  insertAlert,
+  latestAlertRaisedAt,
+  listAlerts,
+} from './repositories/alerts.js';
+export {
+  type ExpiringKeyRow,
+  findKeyLastUsedAt,
+  findRotationTrafficRow,
+  listExpiringKeys,
+  listIdleKeys,
+  type RotationTrafficRow,
+} from './repositories/analytics.js';
+export { readAuditSeqHead } from './repositories/audit-log.js';
+export {
+  type ClientSighting,
+  type ClientSignals,
+  listKeyClients,
+  recordClientSignals,
+  type UnknownKeyCount,
+  unknownKeyBursts,
+  unknownKeysByAddressAndCode,
+} from './repositories/client-signals.js';
+export { type KeyExpiryNoticeRow, listKeysDueExpiryNotice, recordExpiryNotice } from './repositories/expiry-notices.js';
+export { databaseAnswers } from './repositories/health.js';
+export { takeLease } from './repositories/job-leases.js';
+export { countRotationsByState } from './repositories/metrics.js';
+export {
+  forgetNodesSilentSince,
+  listNodesHeardSince,
+  type NodeHeartbeat,
+  removeNode,
+  writeNodeHeartbeat,
+} from './repositories/nodes.js';
+export { type PrunedTable, pruneBatch, readChangeRetentionBounds } from './repositories/retention.js';
+export {
+  findRollingRotationOfKey,
+  listRetiringKeysInUse,
+  type RetiringKeyInUseRow,
+} from './repositories/rotation-deadlines.js';
+export {
+  type ConsumerMinute,
+  countKeyUsageSince,
+  failuresByConsumerMinute,
+  type KeyCodeUsage,
+  type MinuteRange,
+  recordUsage,
+  type UsageBucketCount,
+  type UsageCount,
+  usageByBucket,
+  usageByConsumerAndCode,
+  usageByKeyAndBucket,
+  usageByKeyAndCode,
+} from './repositories/usage.js';
+export {
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  countOpenDeliveries,
+  type DeliveryAttempt,
+  type DeliveryRecord,
+  findDelivery,
+  hasDueDelivery,
+  listDeliveries,
+  queueDelivery,
+  recordDeliveryAttempt,
+  requeueDelivery,
+} from './repositories/webhook-deliveries.js';
+export {
+  deleteWebhook,
+  findLiveWebhook,
+  insertWebhook,
+  listEnabledWebhooks,
+  listLiveWebhooks,
+  updateWebhook,
+  type WebhookChanges,
+  type WebhookRecord,
+} from './repositories/webhooks.js';

@@ -257,6 +257,43 @@ export interface ClusterNodesTable {
   heartbeat_at: number;
 }
 
+/** Leak policies: what a reported leak of a consumer's key (or any key: target `default`) does. */
+export interface LeakPoliciesTable {
+  target: string;
+  consumer_id: string | null;
+  /** `revoke`, `rollover` or `notify`. */
+  action: string;
+  grace_ms: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Incidents: one per leaked key; never the key itself, only its id and hint. */
+export interface IncidentsTable {
+  id: string;
+  key_id: string;
+  consumer_id: string;
+  key_hint: string;
+  /** Who found it: `github`, or what the reporter said (`support`, `logs`, …). */
+  source: string;
+  url: string | null;
+  reported_by: string;
+  /** The leak policy's action when it was contained: `revoke`, `rollover` or `notify`. */
+  action: string;
+  grace_ms: number;
+  /** The rollover rotation, for `rollover`. */
+  rotation_id: string | null;
+  /** `open` until the leaked key no longer authenticates, then `contained`. */
+  status: string;
+  reported_at: number;
+  contained_at: number | null;
+  /** When the leaked key is revoked (now for `revoke`, the end of the grace for `rollover`). */
+  revokes_at: number | null;
+  successor_claimed_at: number | null;
+  reuse_detected_at: number | null;
+  updated_at: number;
+}
+
 /** Every table keyroll keeps. */
 /** Ids of usage batches applied from edge verifiers (`POST /v1/data-plane/usage`), so a retried batch counts once. */
 export interface EdgeUsageBatchesTable {
@@ -285,5 +322,7 @@ export interface Database {
   alerts: AlertsTable;
   unknown_key_minutes: UnknownKeyMinutesTable;
   key_clients: KeyClientsTable;
+  leak_policies: LeakPoliciesTable;
+  incidents: IncidentsTable;
   edge_usage_batches: EdgeUsageBatchesTable;
 }

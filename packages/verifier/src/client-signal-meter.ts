@@ -1,5 +1,4 @@
-import type { Store } from '@keyroll/storage';
-import { sql } from 'kysely';
+import { type ClientSighting, recordClientSignals, type Store } from '@keyroll/storage';
 import type { VerificationEvent, VerificationObserver } from './observer.js';
 import { USAGE_BUCKET_MS } from './usage-meter.js';
 
@@ -14,14 +13,6 @@ export interface ClientSignalMeterOptions {
   maxAddresses?: number;
   /** Keys whose clients are tracked between two flushes (default 10,000). */
   maxKeys?: number;
-}
-
-interface Client {
-  address: string;
-  userAgent: string;
-  first: number;
-  last: number;
-  count: number;
 }
 
 function byId(a: [string, unknown], b: [string, unknown]): number {
@@ -45,7 +36,7 @@ export class ClientSignalMeter implements VerificationObserver {
   readonly #maxAddresses: number;
   readonly #maxKeys: number;
   #unknown = new Map<string, { address: string; minute: number; code: string; count: number }>();
-  #clients = new Map<string, Map<string, Client>>();
+  #clients = new Map<string, Map<string, ClientSighting>>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -86,9 +77,9 @@ export class ClientSignalMeter implements VerificationObserver {
     const seen = clients.get(id);
     if (seen) {
       seen.count++;
-      seen.last = Math.max(seen.last, e.at);
+      seen.lastSeen = Math.max(seen.lastSeen, e.at);
     } else if (clients.size < this.#perKey) {
-      clients.set(id, { address, userAgent, first: e.at, last: e.at, count: 1 });
+      clients.set(id, { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 });
     }
   }
 
@@ -103,61 +94,12 @@ export class ClientSignalMeter implements VerificationObserver {
     const unknown = [...this.#unknown.entries()].sort(byId).map(([, u]) => u);
     const clients = [...this.#clients.entries()]
       .sort(byId)
-      .map(([keyId, seen]): [string, Client[]] => [keyId, [...seen.entries()].sort(byId).map(([, c]) => c)]);
+      .map(([keyId, seen]): [string, ClientSighting[]] => [keyId, [...seen.entries()].sort(byId).map(([, c]) => c)]);
     if (unknown.length === 0 && clients.length === 0) return;
     this.#unknown = new Map();
     this.#clients = new Map();
     // Signals are best effort: on a storage error they are dropped, never retried without bound.
-    await this.#store.db.transaction().execute(async (trx) => {
-      for (const u of unknown) {
-        await trx
-          .insertInto('unknown_key_minutes')
-          .values(u)
-          .onConflict((oc) =>
-            oc
-              .columns(['address', 'minute', 'code'])
-              .doUpdateSet({ count: sql`unknown_key_minutes.count + ${u.count}` }),
-          )
-          .execute();
-      }
-      for (const [keyId, seen] of clients) {
-        for (const c of seen) {
-          await trx
-            .insertInto('key_clients')
-            .values({
-              key_id: keyId,
-              address: c.address,
-              user_agent: c.userAgent,
-              first_seen: c.first,
-              last_seen: c.last,
-              count: c.count,
-            })
-            .onConflict((oc) =>
-              oc.columns(['key_id', 'address', 'user_agent']).doUpdateSet({
-                count: sql`key_clients.count + ${c.count}`,
-                last_seen: sql`case when key_clients.last_seen > ${c.last} then key_clients.last_seen else ${c.last} end`,
-              }),
-            )
-            .execute();
-        }
-        const stale = await trx
-          .selectFrom('key_clients')
-          .select(['address', 'user_agent'])
-          .where('key_id', '=', keyId)
-          .orderBy('last_seen', 'desc')
-          .offset(this.#perKey)
-          .limit(1000)
-          .execute();
-        for (const s of stale) {
-          await trx
-            .deleteFrom('key_clients')
-            .where('key_id', '=', keyId)
-            .where('address', '=', s.address)
-            .where('user_agent', '=', s.user_agent)
-            .execute();
-        }
-      }
-    });
+    await recordClientSignals(this.#store.db, { unknownKeys: unknown, clients, clientsPerKey: this.#perKey });
   }
 
   /** Stops the timer and flushes what is left. */

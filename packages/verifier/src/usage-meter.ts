@@ -1,6 +1,5 @@
 import type { VerifyCode } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
-import { sql } from 'kysely';
+import { recordUsage, type Store, type UsageCount } from '@keyroll/storage';
 import type { VerificationEvent, VerificationObserver } from './observer.js';
 
 /** Length of a usage bucket. */
@@ -13,13 +12,7 @@ export interface UsageMeterOptions {
   flushIntervalMs?: number;
 }
 
-interface Bucket {
-  keyId: string;
-  consumerId: string;
-  minute: number;
-  code: VerifyCode;
-  count: number;
-}
+type Bucket = UsageCount & { code: VerifyCode };
 
 /**
  * Counts verifications per key, minute and outcome in memory and writes them in batches; a clean
@@ -66,25 +59,7 @@ export class UsageMeter implements VerificationObserver {
     this.#buckets = new Map();
     this.#lastUsed = new Map();
     try {
-      await this.#store.db.transaction().execute(async (trx) => {
-        for (const b of buckets) {
-          await trx
-            .insertInto('usage_minutes')
-            .values({ key_id: b.keyId, consumer_id: b.consumerId, minute: b.minute, code: b.code, count: b.count })
-            .onConflict((oc) =>
-              oc.columns(['key_id', 'minute', 'code']).doUpdateSet({ count: sql`usage_minutes.count + ${b.count}` }),
-            )
-            .execute();
-        }
-        for (const [keyId, at] of lastUsed) {
-          await trx
-            .updateTable('keys')
-            .set({ last_used_at: at })
-            .where('id', '=', keyId)
-            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
-            .execute();
-        }
-      });
+      await recordUsage(this.#store.db, buckets, lastUsed);
     } catch (e) {
       // Storage is away: keep the counts for the next flush rather than lose them.
       for (const b of buckets) {

@@ -6,11 +6,11 @@ export type RotationState = 'rolling' | 'completed' | 'rolled_back';
 /** All rotation states. */
 export const ROTATION_STATES: readonly RotationState[] = ['rolling', 'completed', 'rolled_back'];
 
-/** Who started a rotation. */
-export type RotationOrigin = 'admin' | 'self' | 'policy' | 'rollover';
+/** Who started a rotation (`leak`: a leak policy's rollover, whose old key is not held for its claim). */
+export type RotationOrigin = 'admin' | 'self' | 'policy' | 'rollover' | 'leak';
 
 /** All rotation origins. */
-export const ROTATION_ORIGINS: readonly RotationOrigin[] = ['admin', 'self', 'policy', 'rollover'];
+export const ROTATION_ORIGINS: readonly RotationOrigin[] = ['admin', 'self', 'policy', 'rollover', 'leak'];
 
 /** What a second claim of a successor does: answer 409, or also revoke the whole lineage. */
 export type OnReuse = 'reject' | 'revoke';

@@ -23,7 +23,7 @@ export interface TickFacts {
 /**
  * One scheduler step for a rotation at `now`, an arbitrary instant (ticks may come late or not at
  * all): `null` when nothing is due. In order:
- * - an unclaimed policy successor is never cut off: its claim-by date moves by the grace period when
+ * - an unclaimed policy successor is never cut off (a leak's rollover excepted): its claim-by date moves by the grace period when
  *   it comes within half a grace period (or the look-ahead), or has passed — but never past the old
  *   key's own expiry;
  * - past its deadline, the rotation completes (refused when the old key is still deprecated and the
@@ -40,7 +40,8 @@ export function decideTick(s: RotationSnapshot, facts: TickFacts): TickDecision 
   const lookahead = facts.lookaheadMs;
   // Acting at most half a grace period ahead keeps a short grace from being pushed at every tick.
   const unclaimedAhead = Math.min(lookahead, rotation.graceMs / 2);
-  if (awaitsClaim(rotation) && heldByClaim(rotation, old, now)) {
+  // A leak's rollover is never held: its old key stops at the end of the grace, claimed or not.
+  if (awaitsClaim(rotation) && rotation.origin !== 'leak' && heldByClaim(rotation, old, now)) {
     if (
       isHeld(old) &&
       (rotation.deadlineAt - now > unclaimedAhead || rotation.deadlineAt >= (old.expiresAt ?? Number.POSITIVE_INFINITY))

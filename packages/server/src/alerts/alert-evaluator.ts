@@ -1,7 +1,22 @@
 import { type Clock, newId } from '@keyroll/core';
-import { readState, type Store, type Tx, writeState } from '@keyroll/storage';
+import {
+  type AuditEventQuery,
+  countKeyUsageSince,
+  failuresByConsumerMinute,
+  findRollingRotationOfKey,
+  insertAlert,
+  latestAlertRaisedAt,
+  listAuditEvents,
+  listRetiringKeysInUse,
+  readAuditSeqHead,
+  readState,
+  type Store,
+  type Tx,
+  unknownKeyBursts,
+  usageByKeyAndCode,
+  writeState,
+} from '@keyroll/storage';
 import { type ClientSignalMeter, USAGE_BUCKET_MS, type UsageMeter } from '@keyroll/verifier/internal';
-import { sql } from 'kysely';
 import type { RetiredKeySighting, RetiredKeySightings } from '../analytics/retired-key-sightings.js';
 import type { AlertThresholds } from '../config.js';
 import type { AlertMetrics } from '../metrics/keyroll-metrics.js';
@@ -137,15 +152,9 @@ export class AlertEvaluator {
     const findings: Finding[] = [];
     for (const s of sighted) {
       const from = s.firstAt - (s.firstAt % USAGE_BUCKET_MS);
-      const stored = await tx.db
-        .selectFrom('usage_minutes')
-        .select((eb) => eb.fn.sum<number | string | null>('count').as('n'))
-        .where('key_id', '=', s.keyId)
-        .where('minute', '>=', from)
-        .where('code', '=', s.code)
-        .executeTakeFirst();
+      const stored = await countKeyUsageSince(tx.db, s.keyId, s.code, from);
       findings.push(
-        retiredKeyFinding(s.keyId, s.consumerId, s.code, Math.max(s.count, Number(stored?.n ?? 0)), now, this.#o, {
+        retiredKeyFinding(s.keyId, s.consumerId, s.code, Math.max(s.count, stored), now, this.#o, {
           firstSeenAt: new Date(s.firstAt).toISOString(),
           address: s.address,
         }),
@@ -156,50 +165,38 @@ export class AlertEvaluator {
 
   async #failureRates(tx: Tx, start: number, end: number): Promise<Finding[]> {
     const t = this.#o.thresholds;
-    const rows = await tx.db
-      .selectFrom('usage_minutes')
-      .select((eb) => [
-        'consumer_id',
-        'minute',
-        eb.fn.sum<number | string>('count').as('total'),
-        eb.fn.sum<number | string>(sql`case when code = 'VALID' then 0 else count end`).as('failed'),
-      ])
-      .where('minute', '>=', start)
-      .where('minute', '<', end)
-      .groupBy(['consumer_id', 'minute'])
-      .orderBy('minute')
-      .execute();
+    const rows = await failuresByConsumerMinute(tx.db, { from: start, to: end });
     const baselines = new Map<string, FailureBaseline | undefined>();
     const findings: Finding[] = [];
     for (const row of rows) {
-      const total = Number(row.total);
+      const { consumerId, minute, total, failed } = row;
       if (total < t.failureMinVolume) continue;
-      if (!baselines.has(row.consumer_id)) {
-        baselines.set(row.consumer_id, await readState<FailureBaseline>(tx.db, BASELINE + row.consumer_id));
+      if (!baselines.has(consumerId)) {
+        baselines.set(consumerId, await readState<FailureBaseline>(tx.db, BASELINE + consumerId));
       }
-      const baseline = baselines.get(row.consumer_id);
-      const rate = Number(row.failed) / total;
+      const baseline = baselines.get(consumerId);
+      const rate = failed / total;
       const rule = { deviations: t.failureDeviations, minIncrease: t.failureMinIncrease };
       if (baseline && isFailureSpike(baseline, rate, rule)) {
         findings.push({
           rule: 'failure_rate',
           severity: 'warning',
-          subject: row.consumer_id,
-          consumerId: row.consumer_id,
+          subject: consumerId,
+          consumerId,
           keyId: null,
-          message: `failure rate ${pct(rate)} in the minute from ${new Date(Number(row.minute)).toISOString()}, baseline ${pct(baseline.mean)}`,
+          message: `failure rate ${pct(rate)} in the minute from ${new Date(minute).toISOString()}, baseline ${pct(baseline.mean)}`,
           data: {
-            minute: new Date(Number(row.minute)).toISOString(),
+            minute: new Date(minute).toISOString(),
             requests: total,
-            failed: Number(row.failed),
+            failed,
             rate,
             baselineMean: baseline.mean,
             baselineDeviation: Math.sqrt(baseline.variance),
           },
-          quietSince: Number(row.minute) - t.cooldownMs,
+          quietSince: minute - t.cooldownMs,
         });
       }
-      baselines.set(row.consumer_id, learn(baseline, rate));
+      baselines.set(consumerId, learn(baseline, rate));
     }
     for (const [consumerId, baseline] of baselines) {
       if (baseline) await writeState(tx.db, BASELINE + consumerId, baseline, end);
@@ -209,76 +206,49 @@ export class AlertEvaluator {
 
   async #unknownKeyBursts(tx: Tx, start: number, end: number, now: number): Promise<Finding[]> {
     const threshold = this.#o.thresholds.unknownKeyBurst;
-    const count = sql<number | string>`sum(count)`;
-    const rows = await tx.db
-      .selectFrom('unknown_key_minutes')
-      .select(['address', 'minute', count.as('n')])
-      .where('minute', '>=', start)
-      .where('minute', '<', end)
-      .groupBy(['address', 'minute'])
-      .having(count, '>=', threshold)
-      .orderBy('minute')
-      .execute();
+    const rows = await unknownKeyBursts(tx.db, { from: start, to: end }, threshold);
     return rows.map((r) => ({
       rule: 'unknown_key_burst',
       severity: 'warning',
       subject: r.address,
       consumerId: null,
       keyId: null,
-      message: `${Number(r.n)} unknown keys from ${r.address} in one minute (threshold ${threshold}): key guessing?`,
-      data: { address: r.address, minute: new Date(Number(r.minute)).toISOString(), attempts: Number(r.n), threshold },
+      message: `${r.count} unknown keys from ${r.address} in one minute (threshold ${threshold}): key guessing?`,
+      data: { address: r.address, minute: new Date(r.minute).toISOString(), attempts: r.count, threshold },
       quietSince: now - this.#o.thresholds.cooldownMs,
     }));
   }
 
   async #retiredKeyUses(tx: Tx, start: number, end: number, now: number): Promise<Finding[]> {
-    const rows = await tx.db
-      .selectFrom('usage_minutes')
-      .select((eb) => ['key_id', 'consumer_id', 'code', eb.fn.sum<number | string>('count').as('n')])
-      .where('minute', '>=', start)
-      .where('minute', '<', end)
-      .where('code', 'in', ['RETIRED', 'REVOKED'])
-      .groupBy(['key_id', 'consumer_id', 'code'])
-      .execute();
-    return rows.map((r) => retiredKeyFinding(r.key_id, r.consumer_id, r.code, Number(r.n), now, this.#o, {}));
+    const rows = await usageByKeyAndCode(tx.db, { from: start, to: end }, ['RETIRED', 'REVOKED']);
+    return rows.map((r) => retiredKeyFinding(r.keyId, r.consumerId, r.code, r.count, now, this.#o, {}));
   }
 
   async #rotationDeadlines(tx: Tx, now: number): Promise<Finding[]> {
     const recent = now - RECENT_MS;
-    const rows = await tx.db
-      .selectFrom('keys')
-      .innerJoin('usage_minutes as u', 'u.key_id', 'keys.id')
-      .select((eb) => ['keys.id', 'keys.consumer_id', 'keys.retires_at', eb.fn.sum<number | string>('u.count').as('n')])
-      .where('keys.retires_at', '>', now)
-      .where('keys.retires_at', '<=', now + this.#o.thresholds.rotationNearMs)
-      .where('keys.revoked_at', 'is', null)
-      .where('u.code', '=', 'VALID')
-      .where('u.minute', '>=', recent - (recent % USAGE_BUCKET_MS))
-      .groupBy(['keys.id', 'keys.consumer_id', 'keys.retires_at'])
-      .execute();
+    const rows = await listRetiringKeysInUse(
+      tx.db,
+      now,
+      now + this.#o.thresholds.rotationNearMs,
+      recent - (recent % USAGE_BUCKET_MS),
+    );
     const findings: Finding[] = [];
-    for (const r of rows) {
-      const retiresAt = Number(r.retires_at);
-      const rotation = await tx.db
-        .selectFrom('rotations')
-        .select(['id', 'new_key_id'])
-        .where('old_key_id', '=', r.id)
-        .where('state', '=', 'rolling')
-        .executeTakeFirst();
+    for (const { keyId, consumerId, retiresAt, requests } of rows) {
+      const rotation = await findRollingRotationOfKey(tx.db, keyId);
       findings.push({
         rule: 'rotation_deadline',
         severity: 'warning',
         // One alert per deadline: an extension sets a new deadline, which may raise a new alert.
-        subject: `${r.id}@${retiresAt}`,
-        consumerId: r.consumer_id,
-        keyId: r.id,
-        message: `key ${r.id} retires at ${new Date(retiresAt).toISOString()} and still served ${Number(r.n)} requests in the last hour`,
+        subject: `${keyId}@${retiresAt}`,
+        consumerId,
+        keyId,
+        message: `key ${keyId} retires at ${new Date(retiresAt).toISOString()} and still served ${requests} requests in the last hour`,
         data: {
-          keyId: r.id,
-          rotationId: rotation?.id ?? null,
-          newKeyId: rotation?.new_key_id ?? null,
+          keyId,
+          rotationId: rotation?.rotationId ?? null,
+          newKeyId: rotation?.newKeyId ?? null,
           retiresAt: new Date(retiresAt).toISOString(),
-          requestsLastHour: Number(r.n),
+          requestsLastHour: requests,
         },
         quietSince: 0,
       });
@@ -289,33 +259,21 @@ export class AlertEvaluator {
   /** True when a successor reclaim was recorded after the audit cursor (which moves at least once a minute). */
   async #reclaimPending(now: number): Promise<boolean> {
     const cursor = await readState<number>(this.#o.store.db, AUDIT_CURSOR);
-    let q = this.#o.store.db
-      .selectFrom('audit_events')
-      .select('seq')
-      .where('action', '=', 'successor.reclaim_attempted');
-    q = cursor === undefined ? q.where('at', '>=', now - LOOKBACK_MS) : q.where('seq', '>', cursor);
-    return (await q.limit(1).executeTakeFirst()) !== undefined;
+    return (await listAuditEvents(this.#o.store.db, reclaimsAfter(cursor, now, 1))).length > 0;
   }
 
   async #successorReclaims(tx: Tx, now: number): Promise<Finding[]> {
     const cursor = await readState<number>(tx.db, AUDIT_CURSOR);
-    let q = tx.db
-      .selectFrom('audit_events')
-      .select(['seq', 'id', 'at', 'target_id', 'data'])
-      .where('action', '=', 'successor.reclaim_attempted')
-      .orderBy('seq')
-      .limit(500);
-    // A first start judges only recent history, not every reclaim ever recorded.
-    q = cursor === undefined ? q.where('at', '>=', now - LOOKBACK_MS) : q.where('seq', '>', cursor);
-    const events = await q.execute();
-    const head = await tx.db
-      .selectFrom('audit_events')
-      .select((eb) => eb.fn.max('seq').as('seq'))
-      .executeTakeFirst();
+    const events = await listAuditEvents(tx.db, reclaimsAfter(cursor, now, 500));
     const last = events[events.length - 1];
-    await writeState(tx.db, AUDIT_CURSOR, events.length === 500 && last ? last.seq : Number(head?.seq ?? 0), now);
+    await writeState(
+      tx.db,
+      AUDIT_CURSOR,
+      events.length === 500 && last ? last.seq : await readAuditSeqHead(tx.db),
+      now,
+    );
     return events.map((e) => {
-      const data: Record<string, unknown> = JSON.parse(e.data);
+      const { data } = e;
       const consumerId = typeof data.consumerId === 'string' ? data.consumerId : null;
       const keyId = typeof data.oldKeyId === 'string' ? data.oldKeyId : null;
       return {
@@ -324,8 +282,8 @@ export class AlertEvaluator {
         subject: e.id,
         consumerId,
         keyId,
-        message: `the successor of rotation ${e.target_id} was claimed a second time: the old key may have leaked`,
-        data: { rotationId: e.target_id, auditEventId: e.id, ...data },
+        message: `the successor of rotation ${e.targetId} was claimed a second time: the old key may have leaked`,
+        data: { rotationId: e.targetId, auditEventId: e.id, ...data },
         quietSince: 0,
       };
     });
@@ -336,32 +294,22 @@ export class AlertEvaluator {
    * did, and when the latest alert of that rule and subject was raised.
    */
   async #raise(tx: Tx, f: Finding, now: number): Promise<{ raised: boolean; raisedAt: number }> {
-    const recent = await tx.db
-      .selectFrom('alerts')
-      .select('raised_at')
-      .where('rule', '=', f.rule)
-      .where('subject', '=', f.subject)
-      .where('raised_at', '>=', f.quietSince)
-      .orderBy('raised_at', 'desc')
-      .executeTakeFirst();
-    if (recent) return { raised: false, raisedAt: Number(recent.raised_at) };
+    const recent = await latestAlertRaisedAt(tx.db, f.rule, f.subject, f.quietSince);
+    if (recent !== undefined) return { raised: false, raisedAt: recent };
     const id = newId('alert', now);
-    await tx.db
-      .insertInto('alerts')
-      .values({
-        id,
-        rule: f.rule,
-        severity: f.severity,
-        subject: f.subject,
-        consumer_id: f.consumerId,
-        key_id: f.keyId,
-        message: f.message,
-        data: JSON.stringify(f.data),
-        raised_at: now,
-        acknowledged_at: null,
-        acknowledged_by: null,
-      })
-      .execute();
+    await insertAlert(tx.db, {
+      id,
+      rule: f.rule,
+      severity: f.severity,
+      subject: f.subject,
+      consumerId: f.consumerId,
+      keyId: f.keyId,
+      message: f.message,
+      data: f.data,
+      raisedAt: now,
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+    });
     await tx.audit({
       at: now,
       actor: 'system:alerts',
@@ -402,6 +350,12 @@ function retiredKeyFinding(
     data: { keyId, code, requests, ...extra },
     quietSince: now - o.thresholds.cooldownMs,
   };
+}
+
+/** Successor reclaims after the audit cursor; a first start judges only recent history, not every reclaim ever recorded. */
+function reclaimsAfter(cursor: number | undefined, now: number, limit: number): AuditEventQuery {
+  const from = cursor === undefined ? { fromAt: now - LOOKBACK_MS } : { afterSeq: cursor };
+  return { ...from, action: 'successor.reclaim_attempted', limit };
 }
 
 function pct(rate: number): string {

@@ -1,6 +1,14 @@
 import { ApiError, type Clock } from '@keyroll/core';
-import type { AlertsTable, Store } from '@keyroll/storage';
-import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '@keyroll/storage';
+import {
+  type AlertListFilter,
+  type AlertRecord,
+  acknowledgeAlert,
+  findAlert,
+  listAlerts,
+  type Page,
+  type PageRequest,
+  type Store,
+} from '@keyroll/storage';
 import { type Actor, actorName } from '../shared/actor.js';
 import { iso } from '../shared/records.js';
 
@@ -11,6 +19,7 @@ export const ALERT_RULES = [
   'retired_key_used',
   'rotation_deadline',
   'successor_reclaim',
+  'key_leaked',
 ] as const;
 
 /** An alert rule. */
@@ -31,13 +40,6 @@ export interface AlertView {
   acknowledgedBy: string | null;
 }
 
-/** Filters of an alert listing. */
-export interface AlertFilter {
-  rule?: string | undefined;
-  consumerId?: string | undefined;
-  acknowledged?: boolean | undefined;
-}
-
 /** What an {@link AlertService} needs. */
 export interface AlertServiceOptions {
   store: Store;
@@ -53,65 +55,45 @@ export class AlertService {
   }
 
   /** Alerts, newest first. */
-  async list(filter: AlertFilter, page: PageRequest): Promise<Page<AlertView>> {
-    const size = pageSize(page);
-    const before = decodeCursor(page.cursor);
-    let q = this.#o.store.db.selectFrom('alerts').selectAll();
-    if (filter.rule) q = q.where('rule', '=', filter.rule);
-    if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
-    if (filter.acknowledged !== undefined) {
-      q = q.where('acknowledged_at', filter.acknowledged ? 'is not' : 'is', null);
-    }
-    if (before !== undefined) q = q.where('id', '<', before);
-    const rows = await q
-      .orderBy('id', 'desc')
-      .limit(size + 1)
-      .execute();
-    return toPage(rows, size, (r) => r.id, alertView);
+  async list(filter: AlertListFilter, page: PageRequest): Promise<Page<AlertView>> {
+    const alerts = await listAlerts(this.#o.store.db, filter, page);
+    return { data: alerts.data.map(alertView), nextCursor: alerts.nextCursor };
   }
 
   /** One alert; 404 when unknown. */
   async get(id: string): Promise<AlertView> {
-    const row = await this.#o.store.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) throw new ApiError('NOT_FOUND', `alert ${id} not found`);
-    return alertView(row);
+    const alert = await findAlert(this.#o.store.db, id);
+    if (!alert) throw new ApiError('NOT_FOUND', `alert ${id} not found`);
+    return alertView(alert);
   }
 
   /** Marks an alert as seen; acknowledging twice keeps the first acknowledgement. */
   async acknowledge(actor: Actor, id: string): Promise<AlertView> {
     const now = this.#o.clock.now();
     return this.#o.store.mutate(async (tx) => {
-      const row = await tx.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw new ApiError('NOT_FOUND', `alert ${id} not found`);
-      if (row.acknowledged_at !== null) return alertView(row);
-      const set = { acknowledged_at: now, acknowledged_by: actorName(actor) };
-      await tx.db.updateTable('alerts').set(set).where('id', '=', id).execute();
+      const alert = await findAlert(tx.db, id);
+      if (!alert) throw new ApiError('NOT_FOUND', `alert ${id} not found`);
+      if (alert.acknowledgedAt !== null) return alertView(alert);
+      const set = { acknowledgedAt: now, acknowledgedBy: actorName(actor) };
+      await acknowledgeAlert(tx.db, id, set.acknowledgedAt, set.acknowledgedBy);
       await tx.audit({
         at: now,
         actor: actorName(actor),
         action: 'alert.acknowledged',
         targetType: 'alert',
         targetId: id,
-        data: { consumerId: row.consumer_id, rule: row.rule },
+        data: { consumerId: alert.consumerId, rule: alert.rule },
       });
-      return alertView({ ...row, ...set });
+      return alertView({ ...alert, ...set });
     });
   }
 }
 
-/** The API view of an alert row. */
-export function alertView(row: AlertsTable): AlertView {
+/** The API view of an alert. */
+export function alertView(alert: AlertRecord): AlertView {
   return {
-    id: row.id,
-    rule: row.rule,
-    severity: row.severity,
-    subject: row.subject,
-    consumerId: row.consumer_id,
-    keyId: row.key_id,
-    message: row.message,
-    data: JSON.parse(row.data),
-    raisedAt: iso(row.raised_at),
-    acknowledgedAt: iso(row.acknowledged_at),
-    acknowledgedBy: row.acknowledged_by,
+    ...alert,
+    raisedAt: iso(alert.raisedAt),
+    acknowledgedAt: iso(alert.acknowledgedAt),
   };
 }

@@ -1,6 +1,5 @@
 import type { Clock } from '@keyroll/core';
-import { type Database, type Store, writeState } from '@keyroll/storage';
-import { type Kysely, sql } from 'kysely';
+import { listKeysDueExpiryNotice, recordExpiryNotice, type Store } from '@keyroll/storage';
 
 /** What an {@link ExpiryNotifier} needs. */
 export interface ExpiryNotifierOptions {
@@ -11,9 +10,6 @@ export interface ExpiryNotifierOptions {
   /** Keys announced per call (default 500). */
   batchSize?: number;
 }
-
-/** Prefix of the `monitoring_state` rows that remember which expiry was announced. */
-const NOTICE = 'expiring:';
 
 /**
  * Announces each key's coming expiry once, `noticeMs` ahead, as the audit event `key.expiring`
@@ -30,11 +26,12 @@ export class ExpiryNotifier {
   async tick(): Promise<number> {
     const now = this.#o.clock.now();
     // A read first, so that the write lock is taken only when there is something to announce.
-    if ((await this.#due(this.#o.store.db, now, 1)).length === 0) return 0;
+    const until = now + this.#o.noticeMs;
+    if ((await listKeysDueExpiryNotice(this.#o.store.db, now, until, 1)).length === 0) return 0;
     return this.#o.store.mutate(async (tx) => {
-      const due = await this.#due(tx.db, now, this.#o.batchSize ?? 500);
+      const due = await listKeysDueExpiryNotice(tx.db, now, until, this.#o.batchSize ?? 500);
       for (const k of due) {
-        const expiresAt = Number(k.expires_at);
+        const expiresAt = k.expiresAt;
         await tx.audit({
           at: now,
           actor: 'system:monitoring',
@@ -42,31 +39,15 @@ export class ExpiryNotifier {
           targetType: 'key',
           targetId: k.id,
           data: {
-            consumerId: k.consumer_id,
+            consumerId: k.consumerId,
             name: k.name,
             hint: k.hint,
             expiresAt: new Date(expiresAt).toISOString(),
           },
         });
-        await writeState(tx.db, NOTICE + k.id, expiresAt, now);
+        await recordExpiryNotice(tx.db, k.id, expiresAt, now);
       }
       return due.length;
     });
-  }
-
-  #due(db: Kysely<Database>, now: number, limit: number) {
-    return db
-      .selectFrom('keys')
-      .leftJoin('monitoring_state as s', (join) => join.on('s.name', '=', sql<string>`${NOTICE} || keys.id`))
-      .select(['keys.id', 'keys.consumer_id', 'keys.name', 'keys.hint', 'keys.expires_at', 's.value'])
-      .where('keys.expires_at', '>', now)
-      .where('keys.expires_at', '<=', now + this.#o.noticeMs)
-      .where('keys.revoked_at', 'is', null)
-      .where((eb) =>
-        eb.or([eb('s.value', 'is', null), eb('s.value', '!=', sql<string>`cast(keys.expires_at as text)`)]),
-      )
-      .orderBy('keys.expires_at')
-      .limit(limit)
-      .execute();
   }
 }

@@ -1,17 +1,21 @@
 import { ApiError, type Clock, VERIFY_CODES, type VerifyCode } from '@keyroll/core';
 import {
-  decodeCursor,
+  findKeyLastUsedAt,
+  findRotationTrafficRow,
+  listExpiringKeys,
+  listIdleKeys,
+  listKeyClients,
   type Page,
   type PageRequest,
-  pageById,
-  pageSize,
   requestsBeforeStart,
   type Store,
-  toPage,
+  unknownKeysByAddressAndCode,
+  usageByBucket,
+  usageByConsumerAndCode,
+  usageByKeyAndBucket,
+  usageByKeyAndCode,
 } from '@keyroll/storage';
 import type { ClientSignalMeter, UsageMeter } from '@keyroll/verifier/internal';
-import { sql } from 'kysely';
-import { keyStatusIs } from '../keys/key-filters.js';
 import { iso, type KeyView, keyView } from '../shared/records.js';
 import { MAX_USAGE_BUCKETS, USAGE_GRANULARITY_MS, type UsageBucket, type UsageGranularity } from './usage-service.js';
 
@@ -121,15 +125,7 @@ export class AnalyticsService {
   async usage(scope: UsageScope, query: RangeQuery): Promise<UsageOverTime> {
     const { from, to, size, granularity } = this.#range(query, 'hour');
     await this.#flush();
-    const bucket = sql<number>`minute - (minute % ${sql.lit(size)})`;
-    let q = this.#o.store.db
-      .selectFrom('usage_minutes')
-      .select((eb) => [bucket.as('bucket'), 'code', eb.fn.sum<number | string>('count').as('n')])
-      .where('minute', '>=', from)
-      .where('minute', '<', to);
-    if (scope.keyId) q = q.where('key_id', '=', scope.keyId);
-    if (scope.consumerId) q = q.where('consumer_id', '=', scope.consumerId);
-    const rows = await q.groupBy([bucket, 'code']).execute();
+    const rows = await usageByBucket(this.#o.store.db, scope, { from, to }, size);
     const buckets: UsageBucket[] = [];
     for (let at = from; at < to; at += size) buckets.push({ start: new Date(at).toISOString(), total: 0, codes: {} });
     const series: UsageOverTime = {
@@ -143,8 +139,8 @@ export class AnalyticsService {
       buckets,
     };
     for (const row of rows) {
-      const b = buckets[(Number(row.bucket) - from) / size];
-      const n = Number(row.n);
+      const b = buckets[(row.bucket - from) / size];
+      const n = row.count;
       if (!b || !isVerifyCode(row.code)) continue;
       b.total += n;
       add(b.codes, row.code, n);
@@ -158,14 +154,7 @@ export class AnalyticsService {
   async failures(query: RangeQuery): Promise<FailureReport> {
     const { from, to } = this.#range(query, 'day');
     await this.#flush();
-    const rows = await this.#o.store.db
-      .selectFrom('usage_minutes')
-      .select((eb) => ['consumer_id', 'code', eb.fn.sum<number | string>('count').as('n')])
-      .where('minute', '>=', from)
-      .where('minute', '<', to)
-      .where('code', 'in', FAILURE_CODES)
-      .groupBy(['consumer_id', 'code'])
-      .execute();
+    const rows = await usageByConsumerAndCode(this.#o.store.db, { from, to }, FAILURE_CODES);
     const report: FailureReport = {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
@@ -176,35 +165,21 @@ export class AnalyticsService {
     };
     const consumers = new Map<string, { consumerId: string; total: number; codes: CodeCounts }>();
     for (const row of rows) {
-      const n = Number(row.n);
+      const n = row.count;
       report.total += n;
       add(report.byCode, row.code, n);
-      const c = consumers.get(row.consumer_id) ?? { consumerId: row.consumer_id, total: 0, codes: {} };
+      const c = consumers.get(row.consumerId) ?? { consumerId: row.consumerId, total: 0, codes: {} };
       c.total += n;
       add(c.codes, row.code, n);
-      consumers.set(row.consumer_id, c);
+      consumers.set(row.consumerId, c);
     }
     report.byConsumer = [...consumers.values()].sort((a, b) => b.total - a.total).slice(0, LIST_LIMIT);
-    const retired = await this.#o.store.db
-      .selectFrom('usage_minutes')
-      .select((eb) => [
-        'key_id',
-        'consumer_id',
-        eb.fn.sum<number | string>('count').as('n'),
-        eb.fn.max('minute').as('last'),
-      ])
-      .where('minute', '>=', from)
-      .where('minute', '<', to)
-      .where('code', '=', 'RETIRED')
-      .groupBy(['key_id', 'consumer_id'])
-      .orderBy('n', 'desc')
-      .limit(LIST_LIMIT)
-      .execute();
+    const retired = await usageByKeyAndCode(this.#o.store.db, { from, to }, ['RETIRED'], LIST_LIMIT);
     report.retiredKeyUses = retired.map((r) => ({
-      keyId: r.key_id,
-      consumerId: r.consumer_id,
-      requests: Number(r.n),
-      lastSeenAt: iso(r.last === null ? null : Number(r.last)),
+      keyId: r.keyId,
+      consumerId: r.consumerId,
+      requests: r.count,
+      lastSeenAt: iso(r.lastMinute),
     }));
     return report;
   }
@@ -213,20 +188,13 @@ export class AnalyticsService {
   async unknownKeys(query: RangeQuery): Promise<{ from: string; to: string; sources: UnknownKeySource[] }> {
     const { from, to } = this.#range(query, 'day');
     await this.#flush();
-    const rows = await this.#o.store.db
-      .selectFrom('unknown_key_minutes')
-      .select((eb) => ['address', 'code', eb.fn.sum<number | string>('count').as('n'), eb.fn.max('minute').as('last')])
-      .where('minute', '>=', from)
-      .where('minute', '<', to)
-      .groupBy(['address', 'code'])
-      .execute();
+    const rows = await unknownKeysByAddressAndCode(this.#o.store.db, { from, to });
     const sources = new Map<string, UnknownKeySource & { last: number }>();
     for (const row of rows) {
       const s = sources.get(row.address) ?? { address: row.address, total: 0, codes: {}, lastSeenAt: null, last: 0 };
-      const n = Number(row.n);
-      s.total += n;
-      add(s.codes, row.code, n);
-      s.last = Math.max(s.last, Number(row.last));
+      s.total += row.count;
+      add(s.codes, row.code, row.count);
+      s.last = Math.max(s.last, row.lastMinute);
       sources.set(row.address, s);
     }
     return {
@@ -240,56 +208,25 @@ export class AnalyticsService {
   }
 
   /** Keys that will expire or retire within `withinMs` from now, soonest first. */
-  async expiring(withinMs: number, page: PageRequest): Promise<Page<ExpiringKey>> {
+  async expiring(withinMs: number, request: PageRequest): Promise<Page<ExpiringKey>> {
     const now = this.#o.clock.now();
-    const until = now + withinMs;
-    const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
-    const ends = sql<number>`case when retires_at is not null and (expires_at is null or retires_at < expires_at) then retires_at else expires_at end`;
-    let q = this.#o.store.db
-      .selectFrom('keys')
-      .selectAll()
-      .select(ends.as('ends_at'))
-      .where((eb) => eb.or([keyStatusIs(eb, 'active', now), keyStatusIs(eb, 'deprecated', now)]))
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('expires_at', '>', now), eb('expires_at', '<=', until)]),
-          eb.and([eb('retires_at', '>', now), eb('retires_at', '<=', until)]),
-        ]),
-      );
-    if (after !== undefined) {
-      const [at, id] = after.split('|');
-      q = q.where((eb) =>
-        eb.or([eb(ends, '>', Number(at)), eb.and([eb(ends, '=', Number(at)), eb('id', '>', id ?? '')])]),
-      );
-    }
-    const rows = await q
-      .orderBy(ends)
-      .orderBy('id')
-      .limit(size + 1)
-      .execute();
-    return toPage(
-      rows,
-      size,
-      (r) => `${r.ends_at}|${r.id}`,
-      ({ ends_at, ...r }) => ({
-        ...keyView(r, now),
-        endsBy: r.retires_at !== null && Number(r.retires_at) === Number(ends_at) ? 'retirement' : 'expiry',
-        endsAt: new Date(Number(ends_at)).toISOString(),
-      }),
-    );
+    const page = await listExpiringKeys(this.#o.store.db, now, now + withinMs, request);
+    return {
+      nextCursor: page.nextCursor,
+      data: page.data.map(({ key, endsAt }) => ({
+        ...keyView(key, now),
+        endsBy: key.retires_at !== null && Number(key.retires_at) === endsAt ? 'retirement' : 'expiry',
+        endsAt: new Date(endsAt).toISOString(),
+      })),
+    };
   }
 
   /** Usable keys not used for at least `idleForMs` (never-used keys count from their creation), oldest id first. */
   async idle(idleForMs: number, page: PageRequest): Promise<Page<KeyView>> {
     await this.#flush();
     const now = this.#o.clock.now();
-    const q = this.#o.store.db
-      .selectFrom('keys')
-      .selectAll()
-      .where((eb) => eb.or([keyStatusIs(eb, 'active', now), keyStatusIs(eb, 'deprecated', now)]))
-      .where((eb) => eb(eb.fn.coalesce('last_used_at', 'created_at'), '<=', now - idleForMs));
-    return pageById(q, page, (r) => keyView(r, now));
+    const idle = await listIdleKeys(this.#o.store.db, now, now - idleForMs, page);
+    return { data: idle.data.map((key) => keyView(key, now)), nextCursor: idle.nextCursor };
   }
 
   /**
@@ -309,25 +246,17 @@ export class AnalyticsService {
     const granularity =
       options.granularity ?? (span <= 2 * 3_600_000 ? 'minute' : span <= 3 * 86_400_000 ? 'hour' : 'day');
     const { from, to, size } = this.#range({ from: since, to: now + 1, granularity }, granularity, true);
-    const bucket = sql<number>`minute - (minute % ${sql.lit(size)})`;
     const ids = newKeyId ? [oldKeyId, newKeyId] : [oldKeyId];
-    const rows = await this.#o.store.db
-      .selectFrom('usage_minutes')
-      .select((eb) => ['key_id', bucket.as('bucket'), eb.fn.sum<number | string>('count').as('n')])
-      .where('key_id', 'in', ids)
-      .where('minute', '>=', from)
-      .where('minute', '<', to)
-      .groupBy(['key_id', bucket])
-      .execute();
+    const rows = await usageByKeyAndBucket(this.#o.store.db, ids, { from, to }, size);
     const buckets: RotationTraffic['buckets'] = [];
     for (let at = from; at < to; at += size) buckets.push({ start: new Date(at).toISOString(), oldKey: 0, newKey: 0 });
     let oldKeyRequests = 0;
     let newKeyRequests = 0;
     for (const row of rows) {
-      const b = buckets[(Number(row.bucket) - from) / size];
-      const n = Number(row.n);
+      const b = buckets[(row.bucket - from) / size];
+      const n = row.count;
       if (!b) continue;
-      if (row.key_id === oldKeyId) {
+      if (row.keyId === oldKeyId) {
         b.oldKey += n;
         oldKeyRequests += n;
       } else {
@@ -343,11 +272,7 @@ export class AnalyticsService {
       first.oldKey -= before;
       oldKeyRequests -= before;
     }
-    const old = await this.#o.store.db
-      .selectFrom('keys')
-      .select('last_used_at')
-      .where('id', '=', oldKeyId)
-      .executeTakeFirst();
+    const oldKeyLastUsedAt = await findKeyLastUsedAt(this.#o.store.db, oldKeyId);
     const total = oldKeyRequests + newKeyRequests;
     return {
       granularity,
@@ -355,27 +280,20 @@ export class AnalyticsService {
       oldKeyRequests,
       newKeyRequests,
       shareOnNew: total === 0 ? null : newKeyRequests / total,
-      oldKeyLastSeenAt: iso(old?.last_used_at ?? null),
+      oldKeyLastSeenAt: iso(oldKeyLastUsedAt),
       oldKeyClients: await this.keyClients(oldKeyId, since, options.clients ?? 20),
     };
   }
 
   /** The most recent distinct clients of a key seen since `since` (bounded by what the signal meter keeps). */
   async keyClients(keyId: string, since: number, limit: number): Promise<KeyClient[]> {
-    const rows = await this.#o.store.db
-      .selectFrom('key_clients')
-      .selectAll()
-      .where('key_id', '=', keyId)
-      .where('last_seen', '>=', since)
-      .orderBy('last_seen', 'desc')
-      .limit(Math.min(limit, LIST_LIMIT))
-      .execute();
-    return rows.map((r) => ({
-      address: r.address,
-      userAgent: r.user_agent,
-      requests: Number(r.count),
-      firstSeenAt: iso(r.first_seen),
-      lastSeenAt: iso(r.last_seen),
+    const clients = await listKeyClients(this.#o.store.db, keyId, since, Math.min(limit, LIST_LIMIT));
+    return clients.map((c) => ({
+      address: c.address,
+      userAgent: c.userAgent,
+      requests: c.count,
+      firstSeenAt: iso(c.firstSeen),
+      lastSeenAt: iso(c.lastSeen),
     }));
   }
 
@@ -384,13 +302,9 @@ export class AnalyticsService {
     rotationId: string,
     granularity?: UsageGranularity,
   ): Promise<RotationTraffic & { rotationId: string }> {
-    const rotation = await this.#o.store.db
-      .selectFrom('rotations')
-      .select(['id', 'old_key_id', 'new_key_id', 'started_at'])
-      .where('id', '=', rotationId)
-      .executeTakeFirst();
+    const rotation = await findRotationTrafficRow(this.#o.store.db, rotationId);
     if (!rotation) throw new ApiError('NOT_FOUND', `rotation ${rotationId} not found`);
-    const traffic = await this.rotationTraffic(rotation.old_key_id, rotation.new_key_id, rotation.started_at, {
+    const traffic = await this.rotationTraffic(rotation.oldKeyId, rotation.newKeyId, rotation.startedAt, {
       granularity,
     });
     return { rotationId, ...traffic };

@@ -1,5 +1,11 @@
 import type { Clock } from '@keyroll/core';
-import { addRequestsBeforeStart, prunePreStartTotals, type Store } from '@keyroll/storage';
+import {
+  addRequestsBeforeStart,
+  listAuditEvents,
+  prunePreStartTotals,
+  readAuditSeqHead,
+  type Store,
+} from '@keyroll/storage';
 import { USAGE_BUCKET_MS, type VerificationEvent, type VerificationObserver } from '@keyroll/verifier/internal';
 
 /** What a {@link RotationStartTraffic} needs. */
@@ -76,32 +82,19 @@ export class RotationStartTraffic implements VerificationObserver {
   /** Reports this node's pre-start requests of every rotation started since the last round; returns how many it reported. */
   async tick(): Promise<number> {
     const db = this.#store.db;
-    if (this.#cursor === undefined) {
-      const head = await db
-        .selectFrom('audit_events')
-        .select((eb) => eb.fn.max('seq').as('seq'))
-        .executeTakeFirst();
-      this.#cursor = Number(head?.seq ?? 0);
-    }
+    this.#cursor ??= await readAuditSeqHead(db);
     const reports: { oldKeyId: string; startedAt: number; requests: number }[] = [];
     let cursor = this.#cursor;
     for (;;) {
-      const events = await db
-        .selectFrom('audit_events')
-        .select(['seq', 'action', 'at', 'data'])
-        .where('seq', '>', cursor)
-        .orderBy('seq')
-        .limit(1000)
-        .execute();
-      for (const e of events) {
-        if (e.action !== 'rotation.started') continue;
-        const data: Record<string, unknown> = JSON.parse(e.data);
+      const events = await listAuditEvents(db, { afterSeq: cursor, limit: 1000 });
+      for (const { action, at, data } of events) {
+        if (action !== 'rotation.started') continue;
         if (typeof data.oldKeyId !== 'string' || data.emergency === true) continue;
-        const n = this.before(data.oldKeyId, Number(e.at));
-        if (n) reports.push({ oldKeyId: data.oldKeyId, startedAt: Number(e.at), requests: n });
+        const n = this.before(data.oldKeyId, at);
+        if (n) reports.push({ oldKeyId: data.oldKeyId, startedAt: at, requests: n });
       }
       const last = events[events.length - 1];
-      if (last) cursor = Number(last.seq);
+      if (last) cursor = last.seq;
       if (events.length < 1000) break;
     }
     const now = this.#clock.now();

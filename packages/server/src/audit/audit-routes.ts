@@ -1,8 +1,10 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ApiError } from '@keyroll/core';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
 import { requireRoot } from '../http/auth.js';
 import { adminErrors, Metadata, Nullable, PageOf, PageQuery } from '../http/schemas.js';
+import { parseInstant } from '../http/time-input.js';
 
 const AuditEvent = Type.Object({
   id: Type.String(),
@@ -44,11 +46,29 @@ export async function auditRoutes(fastify: FastifyInstance, deps: AppDeps): Prom
       preHandler: read,
       schema: {
         tags,
-        summary: 'List audit events, oldest first',
+        summary: 'List audit events, oldest first (or newest first), filtered',
+        description:
+          '`from` and `to` are inclusive ISO 8601 bounds on `at`. A `nextCursor` continues the same listing: ' +
+          'sent with another `order` or other filters it is a 400 `INVALID_CURSOR`.',
         querystring: Type.Object(
           {
             targetId: Type.Optional(Type.String({ maxLength: 64 })),
             action: Type.Optional(Type.String({ maxLength: 64 })),
+            actor: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 200, description: 'who did it, e.g. `root:<key id>`' }),
+            ),
+            from: Type.Optional(
+              Type.String({ format: 'date-time', description: 'ISO 8601: only events at or after it' }),
+            ),
+            to: Type.Optional(
+              Type.String({ format: 'date-time', description: 'ISO 8601: only events at or before it' }),
+            ),
+            order: Type.Optional(
+              Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
+                default: 'asc',
+                description: '`asc`: oldest first; `desc`: newest first',
+              }),
+            ),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -57,8 +77,13 @@ export async function auditRoutes(fastify: FastifyInstance, deps: AppDeps): Prom
       },
     },
     async (req) => {
-      const { targetId, action, ...page } = req.query;
-      return deps.audit.list({ targetId, action }, page);
+      const { targetId, action, actor, order, cursor, limit } = req.query;
+      const from = parseInstant('from', req.query.from) ?? undefined;
+      const to = parseInstant('to', req.query.to) ?? undefined;
+      if (from !== undefined && to !== undefined && from > to) {
+        throw new ApiError('VALIDATION_FAILED', 'from: must not be after to', { field: 'from' });
+      }
+      return deps.audit.list({ targetId, action, actor, from, to, order }, { cursor, limit });
     },
   );
   app.get(

@@ -1,8 +1,7 @@
-import { ApiError, type Clock } from '@keyroll/core';
+import type { Clock } from '@keyroll/core';
 import {
   type AuditChainReport,
   type AuditKey,
-  decodeCursor,
   listAuditEvents,
   type Page,
   type PageRequest,
@@ -12,6 +11,7 @@ import {
   verifyAuditChain,
 } from '@keyroll/storage';
 import { iso } from '../shared/records.js';
+import { type AuditListing, type AuditOrder, auditCursorKey, auditCursorSeq } from './audit-cursor.js';
 
 /** An audit event as the API shows it. */
 export interface AuditEventView {
@@ -27,10 +27,17 @@ export interface AuditEventView {
   prevHash: string;
 }
 
-/** Filters of an audit listing. */
+/** Filters and order of an audit listing. */
 export interface AuditFilter {
   targetId?: string | undefined;
   action?: string | undefined;
+  actor?: string | undefined;
+  /** Only events at or after this instant (epoch ms). */
+  from?: number | undefined;
+  /** Only events at or before this instant (epoch ms). */
+  to?: number | undefined;
+  /** Oldest first (default) or newest first. */
+  order?: AuditOrder | undefined;
 }
 
 /** What an {@link AuditService} is built from. */
@@ -80,21 +87,31 @@ export class AuditService {
     return { runs: this.#runs, hashed: this.#hashed };
   }
 
-  /** Lists events in the order they were written. */
+  /**
+   * Lists events in the order they were written, or newest first. A page's cursor is bound to the
+   * listing's order and filters: another order or filter with it is a 400 INVALID_CURSOR.
+   */
   async list(filter: AuditFilter, page: PageRequest): Promise<Page<AuditEventView>> {
     const size = pageSize(page);
-    const after = decodeCursor(page.cursor);
-    if (after !== undefined && !/^\d{1,15}$/.test(after)) throw new ApiError('INVALID_CURSOR', 'cursor is not valid');
+    const order = filter.order ?? 'asc';
+    const listing: AuditListing = {
+      order,
+      filters: [filter.targetId, filter.action, filter.actor, filter.from, filter.to],
+    };
     const events = await listAuditEvents(this.#store.db, {
       targetId: filter.targetId,
       action: filter.action,
-      afterSeq: after === undefined ? undefined : Number(after),
+      actor: filter.actor,
+      fromAt: filter.from,
+      toAt: filter.to,
+      order,
+      afterSeq: auditCursorSeq(listing, page.cursor),
       limit: size + 1,
     });
     return toPage(
       events,
       size,
-      (e) => String(e.seq),
+      (e) => auditCursorKey(listing, e.seq),
       (e) => ({ ...e, at: iso(e.at) }),
     );
   }

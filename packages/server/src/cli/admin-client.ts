@@ -22,14 +22,27 @@ export function resolveTarget(flags: { url?: string; rootKey?: string }): AdminT
   return { url: url.replace(/\/$/, ''), rootKey, rootKeyFile: given === undefined ? file : undefined };
 }
 
-/** An API error as the CLI reports it. */
+/** An API error as the CLI reports it: the problem's status, code and detail, and the URL tried. */
 export class AdminApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    detail: string,
+    readonly detail: string,
+    readonly url: string,
   ) {
-    super(`${status} ${code}: ${detail}`);
+    super(`${status} ${code}: ${detail} (${url})`);
+  }
+}
+
+/** The server never answered: `reason` is the system error code (`ECONNREFUSED`, …) where there is one. */
+export class AdminUnreachableError extends Error {
+  readonly code = 'UNREACHABLE';
+  constructor(
+    readonly reason: string,
+    readonly url: string,
+    options?: ErrorOptions,
+  ) {
+    super(`cannot reach keyroll at ${url}: ${reason}`, options);
   }
 }
 
@@ -57,19 +70,31 @@ export async function callAdmin<T>(target: AdminTarget, method: string, path: st
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (e) {
-    throw new Error(`cannot reach keyroll at ${url}: ${unreachableReason(e)}`, { cause: e });
+    throw new AdminUnreachableError(unreachableReason(e), url, { cause: e });
   }
   const text = await res.text();
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    throw new Error(`${res.status} from ${url} is not a keyroll answer (not JSON): is the URL right?`);
+    throw new AdminApiError(res.status, 'NOT_KEYROLL', 'the answer is not JSON: is the URL right?', url);
   }
   if (!res.ok) {
     const field = (name: string) =>
       parsed !== null && typeof parsed === 'object' && name in parsed ? String(Reflect.get(parsed, name)) : undefined;
-    throw new AdminApiError(res.status, field('code') ?? 'UNKNOWN', field('detail') ?? text);
+    throw new AdminApiError(res.status, field('code') ?? 'UNKNOWN', field('detail') ?? text, url);
   }
   return parsed as T;
+}
+
+/** Every item of a paginated admin listing, page by page (`path` may carry a query; `cursor` is added). */
+export async function* adminPages<T>(target: AdminTarget, path: string): AsyncGenerator<T> {
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const url: string = cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`;
+    const page: { data: T[]; nextCursor: string | null } = await callAdmin(target, 'GET', url);
+    yield* page.data;
+    cursor = page.nextCursor;
+  } while (cursor !== null);
 }

@@ -1,28 +1,23 @@
 import { Command, Option } from 'commander';
 import { type AdminTarget, callAdmin, resolveTarget } from './admin-client.js';
+import { registerAlertCommands } from './alert-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { registerClusterCommands } from './cluster-commands.js';
+import { registerCompletionCommand } from './completion-commands.js';
 import { edge } from './edge.js';
+import { addIncidentCommands } from './incident-commands.js';
+import { addLeakCommands } from './leak-commands.js';
+import { print, type Row, table } from './output.js';
+import { registerPlanCommands } from './plan-commands.js';
+import { registerPolicyCommands } from './policy-commands.js';
 import { saveRotatedRootKey } from './root-key-file.js';
+import { registerSearchCommand } from './search-commands.js';
 import { serve } from './serve.js';
+import { registerStatusCommand } from './status-commands.js';
+import { registerUsageCommands } from './usage-commands.js';
+import { registerWebhookCommands } from './webhook-commands.js';
 
-type Row = Record<string, unknown>;
-
-function print(json: boolean, value: unknown, lines: () => string[]): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${lines().join('\n')}\n`);
-}
-
-function table(rows: Row[], columns: string[]): string[] {
-  if (rows.length === 0) return ['(none)'];
-  const cell = (v: unknown) => (v === null || v === undefined ? '-' : Array.isArray(v) ? v.join(',') : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
-}
-
-/** The `keyroll` command line: `serve`, and `consumers`, `keys` and `rotations` against a running server. */
+/** The `keyroll` command line: `serve`, and every admin command group against a running server. */
 export function buildCli(): Command {
   const program = new Command('keyroll').description('API keys with zero-downtime rotation').showHelpAfterError();
   const target = (cmd: Command): AdminTarget => resolveTarget(cmd.optsWithGlobals());
@@ -177,5 +172,17 @@ export function buildCli(): Command {
       });
       print(opts.json, r, () => [`rotation ${r.id}: the old key now retires at ${r.retiresAt}`]);
     });
+  addLeakCommands(program);
+  addIncidentCommands(program);
+  registerPlanCommands(program);
+  registerWebhookCommands(program);
+  registerPolicyCommands(program);
+  registerAlertCommands(program);
+  registerAuditCommands(program);
+  registerClusterCommands(program);
+  registerUsageCommands(program);
+  registerStatusCommand(program);
+  registerSearchCommand(program);
+  registerCompletionCommand(program);
   return program;
 }

@@ -1,7 +1,6 @@
-import type { Store } from '@keyroll/storage';
+import { databaseAnswers, type Store } from '@keyroll/storage';
 import type { ConnectedRedisRateLimiter } from '@keyroll/verifier/internal';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { ClusterNode } from './cluster-node.js';
 
 /** What readiness checks: storage, the change feed and, when configured, the Redis of cluster-wide limits. */
@@ -24,10 +23,7 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
       },
     },
     async (_req, reply) => {
-      const storage = await sql`select 1`.execute(opts.store.db).then(
-        () => 'ok',
-        () => 'unreachable',
-      );
+      const storage = (await databaseAnswers(opts.store.db)) ? 'ok' : 'unreachable';
       const feed = opts.cluster?.feedStatus();
       const changeFeed = feed && {
         mode: feed.mode,

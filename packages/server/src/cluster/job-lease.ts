@@ -1,4 +1,4 @@
-import type { Store } from '@keyroll/storage';
+import { type Store, takeLease } from '@keyroll/storage';
 
 /**
  * Takes or renews the lease row `name` of a singleton background job for `holder` until
@@ -11,18 +11,5 @@ export function takeJobLease(
   now: number,
   expiresAt: number,
 ): Promise<boolean> {
-  return store.mutate(async (tx) => {
-    const lease = await tx.db.selectFrom('scheduler_leases').selectAll().where('name', '=', name).executeTakeFirst();
-    if (!lease) {
-      await tx.db.insertInto('scheduler_leases').values({ name, holder, expires_at: expiresAt }).execute();
-      return true;
-    }
-    if (lease.holder !== holder && lease.expires_at > now) return false;
-    await tx.db
-      .updateTable('scheduler_leases')
-      .set({ holder, expires_at: expiresAt })
-      .where('name', '=', name)
-      .execute();
-    return true;
-  });
+  return store.mutate((tx) => takeLease(tx.db, name, holder, now, expiresAt));
 }

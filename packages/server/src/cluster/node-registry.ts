@@ -1,15 +1,15 @@
 import { type Clock, systemClock } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
+import {
+  forgetNodesSilentSince,
+  listNodesHeardSince,
+  type NodeHeartbeat,
+  removeNode,
+  type Store,
+  writeNodeHeartbeat,
+} from '@keyroll/storage';
 
 /** A node as the registry knows it. */
-export interface NodeInfo {
-  id: string;
-  address: string;
-  /** The last change-log sequence number the node has applied to its cache. */
-  appliedSeq: number;
-  startedAt: number;
-  heartbeatAt: number;
-}
+export type NodeInfo = NodeHeartbeat;
 
 /** What a {@link NodeRegistry} needs. */
 export interface NodeRegistryOptions {
@@ -58,10 +58,7 @@ export class NodeRegistry {
 
   /** Writes the first heartbeat and keeps writing them. */
   async start(): Promise<void> {
-    await this.#o.store.db
-      .deleteFrom('cluster_nodes')
-      .where('heartbeat_at', '<', this.#clock.now() - FORGET_AFTER_MS)
-      .execute();
+    await forgetNodesSilentSince(this.#o.store.db, this.#clock.now() - FORGET_AFTER_MS);
     await this.beat();
     this.#timer = setInterval(() => void this.beat(), this.#o.heartbeatMs ?? 1000);
     this.#timer.unref();
@@ -82,21 +79,7 @@ export class NodeRegistry {
   /** Live nodes (heartbeat younger than the TTL), this one included, by id. */
   async liveNodes(): Promise<NodeInfo[]> {
     const now = this.#clock.now();
-    const rows = await this.#o.store.db
-      .selectFrom('cluster_nodes')
-      .selectAll()
-      .where('heartbeat_at', '>', now - this.ttlMs)
-      .orderBy('id')
-      .execute();
-    const nodes = rows.map(
-      (r): NodeInfo => ({
-        id: r.id,
-        address: r.address,
-        appliedSeq: Number(r.applied_seq),
-        startedAt: Number(r.started_at),
-        heartbeatAt: Number(r.heartbeat_at),
-      }),
-    );
+    const nodes = await listNodesHeardSince(this.#o.store.db, now - this.ttlMs);
     // This node is live by definition, and its own applied sequence is known without a heartbeat.
     const self = nodes.find((n) => n.id === this.nodeId);
     if (self) self.appliedSeq = Math.max(self.appliedSeq, this.#o.appliedSeq());
@@ -113,36 +96,14 @@ export class NodeRegistry {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.#writing;
-    await this.#o.store.db
-      .deleteFrom('cluster_nodes')
-      .where('id', '=', this.nodeId)
-      .execute()
-      .catch(() => undefined);
+    await removeNode(this.#o.store.db, this.nodeId).catch(() => undefined);
   }
 
   async #writeLoop(): Promise<void> {
     do {
       this.#again = false;
-      const n = this.#self(this.#clock.now());
-      const row = {
-        id: n.id,
-        address: n.address,
-        applied_seq: n.appliedSeq,
-        started_at: n.startedAt,
-        heartbeat_at: n.heartbeatAt,
-      };
       try {
-        await this.#o.store.db
-          .insertInto('cluster_nodes')
-          .values(row)
-          .onConflict((oc) =>
-            oc.column('id').doUpdateSet({
-              address: row.address,
-              applied_seq: row.applied_seq,
-              heartbeat_at: row.heartbeat_at,
-            }),
-          )
-          .execute();
+        await writeNodeHeartbeat(this.#o.store.db, this.#self(this.#clock.now()));
         this.#lastError = null;
       } catch (e) {
         this.#lastError = e instanceof Error ? e.message : String(e);

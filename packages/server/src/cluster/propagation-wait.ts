@@ -8,6 +8,10 @@ declare module 'fastify' {
     /** Set when a mutating request asked `?wait=true`: how long to wait for the cluster. */
     propagationWait: { timeoutMs: number } | null;
   }
+  interface FastifyContextConfig {
+    /** `false` on a route whose query is not its own (forward-auth): `?wait` is never read there. */
+    propagationWait?: boolean;
+  }
 }
 
 /** `waitTimeout` when none is given. */
@@ -47,7 +51,9 @@ export function installPropagationWait(app: FastifyInstance, cluster: ClusterNod
     }
   });
   app.addHook('onRequest', async (request) => {
-    if (MUTATING.has(request.method)) request.propagationWait = waitRequest(request);
+    if (MUTATING.has(request.method) && request.routeOptions.config.propagationWait !== false) {
+      request.propagationWait = waitRequest(request);
+    }
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const wait = request.propagationWait;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '@keyroll/core';
-import type { Store } from '@keyroll/storage';
-import { type Expression, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import { type PrunedTable, pruneBatch, readChangeRetentionBounds, type Store } from '@keyroll/storage';
 import { takeJobLease } from './job-lease.js';
 
 /** How long each kind of row is kept, in ms (see docs/retention.md). */
@@ -53,8 +52,6 @@ export interface RetentionReport {
   partial: boolean;
 }
 
-type Pruned = Exclude<keyof RetentionReport, 'leader' | 'partial'>;
-
 /** Name of the retention job's lease row. */
 const LEASE = 'retention';
 const HOUR = 3_600_000;
@@ -70,15 +67,12 @@ const HOUR = 3_600_000;
 export class RetentionJob {
   readonly #o: RetentionJobOptions;
   readonly #node: string;
-  readonly #rowId: RawBuilder<unknown>;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<RetentionReport> | undefined;
 
   constructor(options: RetentionJobOptions) {
     this.#o = options;
     this.#node = options.nodeId ?? randomUUID();
-    // Every pruned table has a physical row id, whatever its primary key.
-    this.#rowId = options.store.dialect === 'postgres' ? sql`ctid` : sql`rowid`;
   }
 
   /** Starts the timer (no-op when the interval is 0 or it runs already). */
@@ -124,42 +118,27 @@ export class RetentionJob {
     if (!(await takeJobLease(this.#o.store, LEASE, this.#node, now, lease))) return report;
     report.leader = true;
     const { periods } = this.#o;
-    const db = this.#o.store.db;
+    const { db, dialect } = this.#o.store;
     const deadline = performance.now() + (this.#o.budgetMs ?? 30_000);
-    const prune = async (table: Pruned, rows: (limit: number) => SelectQueryBuilder<never, never, unknown>) => {
-      const batch = this.#o.batchSize ?? 5000;
+    const batch = this.#o.batchSize ?? 5000;
+    const prune = async (table: PrunedTable, horizon: number) => {
       for (;;) {
         if (performance.now() >= deadline) {
           report.partial = true;
           return;
         }
-        const ids: Expression<unknown> = rows(batch).select(this.#rowId.as('row_id'));
-        const result = await db.deleteFrom(table).where(this.#rowId, 'in', ids).executeTakeFirst();
-        const deleted = Number(result.numDeletedRows);
+        const deleted = await pruneBatch(db, dialect, table, horizon, batch);
         report[table] += deleted;
         if (deleted < batch) return;
       }
     };
     const usageBefore = now - periods.usageMs;
-    await prune('usage_minutes', (n) => db.selectFrom('usage_minutes').where('minute', '<', usageBefore).limit(n));
-    await prune('unknown_key_minutes', (n) =>
-      db.selectFrom('unknown_key_minutes').where('minute', '<', usageBefore).limit(n),
-    );
-    await prune('key_clients', (n) => db.selectFrom('key_clients').where('last_seen', '<', usageBefore).limit(n));
-    const keepFrom = await this.#oldestChangeToKeep(now - periods.changesMs);
-    await prune('changes', (n) => db.selectFrom('changes').where('seq', '<', keepFrom).orderBy('seq').limit(n));
-    const webhooksBefore = now - periods.webhooksMs;
-    await prune('webhook_deliveries', (n) =>
-      db
-        .selectFrom('webhook_deliveries')
-        .where('status', 'in', ['delivered', 'dead'])
-        .where('created_at', '<', webhooksBefore)
-        .limit(n),
-    );
-    const alertsBefore = now - periods.alertsMs;
-    await prune('alerts', (n) =>
-      db.selectFrom('alerts').where('acknowledged_at', 'is not', null).where('raised_at', '<', alertsBefore).limit(n),
-    );
+    await prune('usage_minutes', usageBefore);
+    await prune('unknown_key_minutes', usageBefore);
+    await prune('key_clients', usageBefore);
+    await prune('changes', await this.#oldestChangeToKeep(now - periods.changesMs));
+    await prune('webhook_deliveries', now - periods.webhooksMs);
+    await prune('alerts', now - periods.alertsMs);
     const { leader, partial, ...deleted } = report;
     if (Object.values(deleted).some((n) => n > 0)) this.#o.onPruned?.(report);
     return report;
@@ -171,17 +150,8 @@ export class RetentionJob {
    * head never goes back). A follower can then tell it missed pruned changes (see `ChangeFollower`).
    */
   async #oldestChangeToKeep(before: number): Promise<number> {
-    const db = this.#o.store.db;
-    const row = await db
-      .selectFrom('changes')
-      .select((eb) => [
-        eb.fn.max('seq').as('head'),
-        eb.fn.min(eb.case().when('at', '>=', before).then(eb.ref('seq')).end()).as('young'),
-      ])
-      .executeTakeFirst();
-    const head = Number(row?.head ?? 0);
-    const young = row?.young == null ? head : Number(row.young);
-    return Math.min(head, young, ...(await this.#o.liveAppliedSeqs()));
+    const { head, firstSince } = await readChangeRetentionBounds(this.#o.store.db, before);
+    return Math.min(head, firstSince ?? head, ...(await this.#o.liveAppliedSeqs()));
   }
 
   #interval(): number {

@@ -2,7 +2,17 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
 import { actorOf, requireRoot } from '../http/auth.js';
-import { adminErrors, IdParams, Metadata, Nullable, PageOf, PageQuery, Quota, RateLimit } from '../http/schemas.js';
+import {
+  adminErrors,
+  IdParams,
+  Metadata,
+  Nullable,
+  PageOf,
+  PageQuery,
+  Quota,
+  RateLimit,
+  SearchText,
+} from '../http/schemas.js';
 import { ConsumerSchema } from './consumer-schemas.js';
 
 const ConsumerBody = Type.Object(
@@ -51,12 +61,18 @@ export async function consumerRoutes(fastify: FastifyInstance, deps: AppDeps): P
       preHandler: read,
       schema: {
         tags,
-        summary: 'List consumers',
-        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        summary: 'List consumers, oldest first; `q` searches them',
+        description:
+          '`q` finds consumers whose name, external id or id, or the hint of one of whose keys, contains ' +
+          'the text, ignoring case; it combines with paging.',
+        querystring: Type.Object({ q: Type.Optional(SearchText), ...PageQuery }, { additionalProperties: false }),
         response: { 200: PageOf(ConsumerSchema), ...adminErrors },
       },
     },
-    async (req) => deps.consumers.list(req.query),
+    async (req) => {
+      const { q, ...page } = req.query;
+      return deps.consumers.list(page, { q });
+    },
   );
   app.get(
     '/v1/consumers/:id',

@@ -1,6 +1,7 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
 import {
   type ConsumerChanges,
+  type ConsumerListFilter,
   type ConsumerRecord,
   type Db,
   deleteConsumer,
@@ -92,9 +93,9 @@ export class ConsumerService {
     return consumerView(consumer);
   }
 
-  /** Lists live consumers, oldest first. */
-  async list(page: PageRequest): Promise<Page<ConsumerView>> {
-    const found = await listLiveConsumers(this.#store.db, page);
+  /** Lists live consumers, oldest first, narrowed by a search. */
+  async list(page: PageRequest, filter: ConsumerListFilter = {}): Promise<Page<ConsumerView>> {
+    const found = await listLiveConsumers(this.#store.db, page, filter);
     return { ...found, data: found.data.map(consumerView) };
   }
 

@@ -74,6 +74,13 @@ export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 300 })),
 };
 
+/** A listing's search text (`?q=`): at most 100 characters, `%` and `_` taken literally. */
+export const SearchText = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'text to find, ignoring case (at most 100 characters; `%` and `_` match themselves)',
+});
+
 /** A page of items. */
 export const PageOf = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Nullable(Type.String()) });

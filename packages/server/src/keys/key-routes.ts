@@ -15,6 +15,7 @@ import {
   Quota,
   RateLimit,
   Scopes,
+  SearchText,
 } from '../http/schemas.js';
 import { expiryInput } from '../http/time-input.js';
 import { KeySchema } from './key-schemas.js';
@@ -85,11 +86,15 @@ export async function keyRoutes(fastify: FastifyInstance, deps: AppDeps): Promis
       preHandler: read,
       schema: {
         tags,
-        summary: 'List keys',
+        summary: 'List keys, oldest first; filter by consumer and status, `q` searches them',
+        description:
+          "`q` finds keys whose name, hint (or its last characters) or id, or whose consumer's name or " +
+          'external id, contains the text, ignoring case; it combines with the other filters and paging.',
         querystring: Type.Object(
           {
             consumerId: Type.Optional(Type.String({ maxLength: 64 })),
             status: Type.Optional(Type.Union(KEY_STATUSES.map((s) => Type.Literal(s)))),
+            q: Type.Optional(SearchText),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -98,8 +103,8 @@ export async function keyRoutes(fastify: FastifyInstance, deps: AppDeps): Promis
       },
     },
     async (req) => {
-      const { consumerId, status, ...page } = req.query;
-      return deps.keys.list({ consumerId, status }, page);
+      const { consumerId, status, q, ...page } = req.query;
+      return deps.keys.list({ consumerId, status, q }, page);
     },
   );
   app.get(

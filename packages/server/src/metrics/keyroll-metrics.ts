@@ -1,4 +1,4 @@
-import type { Store } from '@keyroll/storage';
+import { countOpenDeliveries, countRotationsByState, type Store } from '@keyroll/storage';
 import type { VerificationEvent, VerificationObserver } from '@keyroll/verifier';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryMetrics, DeliveryOutcome } from '../webhooks/delivery-worker.js';
@@ -111,12 +111,7 @@ export class KeyrollMetrics
       help: 'Webhook deliveries waiting for a (first or further) attempt',
       registers,
       async collect() {
-        const row = await db
-          .selectFrom('webhook_deliveries')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('status', 'in', ['pending', 'retrying'])
-          .executeTakeFirst();
-        this.set(Number(row?.n ?? 0));
+        this.set(await countOpenDeliveries(db));
       },
     });
     this.#alerts = new Counter({
@@ -132,7 +127,7 @@ export class KeyrollMetrics
       registers,
       async collect() {
         this.reset();
-        for (const r of await rotationsByState(options.store)) this.set({ state: r.state }, Number(r.n));
+        for (const r of await countRotationsByState(db)) this.set({ state: r.state }, r.count);
       },
     });
   }
@@ -168,13 +163,4 @@ export class KeyrollMetrics
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
-}
-
-/** Counts rotations by state. */
-async function rotationsByState(store: Store): Promise<{ state: string; n: number | string }[]> {
-  return store.db
-    .selectFrom('rotations')
-    .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
-    .groupBy('state')
-    .execute();
 }

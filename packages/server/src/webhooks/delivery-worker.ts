@@ -1,5 +1,11 @@
 import { type Clock, systemClock } from '@keyroll/core';
-import type { Store, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
+import {
+  type ClaimedDelivery,
+  claimDueDeliveries,
+  hasDueDelivery,
+  recordDeliveryAttempt,
+  type Store,
+} from '@keyroll/storage';
 import { Agent, request } from 'undici';
 import { retryDelay } from './retry-delay.js';
 import { guardedLookup, isPrivateLiteral } from './ssrf-guard.js';
@@ -34,9 +40,6 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
 }
 
-type Claimed = WebhookDeliveriesTable &
-  Pick<WebhooksTable, 'url' | 'secret' | 'previous_secret' | 'previous_secret_until'>;
-
 /** Longest error text kept with a delivery. */
 const MAX_ERROR = 300;
 
@@ -68,8 +71,8 @@ export class DeliveryWorker {
   /** Attempts every due delivery (up to the batch size); returns how many were attempted. */
   async tick(): Promise<number> {
     const claimed = await this.#claim();
-    const byHook = new Map<string, Claimed[]>();
-    for (const d of claimed) byHook.set(d.webhook_id, [...(byHook.get(d.webhook_id) ?? []), d]);
+    const byHook = new Map<string, ClaimedDelivery[]>();
+    for (const d of claimed) byHook.set(d.webhookId, [...(byHook.get(d.webhookId) ?? []), d]);
     await Promise.all(
       [...byHook.values()].map(async (list) => {
         for (const d of list) await this.#attempt(d);
@@ -84,86 +87,53 @@ export class DeliveryWorker {
   }
 
   /** Takes due deliveries for this node by pushing their next attempt past a lease, so other nodes skip them. */
-  async #claim(): Promise<Claimed[]> {
+  async #claim(): Promise<ClaimedDelivery[]> {
     const now = this.#o.clock.now();
     const lease = now + this.#o.timeoutMs + 5_000;
     // A read first, so that the write lock is taken only when something is due.
-    const due = await this.#o.store.db
-      .selectFrom('webhook_deliveries')
-      .select('id')
-      .where('status', 'in', ['pending', 'retrying'])
-      .where('next_attempt_at', '<=', now)
-      .limit(1)
-      .executeTakeFirst();
-    if (!due) return [];
-    return this.#o.store.mutate(async (tx) => {
-      const rows = await tx.db
-        .selectFrom('webhook_deliveries as d')
-        .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
-        .selectAll('d')
-        .select(['w.url', 'w.secret', 'w.previous_secret', 'w.previous_secret_until'])
-        .where('d.status', 'in', ['pending', 'retrying'])
-        .where('d.next_attempt_at', '<=', now)
-        .orderBy('d.event_seq')
-        .orderBy('d.id')
-        .limit(this.#o.batchSize ?? 50)
-        .execute();
-      if (rows.length > 0) {
-        await tx.db
-          .updateTable('webhook_deliveries')
-          .set({ next_attempt_at: lease })
-          .where(
-            'id',
-            'in',
-            rows.map((r) => r.id),
-          )
-          .execute();
-      }
-      return rows;
-    });
+    if (!(await hasDueDelivery(this.#o.store.db, now))) return [];
+    return this.#o.store.mutate((tx) => claimDueDeliveries(tx.db, now, lease, this.#o.batchSize ?? 50));
   }
 
-  async #attempt(d: Claimed): Promise<void> {
+  async #attempt(d: ClaimedDelivery): Promise<void> {
     const now = this.#o.clock.now();
     const secrets = [d.secret];
-    if (d.previous_secret && d.previous_secret_until !== null && d.previous_secret_until > now) {
-      secrets.push(d.previous_secret);
+    if (d.previousSecret && d.previousSecretUntil !== null && d.previousSecretUntil > now) {
+      secrets.push(d.previousSecret);
     }
     const result = await this.#send(d, secrets);
     const attempts = d.attempts + 1;
     const outcome: DeliveryOutcome = result.ok ? 'delivered' : attempts >= this.#o.maxAttempts ? 'dead' : 'failed';
     const done = this.#o.clock.now();
     await this.#o.store.mutate((tx) =>
-      tx.db
-        .updateTable('webhook_deliveries')
-        .set({
-          status: outcome === 'failed' ? 'retrying' : outcome,
-          attempts,
-          last_attempt_at: done,
-          response_status: result.status,
-          last_error: result.error,
-          delivered_at: result.ok ? done : null,
-          next_attempt_at:
-            outcome === 'failed' ? done + retryDelay(attempts, this.#o.retryBaseMs, this.#o.random) : null,
-        })
-        .where('id', '=', d.id)
-        .execute(),
+      recordDeliveryAttempt(tx.db, d.id, {
+        status: outcome === 'failed' ? 'retrying' : outcome,
+        attempts,
+        lastAttemptAt: done,
+        responseStatus: result.status,
+        lastError: result.error,
+        deliveredAt: result.ok ? done : null,
+        nextAttemptAt: outcome === 'failed' ? done + retryDelay(attempts, this.#o.retryBaseMs, this.#o.random) : null,
+      }),
     );
     this.#o.metrics?.delivery(outcome);
   }
 
-  async #send(d: Claimed, secrets: string[]): Promise<{ ok: boolean; status: number | null; error: string | null }> {
+  async #send(
+    d: ClaimedDelivery,
+    secrets: string[],
+  ): Promise<{ ok: boolean; status: number | null; error: string | null }> {
     try {
       const url = new URL(d.url);
       if (!this.#o.allowPrivate && isPrivateLiteral(url)) {
         return { ok: false, status: null, error: 'target address is private' };
       }
-      const headers = signWebhook(secrets, d.id, new Date(this.#signingClock.now()), d.payload);
+      const headers = signWebhook(secrets, d.id, new Date(this.#signingClock.now()), d.body);
       const res = await request(url, {
         method: 'POST',
         dispatcher: this.#agent,
         headers: { 'content-type': 'application/json', 'user-agent': 'keyroll-webhooks/1', ...headers },
-        body: d.payload,
+        body: d.body,
         signal: AbortSignal.timeout(this.#o.timeoutMs),
       });
       await res.body.dump();

@@ -13,6 +13,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'successor.claimed',
   'successor.reclaim_attempted',
   'alert.raised',
+  'key.leaked',
+  'incident.updated',
 ] as const;
 
 /** A webhook event type. */

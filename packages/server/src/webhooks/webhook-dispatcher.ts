@@ -1,5 +1,12 @@
 import { type Clock, newId } from '@keyroll/core';
-import { readState, type Store, writeState } from '@keyroll/storage';
+import {
+  listAuditEvents,
+  listEnabledWebhooks,
+  queueDelivery,
+  readState,
+  type Store,
+  writeState,
+} from '@keyroll/storage';
 import { eventFilterMatches, webhookEventsOf } from './event-types.js';
 import { webhookPayload } from './webhook-payload.js';
 
@@ -43,63 +50,29 @@ export class WebhookDispatcher {
 
   async #step(): Promise<number> {
     const seen = (await readState<number>(this.#store.db, CURSOR)) ?? 0;
-    const newer = await this.#store.db
-      .selectFrom('audit_events')
-      .select('seq')
-      .where('seq', '>', seen)
-      .limit(1)
-      .executeTakeFirst();
-    if (!newer) return 0;
+    if ((await listAuditEvents(this.#store.db, { afterSeq: seen, limit: 1 })).length === 0) return 0;
     return this.#store.mutate(async (tx) => {
       const cursor = (await readState<number>(tx.db, CURSOR)) ?? 0;
-      const events = await tx.db
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('seq', '>', cursor)
-        .orderBy('seq')
-        .limit(this.#batch)
-        .execute();
+      const events = await listAuditEvents(tx.db, { afterSeq: cursor, limit: this.#batch });
       const last = events[events.length - 1];
       if (!last) return 0;
-      const hooks = (
-        await tx.db
-          .selectFrom('webhooks')
-          .select(['id', 'events', 'consumer_id', 'since_seq'])
-          .where('deleted_at', 'is', null)
-          .where('enabled', '=', 1)
-          .execute()
-      ).map((h) => {
-        const filter: unknown = JSON.parse(h.events);
-        return { ...h, filter: Array.isArray(filter) ? filter.map(String) : [] };
-      });
+      const hooks = await listEnabledWebhooks(tx.db);
       const now = this.#clock.now();
       for (const event of events) {
-        const data: Record<string, unknown> = JSON.parse(event.data);
-        for (const type of webhookEventsOf(event.action, data)) {
-          const payload = JSON.stringify(webhookPayload(type, event));
+        for (const type of webhookEventsOf(event.action, event.data)) {
+          const payload = webhookPayload(type, event);
           for (const hook of hooks) {
-            if (hook.since_seq >= event.seq) continue;
-            if (!eventFilterMatches(hook.filter, type)) continue;
-            if (hook.consumer_id !== null && hook.consumer_id !== data.consumerId) continue;
-            await tx.db
-              .insertInto('webhook_deliveries')
-              .values({
-                id: newId('delivery', now),
-                webhook_id: hook.id,
-                event_seq: event.seq,
-                event_type: type,
-                payload,
-                status: 'pending',
-                attempts: 0,
-                next_attempt_at: now,
-                last_attempt_at: null,
-                response_status: null,
-                last_error: null,
-                created_at: now,
-                delivered_at: null,
-              })
-              .onConflict((oc) => oc.columns(['webhook_id', 'event_seq', 'event_type']).doNothing())
-              .execute();
+            if (hook.sinceSeq >= event.seq) continue;
+            if (!eventFilterMatches(hook.events, type)) continue;
+            if (hook.consumerId !== null && hook.consumerId !== event.data.consumerId) continue;
+            await queueDelivery(tx.db, {
+              id: newId('delivery', now),
+              webhookId: hook.id,
+              eventSeq: event.seq,
+              eventType: type,
+              payload,
+              at: now,
+            });
           }
         }
       }

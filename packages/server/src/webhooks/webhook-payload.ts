@@ -1,5 +1,4 @@
-import type { AuditEventsTable } from '@keyroll/storage';
-import type { Selectable } from 'kysely';
+import type { AuditEventRecord } from '@keyroll/storage';
 
 /** The body of a webhook, in the Standard Webhooks shape. */
 export interface WebhookPayload {
@@ -13,14 +12,13 @@ export interface WebhookPayload {
 const NEVER_SENT = new Set(['key', 'secret', 'hash', 'keyHash', 'previousSecret']);
 
 /** Builds the payload of a webhook event from the audit event it comes from. */
-export function webhookPayload(type: string, event: Selectable<AuditEventsTable>): WebhookPayload {
-  const recorded: Record<string, unknown> = JSON.parse(event.data);
+export function webhookPayload(type: string, event: AuditEventRecord): WebhookPayload {
   const data: Record<string, unknown> = {
     eventId: event.id,
-    [`${event.target_type}Id`]: event.target_id,
+    [`${event.targetType}Id`]: event.targetId,
     consumerId: null,
   };
-  for (const [name, value] of Object.entries(recorded)) if (!NEVER_SENT.has(name)) data[name] = value;
+  for (const [name, value] of Object.entries(event.data)) if (!NEVER_SENT.has(name)) data[name] = value;
   data.actor = event.actor;
   return { type, timestamp: new Date(event.at).toISOString(), data };
 }

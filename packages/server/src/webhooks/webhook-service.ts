@@ -1,6 +1,22 @@
 import { ApiError, type Clock, newId } from '@keyroll/core';
-import type { Store, Tx, WebhookDeliveriesTable, WebhooksTable } from '@keyroll/storage';
-import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '@keyroll/storage';
+import {
+  type DeliveryRecord,
+  deleteWebhook,
+  findDelivery,
+  findLiveWebhook,
+  insertWebhook,
+  listDeliveries,
+  listLiveWebhooks,
+  type Page,
+  type PageRequest,
+  readAuditSeqHead,
+  requeueDelivery,
+  type Store,
+  type Tx,
+  updateWebhook,
+  type WebhookChanges,
+  type WebhookRecord,
+} from '@keyroll/storage';
 import { assertLiveConsumer } from '../consumers/consumer-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { iso } from '../shared/records.js';
@@ -86,26 +102,22 @@ export class WebhookService {
         targetId: id,
         data: { consumerId: input.consumerId ?? null, url, events },
       });
-      const head = await tx.db
-        .selectFrom('audit_events')
-        .select((eb) => eb.fn.max('seq').as('seq'))
-        .executeTakeFirst();
-      const created: WebhooksTable = {
+      const created: WebhookRecord = {
         id,
         url,
-        events: JSON.stringify(events),
-        consumer_id: input.consumerId ?? null,
+        events,
+        consumerId: input.consumerId ?? null,
         description: input.description ?? null,
-        enabled: 1,
+        enabled: true,
         secret,
-        previous_secret: null,
-        previous_secret_until: null,
-        since_seq: Number(head?.seq ?? 0),
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
+        previousSecret: null,
+        previousSecretUntil: null,
+        sinceSeq: await readAuditSeqHead(tx.db),
+        createdAt: now,
+        updatedAt: now,
+        deletedAt: null,
       };
-      await tx.db.insertInto('webhooks').values(created).execute();
+      await insertWebhook(tx.db, created);
       return created;
     });
     return { view: webhookView(row, now), secret };
@@ -114,9 +126,8 @@ export class WebhookService {
   /** Lists subscriptions, oldest first, optionally those of one consumer. */
   async list(filter: { consumerId?: string | undefined }, page: PageRequest): Promise<Page<WebhookView>> {
     const now = this.#o.clock.now();
-    let q = this.#o.store.db.selectFrom('webhooks').selectAll().where('deleted_at', 'is', null);
-    if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
-    return pageById(q, page, (r) => webhookView(r, now));
+    const hooks = await listLiveWebhooks(this.#o.store.db, filter, page);
+    return { data: hooks.data.map((h) => webhookView(h, now)), nextCursor: hooks.nextCursor };
   }
 
   /** One subscription; 404 when unknown or deleted. */
@@ -132,17 +143,18 @@ export class WebhookService {
     return this.#o.store.mutate(async (tx) => {
       const current = await this.#row(tx.db, id);
       if (patch.consumerId) await assertLiveConsumer(tx.db, patch.consumerId);
-      const set: Partial<WebhooksTable> = {
-        updated_at: now,
+      const changes: WebhookChanges = {
+        updatedAt: now,
         ...(url !== undefined && { url }),
-        ...(events !== undefined && { events: JSON.stringify(events) }),
-        ...(patch.consumerId !== undefined && { consumer_id: patch.consumerId }),
+        ...(events !== undefined && { events }),
+        ...(patch.consumerId !== undefined && { consumerId: patch.consumerId }),
         ...(patch.description !== undefined && { description: patch.description }),
-        ...(patch.enabled !== undefined && { enabled: patch.enabled ? 1 : 0 }),
+        ...(patch.enabled !== undefined && { enabled: patch.enabled }),
       };
-      await tx.db.updateTable('webhooks').set(set).where('id', '=', id).execute();
-      await this.#audit(tx, actor, 'webhook.updated', { ...current, ...set }, now, { fields: Object.keys(patch) });
-      return webhookView({ ...current, ...set }, now);
+      await updateWebhook(tx.db, id, changes);
+      const updated = { ...current, ...changes };
+      await this.#audit(tx, actor, 'webhook.updated', updated, now, { fields: Object.keys(patch) });
+      return webhookView(updated, now);
     });
   }
 
@@ -151,13 +163,7 @@ export class WebhookService {
     const now = this.#o.clock.now();
     await this.#o.store.mutate(async (tx) => {
       const current = await this.#row(tx.db, id);
-      await tx.db.updateTable('webhooks').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
-      await tx.db
-        .updateTable('webhook_deliveries')
-        .set({ status: 'dead', next_attempt_at: null, last_error: 'webhook deleted' })
-        .where('webhook_id', '=', id)
-        .where('status', 'in', ['pending', 'retrying'])
-        .execute();
+      await deleteWebhook(tx.db, id, now);
       await this.#audit(tx, actor, 'webhook.deleted', current, now);
     });
   }
@@ -176,16 +182,12 @@ export class WebhookService {
     const until = overlapMs > 0 ? now + overlapMs : null;
     await this.#o.store.mutate(async (tx) => {
       const current = await this.#row(tx.db, id);
-      await tx.db
-        .updateTable('webhooks')
-        .set({
-          secret,
-          previous_secret: until === null ? null : current.secret,
-          previous_secret_until: until,
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .execute();
+      await updateWebhook(tx.db, id, {
+        secret,
+        previousSecret: until === null ? null : current.secret,
+        previousSecretUntil: until,
+        updatedAt: now,
+      });
       await this.#audit(tx, actor, 'webhook.secret_rotated', current, now, { overlapMs });
     });
     return { id, secret, previousSecretExpiresAt: iso(until) };
@@ -198,16 +200,8 @@ export class WebhookService {
     page: PageRequest,
   ): Promise<Page<DeliveryView>> {
     await this.#row(this.#o.store.db, id);
-    const size = pageSize(page);
-    const before = decodeCursor(page.cursor);
-    let q = this.#o.store.db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', id);
-    if (filter.status) q = q.where('status', '=', filter.status);
-    if (before !== undefined) q = q.where('id', '<', before);
-    const rows = await q
-      .orderBy('id', 'desc')
-      .limit(size + 1)
-      .execute();
-    return toPage(rows, size, (r) => r.id, deliveryView);
+    const deliveries = await listDeliveries(this.#o.store.db, id, filter, page);
+    return { data: deliveries.data.map(deliveryView), nextCursor: deliveries.nextCursor };
   }
 
   /** Queues a delivery again for an immediate attempt, with a fresh attempt budget. */
@@ -215,36 +209,25 @@ export class WebhookService {
     const now = this.#o.clock.now();
     return this.#o.store.mutate(async (tx) => {
       const hook = await this.#row(tx.db, id);
-      const row = await tx.db
-        .selectFrom('webhook_deliveries')
-        .selectAll()
-        .where('id', '=', deliveryId)
-        .where('webhook_id', '=', id)
-        .executeTakeFirst();
-      if (!row) throw new ApiError('NOT_FOUND', `delivery ${deliveryId} not found`);
-      const set = { status: 'pending', attempts: 0, next_attempt_at: now, last_error: null };
-      await tx.db.updateTable('webhook_deliveries').set(set).where('id', '=', deliveryId).execute();
+      const delivery = await findDelivery(tx.db, id, deliveryId);
+      if (!delivery) throw new ApiError('NOT_FOUND', `delivery ${deliveryId} not found`);
+      await requeueDelivery(tx.db, deliveryId, now);
       await this.#audit(tx, actor, 'webhook.redelivered', hook, now, { deliveryId });
-      return deliveryView({ ...row, ...set });
+      return deliveryView({ ...delivery, status: 'pending', attempts: 0, nextAttemptAt: now, lastError: null });
     });
   }
 
-  async #row(db: Store['db'], id: string): Promise<WebhooksTable> {
-    const row = await db
-      .selectFrom('webhooks')
-      .selectAll()
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
-    if (!row) throw new ApiError('NOT_FOUND', `webhook ${id} not found`);
-    return row;
+  async #row(db: Store['db'], id: string): Promise<WebhookRecord> {
+    const hook = await findLiveWebhook(db, id);
+    if (!hook) throw new ApiError('NOT_FOUND', `webhook ${id} not found`);
+    return hook;
   }
 
   async #audit(
     tx: Tx,
     actor: Actor,
     action: string,
-    hook: WebhooksTable,
+    hook: WebhookRecord,
     now: number,
     extra: Record<string, unknown> = {},
   ): Promise<void> {
@@ -254,7 +237,7 @@ export class WebhookService {
       action,
       targetType: 'webhook',
       targetId: hook.id,
-      data: { consumerId: hook.consumer_id, url: hook.url, ...extra },
+      data: { consumerId: hook.consumerId, url: hook.url, ...extra },
     });
   }
 }
@@ -275,36 +258,36 @@ function checkEvents(events: readonly string[]): string[] {
   return [...new Set(events)];
 }
 
-function webhookView(row: WebhooksTable, now: number): WebhookView {
-  const overlap = row.previous_secret_until !== null && row.previous_secret_until > now;
+function webhookView(hook: WebhookRecord, now: number): WebhookView {
+  const overlap = hook.previousSecretUntil !== null && hook.previousSecretUntil > now;
   return {
-    id: row.id,
-    url: row.url,
-    events: JSON.parse(row.events),
-    consumerId: row.consumer_id,
-    description: row.description,
-    enabled: row.enabled === 1,
-    previousSecretExpiresAt: overlap ? iso(row.previous_secret_until) : null,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    id: hook.id,
+    url: hook.url,
+    events: hook.events,
+    consumerId: hook.consumerId,
+    description: hook.description,
+    enabled: hook.enabled,
+    previousSecretExpiresAt: overlap ? iso(hook.previousSecretUntil) : null,
+    createdAt: iso(hook.createdAt),
+    updatedAt: iso(hook.updatedAt),
   };
 }
 
-/** The API view of a delivery row. */
-export function deliveryView(row: WebhookDeliveriesTable): DeliveryView {
+/** The API view of a delivery. */
+export function deliveryView(d: DeliveryRecord): DeliveryView {
   return {
-    id: row.id,
-    webhookId: row.webhook_id,
-    eventType: row.event_type,
-    eventSeq: row.event_seq,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: iso(row.next_attempt_at),
-    lastAttemptAt: iso(row.last_attempt_at),
-    responseStatus: row.response_status,
-    lastError: row.last_error,
-    createdAt: iso(row.created_at),
-    deliveredAt: iso(row.delivered_at),
-    payload: JSON.parse(row.payload),
+    id: d.id,
+    webhookId: d.webhookId,
+    eventType: d.eventType,
+    eventSeq: d.eventSeq,
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: iso(d.nextAttemptAt),
+    lastAttemptAt: iso(d.lastAttemptAt),
+    responseStatus: d.responseStatus,
+    lastError: d.lastError,
+    createdAt: iso(d.createdAt),
+    deliveredAt: iso(d.deliveredAt),
+    payload: d.payload,
   };
 }

@@ -32,11 +32,11 @@ describe('webhook event routing', () => {
       at: 0,
       actor: 'root:key_1',
       action: 'key.created',
-      target_type: 'key',
-      target_id: 'key_2',
-      data: JSON.stringify({ consumerId: 'csm_1', key: 'kr_live_x', secret: 's', hash: 'h', keyHash: 'k', name: 'n' }),
-      prev_hash: '',
+      targetType: 'key',
+      targetId: 'key_2',
+      data: { consumerId: 'csm_1', key: 'kr_live_x', secret: 's', hash: 'h', keyHash: 'k', name: 'n' },
       hash: '',
+      prevHash: '',
     });
     expect(payload).toEqual({
       type: 'key.created',

@@ -8,7 +8,8 @@ import * as monitoring from './0006-monitoring.js';
 import * as retentionIndexes from './0007-retention-indexes.js';
 import * as auditSeals from './0008-audit-seals.js';
 import * as keyLineage from './0009-key-lineage.js';
-import * as edgeUsageBatches from './0010-edge-usage-batches.js';
+import * as leaks from './0010-leaks.js';
+import * as edgeUsageBatches from './0011-edge-usage-batches.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -27,5 +28,6 @@ export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0007-retention-indexes': retentionIndexes,
   '0008-audit-seals': auditSeals,
   '0009-key-lineage': keyLineage,
-  '0010-edge-usage-batches': edgeUsageBatches,
+  '0010-leaks': leaks,
+  '0011-edge-usage-batches': edgeUsageBatches,
 };

@@ -4,6 +4,7 @@ import type { ConsumersTable } from '../schema.js';
 import type { Db } from '../store.js';
 import { readJson, readJsonOrNull } from './json-columns.js';
 import type { QuotaSpec, RateLimitSpec } from './limit-specs.js';
+import { columnContains, containsPattern } from './text-search.js';
 
 /** A stored consumer with its JSON columns decoded. */
 export interface ConsumerRecord {
@@ -61,7 +62,38 @@ export async function findConsumerIdByExternalId(db: Db, externalId: string): Pr
   return row?.id;
 }
 
-/** One page of the consumers that are not deleted, oldest first. */
-export function listLiveConsumers(db: Db, page: PageRequest): Promise<Page<ConsumerRecord>> {
-  return pageById(db.selectFrom('consumers').selectAll().where('deleted_at', 'is', null), page, decodeConsumer);
+/** Filters of a consumer listing. */
+export interface ConsumerListFilter {
+  /**
+   * Text found, ignoring case, in the consumer's name, external id or id, or in the hint of one of
+   * its keys (`%` and `_` match themselves).
+   */
+  q?: string | undefined;
+}
+
+/** One page of the consumers that are not deleted, oldest first, narrowed by `filter`. */
+export function listLiveConsumers(
+  db: Db,
+  page: PageRequest,
+  filter: ConsumerListFilter = {},
+): Promise<Page<ConsumerRecord>> {
+  let query = db.selectFrom('consumers').selectAll().where('deleted_at', 'is', null);
+  if (filter.q) {
+    const pattern = containsPattern(filter.q);
+    query = query.where((eb) =>
+      eb.or([
+        columnContains('consumers.name', pattern),
+        columnContains('consumers.external_id', pattern),
+        columnContains('consumers.id', pattern),
+        eb.exists(
+          eb
+            .selectFrom('keys')
+            .select('keys.id')
+            .whereRef('keys.consumer_id', '=', 'consumers.id')
+            .where(columnContains('keys.hint', pattern)),
+        ),
+      ]),
+    );
+  }
+  return pageById(query, page, decodeConsumer);
 }

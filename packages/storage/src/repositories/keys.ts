@@ -5,6 +5,7 @@ import type { Db } from '../store.js';
 import { readJson, readJsonOrNull } from './json-columns.js';
 import { keyIsUsable, keyStatusIs } from './key-status-filter.js';
 import type { QuotaSpec, RateLimitSpec } from './limit-specs.js';
+import { columnContains, containsPattern } from './text-search.js';
 
 /** A stored key with its JSON columns decoded. Never the secret: only its SHA-256 (`hash`). */
 export interface KeyRecord {
@@ -82,10 +83,15 @@ export async function findKeyByHash(db: Db, hash: string): Promise<KeyRecord | u
   return row && decodeKey(row);
 }
 
-/** Filters of a key listing: one consumer's keys, keys with a status at the listing's `now`. */
+/** Filters of a key listing: one consumer's keys, keys with a status at the listing's `now`, a search. */
 export interface KeyListFilter {
   consumerId?: string | undefined;
   status?: KeyStatus | undefined;
+  /**
+   * Text found, ignoring case, in the key's name, hint or id, or in its consumer's name or external
+   * id (`%` and `_` match themselves).
+   */
+  q?: string | undefined;
 }
 
 /** One page of keys, oldest first, with their status judged at `now`. */
@@ -94,6 +100,25 @@ export function listKeys(db: Db, filter: KeyListFilter, page: PageRequest, now: 
   if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
   const status = filter.status;
   if (status) q = q.where((eb) => keyStatusIs(eb, status, now));
+  if (filter.q) {
+    const pattern = containsPattern(filter.q);
+    q = q.where((eb) =>
+      eb.or([
+        columnContains('keys.name', pattern),
+        columnContains('keys.hint', pattern),
+        columnContains('keys.id', pattern),
+        eb.exists(
+          eb
+            .selectFrom('consumers')
+            .select('consumers.id')
+            .whereRef('consumers.id', '=', 'keys.consumer_id')
+            .where((c) =>
+              c.or([columnContains('consumers.name', pattern), columnContains('consumers.external_id', pattern)]),
+            ),
+        ),
+      ]),
+    );
+  }
   return pageById(q, page, decodeKey);
 }
 

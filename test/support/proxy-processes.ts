@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { eventually } from './eventually.js';
+import { closedPort } from './loopback-upstream.js';
+
+/** A real proxy process (nginx, Caddy) started by a suite on a loopback port. */
+export interface RunningProxy {
+  base: string;
+  /** What the process wrote (and, for nginx, its error log), for failure messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Where a proxy binary is, or why its suite is skipped: the reason is printed; with
+ * `KEYROLL_REQUIRE_PROXIES=1` (CI) a missing binary throws instead, so the suite fails.
+ */
+export function proxyBinary(name: 'nginx' | 'caddy'): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
+  for (const dir of dirs) {
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {}
+  }
+  const reason = `${name} is not installed (apt-get install -y ${name})`;
+  if (process.env.KEYROLL_REQUIRE_PROXIES === '1') throw new Error(`KEYROLL_REQUIRE_PROXIES=1 but ${reason}`);
+  process.stderr.write(`forward-auth ${name} suite skipped: ${reason}\n`);
+  return null;
+}
+
+/** Starts nginx in the foreground with its own prefix, pid, logs and temp paths; `server` is the server block(s). */
+export async function startNginx(binary: string, server: (port: number) => string): Promise<RunningProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyroll-nginx-'));
+  const port = await closedPort();
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `${t}_temp_path ${join(dir, t)};`)
+    .join('\n  ');
+  const conf = `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} info;
+events { worker_connections 64; }
+http {
+  access_log off;
+  ${temp}
+${server(port)}
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return started(child, port, dir, () => readLog(join(dir, 'error.log')));
+}
+
+/** Starts Caddy with a Caddyfile (`site(port)`) in a temp dir, admin endpoint off, no automatic HTTPS. */
+export async function startCaddy(binary: string, site: (port: number) => string): Promise<RunningProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyroll-caddy-'));
+  const port = await closedPort();
+  const file = join(dir, 'Caddyfile');
+  writeFileSync(file, `{\n\tadmin off\n\tauto_https off\n}\n${site(port)}\n`);
+  const child = spawn(binary, ['run', '--config', file, '--adapter', 'caddyfile'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+  });
+  return started(child, port, dir, () => '');
+}
+
+async function started(child: ChildProcess, port: number, dir: string, log: () => string): Promise<RunningProxy> {
+  let out = '';
+  let exited: number | null = null;
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const gone = new Promise<void>((resolve) =>
+    child.once('exit', (code) => {
+      exited = code ?? -1;
+      resolve();
+    }),
+  );
+  const output = () => `${out}\n${log()}`;
+  const stop = async () => {
+    if (exited === null) child.kill('SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000).unref())]);
+    if (exited === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await eventually(
+      async () => {
+        if (exited !== null) throw new Error(`the proxy exited with ${exited}: ${output()}`);
+        return canConnect(port);
+      },
+      'the proxy to listen',
+      10_000,
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { base: `http://127.0.0.1:${port}`, output, stop };
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
