@@ -1,6 +1,8 @@
+import type { ForwardAuth } from '@keyroll/gateway';
 import type { RemoteVerifier } from '@keyroll/verifier';
 import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { forwardAuthRoutes } from '../http/forward-auth-routes.js';
 import { keyRedactingLogger } from '../http/log-redaction.js';
 import { frameworkErrorProblem, installErrorHandling } from '../http/problem.js';
 import { trackRouteMethods } from '../http/route-methods.js';
@@ -12,10 +14,12 @@ import { type EdgeVerificationCounter, renderEdgeMetrics } from './edge-metrics.
 export interface EdgeAppOptions {
   remote: RemoteVerifier;
   counter: EdgeVerificationCounter;
+  /** The forward-auth decision (`/v1/forward-auth`) on the edge's verifier and the gateway's routes. */
+  forwardAuth: ForwardAuth;
   logger?: FastifyServerOptions['logger'];
 }
 
-/** The API of `keyroll edge`: the verify API (root keys with `keys:verify`), `/healthz`, `/readyz` and `/metrics`. */
+/** The API of `keyroll edge`: the verify API (root keys with `keys:verify`), forward-auth, `/healthz`, `/readyz` and `/metrics`. */
 export async function buildEdgeApp(o: EdgeAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: keyRedactingLogger(o.logger),
@@ -41,5 +45,6 @@ export async function buildEdgeApp(o: EdgeAppOptions): Promise<FastifyInstance> 
     reply.type('text/plain; version=0.0.4').send(renderEdgeMetrics(o.remote.status(), o.counter, Date.now())),
   );
   await app.register(async (scope) => verifyRoutes(scope, { verifier: o.remote.verifier }));
+  await app.register(async (scope) => forwardAuthRoutes(scope, o.forwardAuth));
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Clock } from '@keyroll/core';
-import { Gateway, loadGatewayConfig } from '@keyroll/gateway';
+import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyroll/gateway';
 import { createRemoteVerifier, type RemoteVerifier } from '@keyroll/verifier';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildEdgeApp } from './edge-app.js';
@@ -45,7 +45,13 @@ export async function startEdge(config: Readonly<EdgeConfig>, options: StartEdge
     ...(options.fetch && { fetch: options.fetch }),
     log: ({ level, msg, ...fields }) => app?.log[level](fields, msg),
   });
-  app = await buildEdgeApp({ remote, counter, logger: options.logger });
+  const forwardAuth = new ForwardAuth({
+    verifier: remote.verifier,
+    routes: gatewayConfig?.routes ?? null,
+    trustedProxies: gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies),
+    ...(options.clock && { clock: options.clock }),
+  });
+  app = await buildEdgeApp({ remote, counter, forwardAuth, logger: options.logger });
   const gateway =
     gatewayConfig &&
     new Gateway({

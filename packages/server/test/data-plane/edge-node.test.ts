@@ -101,6 +101,25 @@ for (const dialect of sqlite) {
       expect((await edge.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     });
 
+    it('answers forward-auth from the edge table: 200 with the ids, 401 for a revoked key', async () => {
+      const { key, keyId, consumerId } = await h.consumerWithKey();
+      await caughtUp();
+      const ask = () =>
+        edge.app.inject({
+          method: 'GET',
+          url: '/v1/forward-auth',
+          headers: { 'x-api-key': key, 'x-original-method': 'GET', 'x-original-uri': '/api/things' },
+        });
+      const ok = await ask();
+      expect(ok.statusCode).toBe(200);
+      expect(ok.headers).toMatchObject({ 'x-keyroll-key-id': keyId, 'x-keyroll-consumer-id': consumerId });
+      await h.json('POST', `/v1/keys/${keyId}/revoke`, {}, 200);
+      await caughtUp();
+      const refused = await ask();
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json()).toMatchObject({ verifyCode: 'REVOKED' });
+    });
+
     it('exposes its link and verifications in /metrics', async () => {
       const res = await edge.app.inject({ method: 'GET', url: '/metrics' });
       expect(res.statusCode).toBe(200);
