@@ -18,6 +18,8 @@ export async function changesRoute(app: FastifyInstance, deps: Pick<AppDeps, 'st
   app.get(
     '/v1/data-plane/changes',
     {
+      // A HEAD of a stream that never ends would never end either.
+      exposeHeadRoute: false,
       preHandler: requireRoot(deps.verifier, 'dataplane:read'),
       schema: {
         tags: ['data plane'],
