@@ -13,6 +13,7 @@ import { healthRoutes } from './cluster/health-routes.js';
 import { installPropagationWait } from './cluster/propagation-wait.js';
 import { consumerRoutes } from './consumers/consumer-routes.js';
 import { ConsumerSchema } from './consumers/consumer-schemas.js';
+import { dataPlaneRoutes } from './data-plane/data-plane-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import { installDocsSecurityHeaders } from './http/docs-headers.js';
 import { forwardAuthRoutes } from './http/forward-auth-routes.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(healthRoutes, { store: deps.store, cluster: deps.cluster, redis: deps.redis });
   await app.register(dashboardRoutes);
   await app.register(async (scope) => clusterRoutes(scope, deps));
+  await app.register(async (scope) => dataPlaneRoutes(scope, deps));
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => analyticsRoutes(scope, deps));

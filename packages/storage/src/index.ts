@@ -56,6 +56,12 @@ export {
   findLiveConsumer,
   listLiveConsumers,
 } from './repositories/consumers.js';
+export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
+export {
+  type EdgeUsageBatch,
+  type EdgeUsageBucket,
+  recordEdgeUsage,
+} from './repositories/edge-usage.js';
 export {
   type IncidentFilter,
   incidentById,

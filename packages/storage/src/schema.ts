@@ -295,6 +295,13 @@ export interface IncidentsTable {
 }
 
 /** Every table keyroll keeps. */
+/** Ids of usage batches applied from edge verifiers (`POST /v1/data-plane/usage`), so a retried batch counts once. */
+export interface EdgeUsageBatchesTable {
+  id: string;
+  /** Epoch ms. */
+  received_at: number;
+}
+
 export interface Database {
   consumers: ConsumersTable;
   keys: KeysTable;
@@ -317,4 +324,5 @@ export interface Database {
   key_clients: KeyClientsTable;
   leak_policies: LeakPoliciesTable;
   incidents: IncidentsTable;
+  edge_usage_batches: EdgeUsageBatchesTable;
 }

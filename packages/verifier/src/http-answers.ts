@@ -48,6 +48,8 @@ export const ERROR_STATUS = {
   ROTATION_IN_PROGRESS: 409,
   SUCCESSOR_ALREADY_CLAIMED: 409,
   KEY_LIMIT_REACHED: 409,
+  /** The change log no longer holds the position asked for (`GET /v1/data-plane/changes`): reload the snapshot. */
+  CHANGES_PRUNED: 410,
   REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,

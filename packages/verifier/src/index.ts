@@ -19,6 +19,12 @@ export type { RefillSpec } from './key-record.js';
 export type { QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export {
+  type CreateRemoteVerifierOptions,
+  createRemoteVerifier,
+  type RemoteVerifier,
+} from './remote/create-remote-verifier.js';
+export type { DataPlaneLinkStatus, LinkLogger, OnStale } from './remote/data-plane-link.js';
+export {
   bearerToken,
   checkRequest,
   type PresentedRequest,

@@ -74,6 +74,25 @@ export type { LimitChecker, LimitOutcome, QuotaState, RateLimitState } from './l
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export { FEED_APPLICATION_NAME, PostgresNotifyFeed, type PostgresNotifyFeedOptions } from './postgres-notify-feed.js';
 export {
+  type CreateRemoteVerifierOptions,
+  createRemoteVerifier,
+  type RemoteVerifier,
+} from './remote/create-remote-verifier.js';
+export type { DataPlaneLinkStatus, LinkLogger, OnStale } from './remote/data-plane-link.js';
+export {
+  checkEdgeKey,
+  checkEdgeLimits,
+  DataPlaneProtocolError,
+  type EdgeChange,
+  type EdgeConsumer,
+  type EdgeKey,
+  type EdgePlan,
+  edgeConsumerOf,
+  edgeKeyOf,
+  edgePlanOf,
+  type SnapshotLine,
+} from './remote/data-plane-wire.js';
+export {
   bearerToken,
   checkRequest,
   type PresentedRequest,

@@ -4,6 +4,7 @@ import { registerAlertCommands } from './alert-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
 import { registerCompletionCommand } from './completion-commands.js';
+import { edge } from './edge.js';
 import { addIncidentCommands } from './incident-commands.js';
 import { addLeakCommands } from './leak-commands.js';
 import { print, type Row, table } from './output.js';
@@ -32,6 +33,10 @@ export function buildCli(): Command {
     .option('--root-key <key>', 'root key (default $KEYROLL_ROOT_KEY or <data dir>/root-key)');
 
   program.command('serve').description('run a keyroll node (configured by KEYROLL_* variables)').action(serve);
+  program
+    .command('edge')
+    .description('run an edge verifier following a node over HTTPS, without a database (KEYROLL_EDGE_* variables)')
+    .action(edge);
 
   const consumers = program.command('consumers').description('manage consumers');
   consumers

@@ -8,6 +8,9 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /readyz': 'getReadiness',
   'GET /metrics': 'getMetrics',
   'GET /v1/cluster': 'getCluster',
+  'GET /v1/data-plane/snapshot': 'getDataPlaneSnapshot',
+  'GET /v1/data-plane/changes': 'getDataPlaneChanges',
+  'POST /v1/data-plane/usage': 'reportDataPlaneUsage',
 
   'POST /v1/consumers': 'createConsumer',
   'GET /v1/consumers': 'listConsumers',

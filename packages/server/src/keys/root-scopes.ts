@@ -17,6 +17,7 @@ export const ROOT_SCOPES = [
   'plans:read',
   'plans:write',
   'analytics:read',
+  'dataplane:read',
 ] as const;
 
 /** 400 for a root-key scope that grants nothing keyroll knows (a typo such as `keys:wrte`). */

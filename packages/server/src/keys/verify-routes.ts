@@ -56,7 +56,7 @@ const VerifyResponse = Type.Object({
 });
 
 /** `POST /v1/keys/verify`: the provider asks whether a client's key may make a request. */
-export async function verifyRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function verifyRoutes(fastify: FastifyInstance, deps: Pick<AppDeps, 'verifier'>): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/v1/keys/verify',

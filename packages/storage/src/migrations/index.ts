@@ -9,6 +9,7 @@ import * as retentionIndexes from './0007-retention-indexes.js';
 import * as auditSeals from './0008-audit-seals.js';
 import * as keyLineage from './0009-key-lineage.js';
 import * as leaks from './0010-leaks.js';
+import * as edgeUsageBatches from './0011-edge-usage-batches.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -28,4 +29,5 @@ export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0008-audit-seals': auditSeals,
   '0009-key-lineage': keyLineage,
   '0010-leaks': leaks,
+  '0011-edge-usage-batches': edgeUsageBatches,
 };

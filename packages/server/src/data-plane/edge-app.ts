@@ -1,0 +1,50 @@
+import type { ForwardAuth } from '@keyroll/gateway';
+import type { RemoteVerifier } from '@keyroll/verifier';
+import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { forwardAuthRoutes } from '../http/forward-auth-routes.js';
+import { keyRedactingLogger } from '../http/log-redaction.js';
+import { frameworkErrorProblem, installErrorHandling } from '../http/problem.js';
+import { trackRouteMethods } from '../http/route-methods.js';
+import { Problem } from '../http/schemas.js';
+import { verifyRoutes } from '../keys/verify-routes.js';
+import { type EdgeVerificationCounter, renderEdgeMetrics } from './edge-metrics.js';
+
+/** What an edge's HTTP API is built from. */
+export interface EdgeAppOptions {
+  remote: RemoteVerifier;
+  counter: EdgeVerificationCounter;
+  /** The forward-auth decision (`/v1/forward-auth`) on the edge's verifier and the gateway's routes. */
+  forwardAuth: ForwardAuth;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** The API of `keyroll edge`: the verify API (root keys with `keys:verify`), forward-auth, `/healthz`, `/readyz` and `/metrics`. */
+export async function buildEdgeApp(o: EdgeAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: keyRedactingLogger(o.logger),
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+    frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler: answerClientError,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },
+  });
+  app.server.on('connect', refuseTunnel);
+  app.decorateRequest('actor', null);
+  app.decorateRequest('selfKey', null);
+  installErrorHandling(app, trackRouteMethods(app));
+  app.addSchema(Problem);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const s = o.remote.status();
+    const link = { connected: s.connected, appliedSeq: s.appliedSeq, stale: s.stale, onStale: s.onStale };
+    if (!o.remote.ready()) return reply.code(503).send({ status: 'stale', link });
+    return { status: 'ready', link };
+  });
+  app.get('/metrics', async (_req, reply) =>
+    reply.type('text/plain; version=0.0.4').send(renderEdgeMetrics(o.remote.status(), o.counter, Date.now())),
+  );
+  await app.register(async (scope) => verifyRoutes(scope, { verifier: o.remote.verifier }));
+  await app.register(async (scope) => forwardAuthRoutes(scope, o.forwardAuth));
+  return app;
+}

@@ -1,0 +1,223 @@
+import type { Cidr } from '@keyroll/core';
+import type { CachedKey, QuotaSpec, RateLimitSpec } from '../key-record.js';
+
+/** What a key needs beyond the common case (no IP list, no limits, no plan): kept per key only when set. */
+interface Extras {
+  allowedRanges: readonly Cidr[] | null;
+  rateLimit: RateLimitSpec | null;
+  quota: QuotaSpec | null;
+  planId: string | null;
+}
+
+const HASH_BYTES = 32;
+const EMPTY = 0;
+const TOMBSTONE = -1;
+const NO_TIME = -1;
+const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * Every key of an edge, packed to stay near 150 bytes per key instead of ~520 for a `Map` of objects:
+ * SHA-256 hashes as bytes in an open-addressing table, timestamps and versions in typed arrays,
+ * consumer ids, names, scope lists and metadata shared between keys, the rare limits and IP lists
+ * aside. A lookup builds the {@link CachedKey} it returns.
+ */
+export class CompactKeyStore {
+  #slots = new Int32Array(1024);
+  #rows = 0;
+  #free: number[] = [];
+  #live = 0;
+  #used = 0;
+  #hashes = new Uint8Array(512 * HASH_BYTES);
+  #times = new Float64Array(512 * 3);
+  #versions = new Int32Array(512);
+  #ids: string[] = [];
+  #consumers: string[] = [];
+  #names: string[] = [];
+  #lineage: (string | null)[] = [];
+  #scopes: (readonly string[])[] = [];
+  #metadata: Record<string, unknown>[] = [];
+  readonly #extras = new Map<number, Extras>();
+  readonly #interned = new Map<string, string>();
+  readonly #scopeLists = new Map<string, readonly string[]>();
+  readonly #probe = new Uint8Array(HASH_BYTES);
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.#live;
+  }
+
+  /** The key with this hex SHA-256, or `null`. */
+  get(hash: string): CachedKey | null {
+    if (!toBytes(hash, this.#probe)) return null;
+    const slot = this.#find(this.#probe);
+    return slot < 0 ? null : this.#build((this.#slots[slot] ?? 0) - 1, hash);
+  }
+
+  /** Stores (or replaces) a key. */
+  set(key: CachedKey): void {
+    if (!toBytes(key.hash, this.#probe)) return;
+    const found = this.#find(this.#probe);
+    let row: number;
+    if (found >= 0) row = (this.#slots[found] ?? 0) - 1;
+    else {
+      if ((this.#used + 1) * 4 > this.#slots.length * 3)
+        this.#rehash(this.#slots.length * (this.#live * 2 > this.#slots.length ? 2 : 1));
+      row = this.#newRow();
+      this.#hashes.set(this.#probe, row * HASH_BYTES);
+      this.#insertSlot(row);
+      this.#live++;
+    }
+    this.#write(row, key);
+  }
+
+  /** Drops a key. */
+  delete(hash: string): void {
+    if (!toBytes(hash, this.#probe)) return;
+    const slot = this.#find(this.#probe);
+    if (slot < 0) return;
+    const row = (this.#slots[slot] ?? 0) - 1;
+    this.#slots[slot] = TOMBSTONE;
+    this.#extras.delete(row);
+    this.#ids[row] = '';
+    this.#free.push(row);
+    this.#live--;
+  }
+
+  #write(row: number, k: CachedKey): void {
+    this.#ids[row] = k.id;
+    this.#consumers[row] = this.#intern(k.consumerId);
+    this.#names[row] = this.#intern(k.name);
+    this.#lineage[row] = k.lineageId === k.id ? null : this.#intern(k.lineageId);
+    this.#scopes[row] = this.#shared(k.scopes);
+    this.#metadata[row] = Object.keys(k.metadata).length === 0 ? EMPTY_METADATA : k.metadata;
+    this.#versions[row] = k.version;
+    this.#times[row * 3] = k.expiresAt ?? NO_TIME;
+    this.#times[row * 3 + 1] = k.retiresAt ?? NO_TIME;
+    this.#times[row * 3 + 2] = k.revokedAt ?? NO_TIME;
+    if (k.allowedRanges || k.rateLimit || k.quota || k.planId) {
+      this.#extras.set(row, {
+        allowedRanges: k.allowedRanges,
+        rateLimit: k.rateLimit,
+        quota: k.quota,
+        planId: k.planId,
+      });
+    } else this.#extras.delete(row);
+  }
+
+  #build(row: number, hash: string): CachedKey {
+    const id = this.#ids[row] ?? '';
+    const extras = this.#extras.get(row);
+    const time = (i: number) => {
+      const t = this.#times[row * 3 + i] ?? NO_TIME;
+      return t === NO_TIME ? null : t;
+    };
+    return {
+      id,
+      consumerId: this.#consumers[row] ?? '',
+      hash,
+      name: this.#names[row] ?? '',
+      version: this.#versions[row] ?? 0,
+      lineageId: this.#lineage[row] ?? id,
+      scopes: this.#scopes[row] ?? [],
+      metadata: this.#metadata[row] ?? EMPTY_METADATA,
+      allowedRanges: extras?.allowedRanges ?? null,
+      rateLimit: extras?.rateLimit ?? null,
+      quota: extras?.quota ?? null,
+      planId: extras?.planId ?? null,
+      expiresAt: time(0),
+      retiresAt: time(1),
+      revokedAt: time(2),
+    };
+  }
+
+  /** The slot holding this hash, or -1. */
+  #find(bytes: Uint8Array): number {
+    const mask = this.#slots.length - 1;
+    for (let i = start(bytes) & mask; ; i = (i + 1) & mask) {
+      const entry = this.#slots[i] ?? EMPTY;
+      if (entry === EMPTY) return -1;
+      if (entry > 0 && this.#sameHash(entry - 1, bytes)) return i;
+    }
+  }
+
+  #insertSlot(row: number): void {
+    const mask = this.#slots.length - 1;
+    const bytes = this.#hashes.subarray(row * HASH_BYTES, row * HASH_BYTES + HASH_BYTES);
+    let i = start(bytes) & mask;
+    while ((this.#slots[i] ?? EMPTY) > 0) i = (i + 1) & mask;
+    if (this.#slots[i] === EMPTY) this.#used++;
+    this.#slots[i] = row + 1;
+  }
+
+  #sameHash(row: number, bytes: Uint8Array): boolean {
+    const at = row * HASH_BYTES;
+    for (let j = 0; j < HASH_BYTES; j++) if (this.#hashes[at + j] !== bytes[j]) return false;
+    return true;
+  }
+
+  // Grows the slot table (or just clears tombstones at the same size).
+  #rehash(capacity: number): void {
+    const old = this.#slots;
+    this.#slots = new Int32Array(capacity);
+    this.#used = 0;
+    for (const entry of old) if (entry > 0) this.#insertSlot(entry - 1);
+  }
+
+  #newRow(): number {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const row = this.#rows++;
+    if (row >= this.#versions.length) {
+      const cap = this.#versions.length * 2;
+      this.#hashes = grow(this.#hashes, cap * HASH_BYTES);
+      this.#times = grow(this.#times, cap * 3);
+      this.#versions = grow(this.#versions, cap);
+    }
+    return row;
+  }
+
+  #intern(s: string): string {
+    const known = this.#interned.get(s);
+    if (known !== undefined) return known;
+    this.#interned.set(s, s);
+    return s;
+  }
+
+  #shared(scopes: readonly string[]): readonly string[] {
+    const id = scopes.join('\n');
+    const known = this.#scopeLists.get(id);
+    if (known) return known;
+    const frozen = Object.freeze([...scopes]);
+    this.#scopeLists.set(id, frozen);
+    return frozen;
+  }
+}
+
+function start(bytes: Uint8Array): number {
+  // SHA-256 is uniform: its first four bytes are as good a slot index as any hash of them.
+  return ((bytes[0] ?? 0) | ((bytes[1] ?? 0) << 8) | ((bytes[2] ?? 0) << 16) | ((bytes[3] ?? 0) << 24)) >>> 0;
+}
+
+function grow<T extends Uint8Array | Float64Array | Int32Array>(array: T, length: number): T {
+  const next = new (array.constructor as new (n: number) => T)(length);
+  next.set(array);
+  return next;
+}
+
+/** Parses 64 lower-case hex digits (as `hashKey` writes them) into `out`; false for anything else, like a `Map` would miss it. */
+function toBytes(hex: string, out: Uint8Array): boolean {
+  if (hex.length !== HASH_BYTES * 2) return false;
+  for (let i = 0; i < HASH_BYTES; i++) {
+    const hi = nibble(hex.charCodeAt(2 * i));
+    const lo = nibble(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return false;
+    out[i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}

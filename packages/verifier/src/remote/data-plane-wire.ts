@@ -1,0 +1,120 @@
+import type { ConsumerRecord, KeyRecord, PlanRecord } from '@keyroll/storage';
+import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
+
+/** A key as the data plane sends it: what verification needs, never a secret (only its SHA-256). */
+export interface EdgeKey {
+  hash: string;
+  id: string;
+  consumerId: string;
+  name: string;
+  version: number;
+  lineageId: string;
+  predecessorId: string | null;
+  scopes: string[];
+  metadata: Record<string, unknown>;
+  allowedIps: string[] | null;
+  rateLimit: RateLimitSpec | null;
+  quota: QuotaSpec | null;
+  planId: string | null;
+  /** Epoch ms, as every time below. */
+  expiresAt: number | null;
+  retiresAt: number | null;
+  revokedAt: number | null;
+}
+
+/** A consumer's limits as the data plane sends them. */
+export interface EdgeConsumer {
+  id: string;
+  planId: string | null;
+  rateLimit: RateLimitSpec | null;
+  quota: QuotaSpec | null;
+}
+
+/** A plan's limits as the data plane sends them. */
+export interface EdgePlan {
+  id: string;
+  rateLimit: RateLimitSpec | null;
+  quota: QuotaSpec | null;
+}
+
+/** One line of `GET /v1/data-plane/snapshot` after the first (`{"seq":N}`). */
+export type SnapshotLine = { key: EdgeKey } | { consumer: EdgeConsumer } | { plan: EdgePlan };
+
+/**
+ * The data of one `change` event of `GET /v1/data-plane/changes` (its SSE id is `seq`): the change,
+ * plus the row it left behind — `key` for a change about a key, `consumer` or `plan` for theirs;
+ * `null` when the row is gone (a deleted consumer or plan).
+ */
+export interface EdgeChange {
+  seq: number;
+  kind: string;
+  entityId: string;
+  keyHash: string | null;
+  key?: EdgeKey | null;
+  consumer?: EdgeConsumer | null;
+  plan?: EdgePlan | null;
+}
+
+/** The wire form of a stored key (drops the hint, the revoke reason and the usage fields). */
+export function edgeKeyOf(k: KeyRecord): EdgeKey {
+  return {
+    hash: k.hash,
+    id: k.id,
+    consumerId: k.consumerId,
+    name: k.name,
+    version: k.version,
+    lineageId: k.lineageId,
+    predecessorId: k.predecessorId,
+    scopes: k.scopes,
+    metadata: k.metadata,
+    allowedIps: k.allowedIps,
+    rateLimit: k.rateLimit,
+    quota: k.quota,
+    planId: k.planId,
+    expiresAt: k.expiresAt,
+    retiresAt: k.retiresAt,
+    revokedAt: k.revokedAt,
+  };
+}
+
+/** The wire form of a stored consumer's limits. */
+export function edgeConsumerOf(c: ConsumerRecord): EdgeConsumer {
+  return { id: c.id, planId: c.planId, rateLimit: c.rateLimit, quota: c.quota };
+}
+
+/** The wire form of a stored plan's limits. */
+export function edgePlanOf(p: PlanRecord): EdgePlan {
+  return { id: p.id, rateLimit: p.rateLimit, quota: p.quota };
+}
+
+/** Thrown when the control plane sends something that is not the data-plane wire format. */
+export class DataPlaneProtocolError extends Error {
+  override name = 'DataPlaneProtocolError';
+}
+
+/** Checks the shape of a key received from the control plane (the fields a decision reads). */
+export function checkEdgeKey(value: unknown): EdgeKey {
+  const k = value as Partial<EdgeKey> | null;
+  const ok =
+    typeof k === 'object' &&
+    k !== null &&
+    typeof k.hash === 'string' &&
+    typeof k.id === 'string' &&
+    typeof k.consumerId === 'string' &&
+    typeof k.lineageId === 'string' &&
+    Array.isArray(k.scopes) &&
+    k.scopes.every((s) => typeof s === 'string') &&
+    (k.allowedIps === null || Array.isArray(k.allowedIps)) &&
+    [k.expiresAt, k.retiresAt, k.revokedAt].every((t) => t === null || Number.isSafeInteger(t));
+  if (!ok) throw new DataPlaneProtocolError('a key from the control plane lacks a field verification needs');
+  return k as EdgeKey;
+}
+
+/** Checks the shape of a consumer's or plan's limits received from the control plane. */
+export function checkEdgeLimits<T extends EdgeConsumer | EdgePlan>(value: unknown): T {
+  const v = value as Partial<EdgeConsumer> | null;
+  if (typeof v !== 'object' || v === null || typeof v.id !== 'string') {
+    throw new DataPlaneProtocolError('limits from the control plane lack an id');
+  }
+  return v as T;
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { EdgeUsageBatch, EdgeUsageBucket } from '@keyroll/storage';
+import type { VerificationEvent, VerificationObserver } from '../observer.js';
+import { USAGE_BUCKET_MS } from '../usage-meter.js';
+import { checkResponse } from './snapshot-reader.js';
+
+/** What an {@link EdgeUsageReporter} is built from. */
+export interface EdgeUsageReporterOptions {
+  base: URL;
+  token: string;
+  fetch: typeof fetch;
+  /** How often a batch is sent, in ms (default 1,000; 0: only on `flush()`). */
+  flushIntervalMs?: number;
+}
+
+/** Most buckets in one batch (the node refuses more). */
+export const MAX_USAGE_BUCKETS = 10_000;
+
+/**
+ * Counts an edge's verifications per key, minute and outcome, and sends them to the control plane
+ * (`POST /v1/data-plane/usage`) in batches. At least once and idempotent: a batch that was not
+ * acknowledged is sent again, unchanged and with the same id, before anything newer, so a retry
+ * after a lost answer or an outage never counts twice.
+ */
+export class EdgeUsageReporter implements VerificationObserver {
+  readonly #o: EdgeUsageReporterOptions;
+  #buckets = new Map<string, EdgeUsageBucket>();
+  #lastUsed = new Map<string, number>();
+  #unacknowledged: EdgeUsageBatch | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: EdgeUsageReporterOptions) {
+    this.#o = options;
+    const every = options.flushIntervalMs ?? 1000;
+    if (every > 0) {
+      this.#timer = setInterval(() => void this.flush().catch(() => undefined), every);
+      this.#timer.unref();
+    }
+  }
+
+  observe(e: VerificationEvent): void {
+    if (e.keyId === null) return;
+    const minute = e.at - (e.at % USAGE_BUCKET_MS);
+    const id = `${e.keyId}|${minute}|${e.code}`;
+    const bucket = this.#buckets.get(id);
+    if (bucket) bucket.count++;
+    else this.#buckets.set(id, { keyId: e.keyId, minute, code: e.code, count: 1 });
+    if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
+  }
+
+  /** Sends the unacknowledged batch, then what was counted since; rejects when the control plane cannot take it. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.catch(() => undefined).then(() => this.#flushNow());
+    return this.#flushing;
+  }
+
+  /** Stops the timer and tries one last flush. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush().catch(() => undefined);
+  }
+
+  async #flushNow(): Promise<void> {
+    if (this.#unacknowledged) await this.#send(this.#unacknowledged);
+    while (this.#buckets.size > 0 || this.#lastUsed.size > 0) {
+      this.#unacknowledged = this.#takeBatch();
+      await this.#send(this.#unacknowledged);
+    }
+  }
+
+  #takeBatch(): EdgeUsageBatch {
+    const buckets: EdgeUsageBucket[] = [];
+    for (const [id, b] of this.#buckets) {
+      if (buckets.length >= MAX_USAGE_BUCKETS) break;
+      buckets.push(b);
+      this.#buckets.delete(id);
+    }
+    const lastUsed = [...this.#lastUsed].slice(0, MAX_USAGE_BUCKETS).map(([keyId, at]) => ({ keyId, at }));
+    for (const { keyId } of lastUsed) this.#lastUsed.delete(keyId);
+    return { id: randomUUID(), buckets, lastUsed };
+  }
+
+  async #send(batch: EdgeUsageBatch): Promise<void> {
+    const res = await this.#o.fetch(new URL('v1/data-plane/usage', this.#o.base), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.#o.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(batch),
+    });
+    await checkResponse(res);
+    this.#unacknowledged = null;
+  }
+}

@@ -1,0 +1,79 @@
+import { ApiError, type Cidr, parseCidr } from '@keyroll/core';
+import type { KeyLookup } from '../key-lookup.js';
+import type { CachedKey } from '../key-record.js';
+import { CompactKeyStore } from './compact-key-store.js';
+import type { EdgeKey } from './data-plane-wire.js';
+
+/**
+ * Every key an edge holds, by SHA-256 (packed: {@link CompactKeyStore}): the whole table, not a cache, so a hash it does not hold is
+ * an unknown key (`null`) and no lookup ever does I/O. While `refusing()` says so (the link to the
+ * control plane is stale beyond its bound), every lookup throws a 503 `UNAVAILABLE`.
+ */
+export class KeyTable implements KeyLookup {
+  #keys = new CompactKeyStore();
+  readonly #refusing: () => boolean;
+
+  constructor(refusing: () => boolean) {
+    this.#refusing = refusing;
+  }
+
+  get(hash: string): Promise<CachedKey | null> {
+    try {
+      return Promise.resolve(this.peek(hash));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  peek(hash: string): CachedKey | null {
+    if (this.#refusing()) {
+      throw new ApiError('UNAVAILABLE', 'this edge has not heard from the control plane within its staleness bound', {
+        retryable: true,
+        reason: 'stale',
+      });
+    }
+    return this.#keys.get(hash);
+  }
+
+  /** Stores (or replaces) a key received from the control plane. */
+  set(key: EdgeKey): void {
+    this.#keys.set(cachedOf(key));
+  }
+
+  /** Drops a key the control plane no longer holds. */
+  delete(hash: string): void {
+    this.#keys.delete(hash);
+  }
+
+  /** Replaces every key at once (a snapshot reload): lookups see the old table or the new one, never a mix. */
+  replaceAll(keys: Iterable<EdgeKey>): void {
+    const next = new CompactKeyStore();
+    for (const key of keys) next.set(cachedOf(key));
+    this.#keys = next;
+  }
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.#keys.size;
+  }
+}
+
+function cachedOf(k: EdgeKey): CachedKey {
+  return {
+    id: k.id,
+    consumerId: k.consumerId,
+    hash: k.hash,
+    name: k.name,
+    version: k.version,
+    lineageId: k.lineageId,
+    scopes: k.scopes,
+    metadata: k.metadata,
+    allowedRanges: k.allowedIps ? k.allowedIps.map(parseCidr).filter((c): c is Cidr => c !== null) : null,
+    rateLimit: k.rateLimit,
+    quota: k.quota,
+    planId: k.planId,
+    expiresAt: k.expiresAt,
+    retiresAt: k.retiresAt,
+    revokedAt: k.revokedAt,
+  };
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { CachedKey } from '../../src/key-record.js';
+import { CompactKeyStore } from '../../src/remote/compact-key-store.js';
+
+const hashOf = (i: number) => createHash('sha256').update(`key ${i}`).digest('hex');
+
+function keyOf(i: number, overrides: Partial<CachedKey> = {}): CachedKey {
+  return {
+    id: `key_${i}`,
+    consumerId: `csm_${i % 7}`,
+    hash: hashOf(i),
+    name: i % 2 ? 'Production' : 'CI',
+    version: (i % 5) + 1,
+    lineageId: i % 3 ? `key_${i}` : `key_${i - 1}`,
+    scopes: i % 2 ? ['read'] : ['read', 'write'],
+    metadata: i % 4 ? {} : { team: `t${i}` },
+    allowedRanges: null,
+    rateLimit: i % 11 ? null : { limit: 10, windowMs: 1000 },
+    quota: null,
+    planId: i % 13 ? null : 'pln_1',
+    expiresAt: i % 6 ? null : 1_800_000_000_000 + i,
+    retiresAt: null,
+    revokedAt: i % 9 ? null : 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+describe('CompactKeyStore', () => {
+  it('answers like a Map through inserts, updates, deletes and growth', () => {
+    const store = new CompactKeyStore();
+    const model = new Map<string, CachedKey>();
+    // Deterministic interleaving: many inserts (growth), updates and deletes (tombstones, reused rows).
+    for (let step = 0; step < 20_000; step++) {
+      const i = (step * 7919) % 6000;
+      if (step % 5 === 4) {
+        store.delete(hashOf(i));
+        model.delete(hashOf(i));
+      } else {
+        const key = keyOf(i, { version: step });
+        store.set(key);
+        model.set(key.hash, key);
+      }
+    }
+    expect(store.size).toBe(model.size);
+    for (let i = 0; i < 6000; i++) {
+      const expected = model.get(hashOf(i)) ?? null;
+      expect(store.get(hashOf(i))).toEqual(expected);
+    }
+  });
+
+  it('knows no hash that is not 64 hex digits', () => {
+    const store = new CompactKeyStore();
+    store.set(keyOf(1));
+    expect(store.get('x')).toBeNull();
+    expect(store.get(hashOf(1))).toEqual(keyOf(1));
+    expect(store.get(hashOf(1).toUpperCase())).toBeNull(); // hashes are lower-case hex, as a Map would hold them
+    expect(store.get(`${hashOf(1).slice(0, 63)}g`)).toBeNull();
+  });
+});
