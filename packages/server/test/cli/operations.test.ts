@@ -97,6 +97,8 @@ for (const dialect of DIALECTS) {
       expect(screen.stdout).toMatch(/^Nodes \(1\)/);
       expect(screen.stdout).toContain('Rotations in flight (1)');
       expect(screen.stdout).toContain(rotated.rotation.id);
+      const consumer = await h.json('GET', `/v1/consumers/${c.consumerId}`, undefined, 200);
+      expect(screen.stdout).toMatch(new RegExp(`${rotated.rotation.id}\\s+${consumer.name}\\s`));
       expect(screen.stdout).toContain('Open alerts (0)');
     });
 
