@@ -17,12 +17,25 @@ function rateLimit(text: string): OrNone<{ limit: number; window: string }> {
   return { limit: Number(m[1]), window: m[2] ?? '' };
 }
 
-/** `--quota 5000/month` → `{limit: 5000, period: "month"}`. */
-function quota(text: string): OrNone<{ limit: number; period: string }> {
+/** A quota as the API takes it: a period, a refill, or both. */
+type QuotaInput = { limit: number; period?: string; refill?: { amount: number; every: string } };
+
+/**
+ * `--quota 5000/month` → `{limit: 5000, period: "month"}`; `1000+100/day` → credits that refill
+ * (`{limit: 1000, refill: {amount: 100, every: "day"}}`); `1000/month+100/day` both. The server
+ * validates the values (an `every` duration, `amount` ≤ `limit`).
+ */
+function quota(text: string): OrNone<QuotaInput> {
   if (text === 'none') return text;
-  const m = /^(\d+)\/(day|month)$/.exec(text);
-  if (!m) throw new Error(`--quota: expected <n>/day or <n>/month, or none; got ${text}`);
-  return { limit: Number(m[1]), period: m[2] ?? '' };
+  const m = /^(\d+)(?:\/(day|month))?(?:\+(\d+)\/(\S+))?$/.exec(text);
+  if (!m || (m[2] === undefined && m[3] === undefined)) {
+    throw new Error(`--quota: expected <n>/day, <n>/month, <n>+<refill>/<every> (both allowed), or none; got ${text}`);
+  }
+  return {
+    limit: Number(m[1]),
+    ...(m[2] === undefined ? {} : { period: m[2] }),
+    ...(m[3] === undefined ? {} : { refill: { amount: Number(m[3]), every: m[4] ?? '' } }),
+  };
 }
 
 const COLUMNS = ['id', 'name', 'rateLimit', 'quota', 'updatedAt'];
@@ -49,7 +62,7 @@ export function registerPlanCommands(program: Command): void {
     .command('create')
     .requiredOption('--name <name>', 'plan name (unique)')
     .option('--rate-limit <n/window>', 'e.g. 100/1m', rateLimit)
-    .option('--quota <n/period>', 'e.g. 5000/month or 100/day', quota)
+    .option('--quota <n/period>', 'e.g. 5000/month, 100/day or 1000+100/day (refilling credits)', quota)
     .option('--json', 'print JSON')
     .action(async (opts, cmd: Command) => {
       const plan = await callAdmin<Row>(targetOf(cmd), 'POST', '/v1/plans', {
@@ -64,7 +77,7 @@ export function registerPlanCommands(program: Command): void {
     .description('change a plan; everyone on it follows at once')
     .option('--name <name>', 'new name')
     .option('--rate-limit <n/window>', 'e.g. 100/1m, or none', rateLimit)
-    .option('--quota <n/period>', 'e.g. 5000/month, or none', quota)
+    .option('--quota <n/period>', 'e.g. 5000/month, 1000+100/day, or none', quota)
     .option('--json', 'print JSON')
     .action(async (id: string, opts, cmd: Command) => {
       const plan = await callAdmin<Row>(targetOf(cmd), 'PATCH', `/v1/plans/${seg(id)}`, {

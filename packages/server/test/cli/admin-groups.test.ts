@@ -41,6 +41,12 @@ for (const dialect of DIALECTS) {
       expect(human.stdout).toMatch(/^id\s+name\s+rateLimit/);
       expect(human.stdout).toContain('free');
 
+      const refilling = await cliJson(['plans', 'update', plan.id, '--quota', '1000+100/day'], env);
+      expect(refilling.quota).toEqual({ limit: 1000, refill: { amount: 100, every: 'day' } });
+      const both = await cliJson(['plans', 'update', plan.id, '--quota', '1000/month+50/1h'], env);
+      expect(both.quota).toEqual({ limit: 1000, period: 'month', refill: { amount: 50, every: '1h' } });
+      expect((await cli(['plans', 'update', plan.id, '--quota', '1000'], env)).code).toBe(1);
+
       const updated = await cliJson(['plans', 'update', plan.id, '--quota', 'none', '--name', 'gratis'], env);
       expect(updated).toMatchObject({ name: 'gratis', quota: null, rateLimit: { limit: 60 } });
       expect(await cliJson(['plans', 'get', plan.id], env)).toEqual(updated);
