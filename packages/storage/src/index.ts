@@ -57,9 +57,11 @@ export {
 } from './repositories/consumers.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
+  applyKeyLifecycle,
   encodeKey,
   insertKey,
   type KeyChanges,
+  type LifecycleKey,
   type NewKey,
   revokeKey,
   updateKey,
@@ -70,7 +72,6 @@ export {
   decodeKey,
   findKeyByHash,
   findKeyById,
-  findKeyRowById,
   findUnrevokedKeys,
   findUsableKeys,
   type KeyListFilter,
@@ -91,3 +92,27 @@ export {
   updatePlan,
 } from './repositories/plans.js';
 export type { WriteEvent } from './repositories/write-event.js';
+
+// Repositories: rotations, rotation policies
+
+export {
+  deleteRotationPolicy,
+  findKeysDueUnderPolicy,
+  findRotationPolicy,
+  listRotationPolicies,
+  type PolicyScope,
+  type RotationReminder,
+  recordRotationReminder,
+  saveRotationPolicy,
+} from './repositories/rotation-policies.js';
+export { firstValidUseMinute, keyLastUsedAt, requestsFromMinute } from './repositories/rotation-usage.js';
+export { insertRotation, updateRotation, writeRotationEffects } from './repositories/rotation-writes.js';
+export {
+  countRollingSelfRotations,
+  findRollingRotationIds,
+  findRollingRotationOfKey,
+  findRotationRow,
+  listRotationRows,
+  type RotationListFilter,
+  selfRotationStartsAfter,
+} from './repositories/rotations.js';

@@ -5,9 +5,8 @@ import {
   type RotationOrigin,
   type RotationState,
 } from '@keyroll/core';
-import { type Database, type RotationsTable, requestsBeforeStart } from '@keyroll/storage';
+import { type Db, keyLastUsedAt, type RotationsTable, requestsBeforeStart, requestsFromMinute } from '@keyroll/storage';
 import { USAGE_BUCKET_MS } from '@keyroll/verifier/internal';
-import type { Kysely } from 'kysely';
 import { iso } from '../shared/records.js';
 import { known, storedExtensions } from './rotation-records.js';
 import { parseRetireRule, type RetireView, retireView } from './rotation-retire.js';
@@ -52,21 +51,12 @@ function isoRequired(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-async function requestsSince(db: Kysely<Database>, keyId: string | null, since: number): Promise<number> {
-  if (keyId === null) return 0;
-  const row = await db
-    .selectFrom('usage_minutes')
-    .select((eb) => eb.fn.sum<number | string | null>('count').as('n'))
-    .where('key_id', '=', keyId)
-    .where('minute', '>=', since - (since % USAGE_BUCKET_MS))
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
+function requestsSince(db: Db, keyId: string | null, since: number): Promise<number> {
+  return keyId === null ? Promise.resolve(0) : requestsFromMinute(db, keyId, since - (since % USAGE_BUCKET_MS));
 }
 
-async function lastUsed(db: Kysely<Database>, keyId: string | null): Promise<number | null> {
-  if (keyId === null) return null;
-  const row = await db.selectFrom('keys').select('last_used_at').where('id', '=', keyId).executeTakeFirst();
-  return row?.last_used_at ?? null;
+function lastUsed(db: Db, keyId: string | null): Promise<number | null> {
+  return keyId === null ? Promise.resolve(null) : keyLastUsedAt(db, keyId);
 }
 
 /**
@@ -74,7 +64,7 @@ async function lastUsed(db: Kysely<Database>, keyId: string | null): Promise<num
  * minute: the old key's requests in the start's minute but before the start are left out (the
  * successor has none before the start).
  */
-export async function rotationProgress(db: Kysely<Database>, row: RotationsTable): Promise<RotationProgress> {
+export async function rotationProgress(db: Db, row: RotationsTable): Promise<RotationProgress> {
   const [oldInMinutes, before, newN, oldLast, newLast] = await Promise.all([
     requestsSince(db, row.old_key_id, row.started_at),
     requestsBeforeStart(db, row.old_key_id, row.started_at),
