@@ -109,10 +109,11 @@ export { firstValidUseMinute, keyLastUsedAt, requestsFromMinute } from './reposi
 export { insertRotation, updateRotation, writeRotationEffects } from './repositories/rotation-writes.js';
 export {
   countRollingSelfRotations,
+  decodeRotation,
   findRollingRotationIds,
   findRollingRotationOfKey,
-  findRotationRow,
-  listRotationRows,
+  findRotation,
+  listRotations,
   type RotationListFilter,
   selfRotationStartsAfter,
 } from './repositories/rotations.js';

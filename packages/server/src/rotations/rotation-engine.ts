@@ -3,6 +3,7 @@ import {
   type Clock,
   orThrow,
   type RetireRule,
+  type RotationRecord,
   type RotationState,
   refusalError,
   selfRotationGraceMs,
@@ -13,18 +14,17 @@ import {
   countRollingSelfRotations,
   findRollingRotationOfKey,
   findUnrevokedKeys,
-  listRotationRows,
+  listRotations,
   type Page,
   type PageRequest,
-  type RotationsTable,
   type Store,
   type Tx,
 } from '@keyroll/storage';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { IssuedKey, KeyService } from '../keys/key-service.js';
 import type { Actor } from '../shared/actor.js';
+import { statusOf } from './rotation-keys.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
-import { statusOf } from './rotation-records.js';
 import { type RetireSpec, retireRule } from './rotation-retire.js';
 import { RotationSteps, type SuccessorOverrides } from './rotation-steps.js';
 import { type RotationView, rotationProgress, rotationView } from './rotation-view.js';
@@ -172,7 +172,7 @@ export class RotationEngine {
 
   /** Rotations, oldest first, filtered by state, consumer and key (old or new). */
   async list(filter: RotationFilter, page: PageRequest): Promise<Page<RotationView>> {
-    const rows = await listRotationRows(this.#o.store.db, filter, page);
+    const rows = await listRotations(this.#o.store.db, filter, page);
     return { data: await Promise.all(rows.data.map((r) => this.view(r))), nextCursor: rows.nextCursor };
   }
 
@@ -227,8 +227,8 @@ export class RotationEngine {
     return this.rotate(actor, keyId, { graceMs: grace }, 'self');
   }
 
-  /** The API view of a rotation row. */
-  async view(row: RotationsTable): Promise<RotationView> {
+  /** The API view of a rotation. */
+  async view(row: RotationRecord): Promise<RotationView> {
     return rotationView(row, await rotationProgress(this.#o.store.db, row));
   }
 
@@ -245,19 +245,19 @@ export class RotationEngine {
   async #step(
     actor: Actor,
     id: string,
-    fn: (tx: Tx, row: RotationsTable, now: number) => Promise<void>,
+    fn: (tx: Tx, row: RotationRecord, now: number) => Promise<void>,
   ): Promise<RotationView> {
     const now = this.#o.clock.now();
     await this.#o.store.mutate(async (tx) => {
       const row = await this.steps.rotation(tx.db, id);
-      const old = await this.steps.key(tx.db, row.old_key_id);
+      const old = await this.steps.key(tx.db, row.oldKeyId);
       this.#o.keys.assertMayGrant(actor, old.consumerId, old.scopes);
       await fn(tx, row, now);
     });
     return this.get(id);
   }
 
-  async #result(row: RotationsTable, issued: IssuedKey | null): Promise<RotationResult> {
+  async #result(row: RotationRecord, issued: IssuedKey | null): Promise<RotationResult> {
     if (!issued) throw new Error('rotation started without a successor');
     return { key: issued.key, newKeyId: issued.view.id, rotation: await this.view(row) };
   }

@@ -13,8 +13,8 @@ import { takeJobLease } from '../cluster/job-lease.js';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { actorName, systemActor } from '../shared/actor.js';
 import type { RotationEngine } from './rotation-engine.js';
+import { statusOf } from './rotation-keys.js';
 import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
-import { statusOf } from './rotation-records.js';
 import { parseRetireRule } from './rotation-retire.js';
 
 /** What a {@link RotationScheduler} needs. */

@@ -19,12 +19,11 @@ import {
 import {
   type Db,
   findKeyById,
-  findRotationRow,
+  findRotation,
   firstValidUseMinute,
   insertKey,
   insertRotation,
   type KeyRecord,
-  type RotationsTable,
   type Tx,
   updateRotation,
   type WriteEvent,
@@ -35,7 +34,7 @@ import { assertAnotherUsableRootKey } from '../keys/root-key-guard.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { keyRecordView } from '../shared/records.js';
 import { checkFuture, checkMetadata, checkScopes } from '../shared/validate.js';
-import { rotationKey, rotationRecord } from './rotation-records.js';
+import { rotationKey } from './rotation-keys.js';
 
 /** Fields of the successor that differ from its predecessor's. */
 export interface SuccessorOverrides {
@@ -63,14 +62,14 @@ export interface StartRotation {
 
 /** A started rotation and, when issued at once, its successor. */
 export interface StartedRotation {
-  rotation: RotationsTable;
+  rotation: RotationRecord;
   issued: IssuedKey | null;
 }
 
 /** A claim's outcome: the successor handed out, or a reuse recorded (and the lineage revoked when `revoked`). */
 export type ClaimOutcome =
-  | { kind: 'claimed'; row: RotationsTable; issued: IssuedKey }
-  | { kind: 'reused'; row: RotationsTable; revoked: boolean };
+  | { kind: 'claimed'; row: RotationRecord; issued: IssuedKey }
+  | { kind: 'reused'; row: RotationRecord; revoked: boolean };
 
 /**
  * The steps of a rotation, each run inside a caller's mutation: read the rotation and its keys, ask
@@ -85,8 +84,8 @@ export class RotationSteps {
   }
 
   /** A rotation row; 404 when unknown. */
-  async rotation(db: Db, id: string): Promise<RotationsTable> {
-    const row = await findRotationRow(db, id);
+  async rotation(db: Db, id: string): Promise<RotationRecord> {
+    const row = await findRotation(db, id);
     if (!row) throw new ApiError('NOT_FOUND', `rotation ${id} not found`);
     return row;
   }
@@ -127,8 +126,8 @@ export class RotationSteps {
       successorId === null
         ? null
         : await this.#issueSuccessor(tx, actor, old, now, rotationId, successorId, s.overrides ?? {});
-    const row = await insertRotation(tx, decision.rotation, decision, [old], writeEvent(actor, now));
-    return { rotation: row, issued };
+    await insertRotation(tx, decision.rotation, decision, [old], writeEvent(actor, now));
+    return { rotation: decision.rotation, issued };
   }
 
   /**
@@ -136,7 +135,7 @@ export class RotationSteps {
    * issues the successor (its secret is returned this once); a later one is recorded as a reuse and,
    * with `onReuse: revoke`, revokes the old key and the successor. 409 when the claim is refused.
    */
-  async claim(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<ClaimOutcome> {
+  async claim(tx: Tx, actor: Actor, row: RotationRecord, now: number): Promise<ClaimOutcome> {
     const { snapshot, keys, old } = await this.#snapshot(tx.db, actor, row, now);
     const successorId = newId('key', now);
     const claim = orThrow(decideClaim(snapshot, successorId));
@@ -146,26 +145,26 @@ export class RotationSteps {
     }
     const issued = await this.#issueSuccessor(tx, actor, old, now, row.id, successorId, {});
     await updateRotation(tx, row.id, claim.decision, keys, writeEvent(actor, now));
-    return { kind: 'claimed', row: { ...row, new_key_id: successorId, claimed_at: now }, issued };
+    return { kind: 'claimed', row: { ...row, newKeyId: successorId, claimedAt: now }, issued };
   }
 
   /**
    * Ends a rolling rotation: the old key retires now if it has not yet. Retiring early needs a
    * usable successor, so that completing never leaves the consumer without a key (409 otherwise).
    */
-  async complete(tx: Tx, actor: Actor, row: RotationsTable, now: number, endReason: string): Promise<void> {
+  async complete(tx: Tx, actor: Actor, row: RotationRecord, now: number, endReason: string): Promise<void> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
     await updateRotation(tx, row.id, orThrow(decideComplete(snapshot, endReason)), keys, writeEvent(actor, now));
   }
 
   /** Rolls a rotation back: the old key is active again (its own expiry unchanged), the successor is revoked. */
-  async rollback(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<void> {
+  async rollback(tx: Tx, actor: Actor, row: RotationRecord, now: number): Promise<void> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
     await updateRotation(tx, row.id, orThrow(decideRollback(snapshot)), keys, writeEvent(actor, now));
   }
 
   /** Pushes the old key's deadline back by `byMs`, never past the old key's own expiry. */
-  async extend(tx: Tx, actor: Actor, row: RotationsTable, now: number, byMs: number): Promise<void> {
+  async extend(tx: Tx, actor: Actor, row: RotationRecord, now: number, byMs: number): Promise<void> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
     await updateRotation(tx, row.id, orThrow(decideExtend(snapshot, byMs)), keys, writeEvent(actor, now));
   }
@@ -174,7 +173,7 @@ export class RotationSteps {
    * One scheduler step for a rotation (see core's `decideTick`): completes it, retires early, pushes
    * its deadline or shortens it after first use. Returns what it did, `null` when nothing was due.
    */
-  async tick(tx: Tx, actor: Actor, row: RotationsTable, now: number, lookaheadMs: number): Promise<TickOutcome | null> {
+  async tick(tx: Tx, actor: Actor, row: RotationRecord, now: number, lookaheadMs: number): Promise<TickOutcome | null> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
     const firstUse = await this.#firstUse(tx.db, snapshot.rotation);
     const tick = decideTick(snapshot, { lookaheadMs, successorFirstUsedAt: firstUse });
@@ -188,14 +187,14 @@ export class RotationSteps {
   async #snapshot(
     db: Db,
     actor: Actor,
-    row: RotationsTable,
+    row: RotationRecord,
     now: number,
   ): Promise<{ snapshot: RotationSnapshot; keys: KeyRecord[]; old: KeyRecord }> {
-    const old = await this.key(db, row.old_key_id);
-    const successor = row.new_key_id === null ? null : await this.key(db, row.new_key_id);
+    const old = await this.key(db, row.oldKeyId);
+    const successor = row.newKeyId === null ? null : await this.key(db, row.newKeyId);
     return {
       snapshot: {
-        rotation: rotationRecord(row),
+        rotation: row,
         old: rotationKey(old),
         successor: successor && rotationKey(successor),
         now,

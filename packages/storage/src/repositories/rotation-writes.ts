@@ -62,18 +62,16 @@ export async function writeRotationEffects(
   }
 }
 
-/** Inserts a new rotation and writes the effects of starting it (see {@link writeRotationEffects}); returns its row. */
+/** Inserts a new rotation and writes the effects of starting it (see {@link writeRotationEffects}). */
 export async function insertRotation(
   tx: Tx,
   rotation: RotationRecord,
   effects: Effects,
   keys: readonly LifecycleKey[],
   event: WriteEvent,
-): Promise<RotationsTable> {
-  const row = encodeRotation(rotation, event.at);
-  await tx.db.insertInto('rotations').values(row).execute();
+): Promise<void> {
+  await tx.db.insertInto('rotations').values(encodeRotation(rotation, event.at)).execute();
   await writeRotationEffects(tx, effects, keys, event);
-  return row;
 }
 
 /** Applies a step's patch to a rotation (`null`: unchanged), then writes its effects (see {@link writeRotationEffects}). */

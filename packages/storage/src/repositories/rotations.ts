@@ -1,6 +1,42 @@
+import { type OnReuse, ROTATION_ORIGINS, ROTATION_STATES, type RotationRecord } from '@keyroll/core';
 import { type Page, type PageRequest, pageById } from '../pagination.js';
 import type { RotationsTable } from '../schema.js';
 import type { Db } from '../store.js';
+import { readJson } from './json-columns.js';
+
+const ON_REUSE: readonly OnReuse[] = ['reject', 'revoke'];
+
+/** `value` as one of `values`; throws on a stored value the code does not know. */
+function known<T extends string>(values: readonly T[], value: string): T {
+  const found = values.find((v) => v === value);
+  if (found === undefined) throw new Error(`unknown stored value ${value}`);
+  return found;
+}
+
+/** Decodes a `rotations` row into core's record of a rotation. */
+export function decodeRotation(row: RotationsTable): RotationRecord {
+  return {
+    id: row.id,
+    consumerId: row.consumer_id,
+    oldKeyId: row.old_key_id,
+    newKeyId: row.new_key_id,
+    state: known(ROTATION_STATES, row.state),
+    origin: known(ROTATION_ORIGINS, row.origin),
+    policyId: row.policy_id,
+    rule: readJson(row.retire),
+    graceMs: row.grace_ms,
+    onReuse: known(ON_REUSE, row.on_reuse),
+    reason: row.reason,
+    startedAt: row.started_at,
+    deadlineAt: row.deadline_at,
+    claimedAt: row.claimed_at,
+    firstUsedAt: row.first_used_at,
+    extensions: readJson(row.extensions),
+    endedAt: row.ended_at,
+    endReason: row.end_reason,
+    createdBy: row.created_by,
+  };
+}
 
 /** Filters of a rotation listing: a state, a consumer, a key (old or new). */
 export interface RotationListFilter {
@@ -9,29 +45,31 @@ export interface RotationListFilter {
   keyId?: string | undefined;
 }
 
-/** The stored rotation with this id, or `undefined`. */
-export function findRotationRow(db: Db, id: string): Promise<RotationsTable | undefined> {
-  return db.selectFrom('rotations').selectAll().where('id', '=', id).executeTakeFirst();
+/** The rotation with this id, or `undefined`. */
+export async function findRotation(db: Db, id: string): Promise<RotationRecord | undefined> {
+  const row = await db.selectFrom('rotations').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && decodeRotation(row);
 }
 
 /** The rolling rotation of the key `oldKeyId`, or `undefined`. */
-export function findRollingRotationOfKey(db: Db, oldKeyId: string): Promise<RotationsTable | undefined> {
-  return db
+export async function findRollingRotationOfKey(db: Db, oldKeyId: string): Promise<RotationRecord | undefined> {
+  const row = await db
     .selectFrom('rotations')
     .selectAll()
     .where('old_key_id', '=', oldKeyId)
     .where('state', '=', 'rolling')
     .executeTakeFirst();
+  return row && decodeRotation(row);
 }
 
-/** Stored rotations, oldest first, filtered by state, consumer and key (old or new). */
-export function listRotationRows(db: Db, filter: RotationListFilter, page: PageRequest): Promise<Page<RotationsTable>> {
+/** Rotations, oldest first, filtered by state, consumer and key (old or new). */
+export function listRotations(db: Db, filter: RotationListFilter, page: PageRequest): Promise<Page<RotationRecord>> {
   let q = db.selectFrom('rotations').selectAll();
   if (filter.state) q = q.where('state', '=', filter.state);
   if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
   const keyId = filter.keyId;
   if (keyId) q = q.where((eb) => eb.or([eb('old_key_id', '=', keyId), eb('new_key_id', '=', keyId)]));
-  return pageById(q, page, (r) => r);
+  return pageById(q, page, decodeRotation);
 }
 
 /** Ids of at most `limit` rolling rotations, nearest deadline first. */

@@ -6,13 +6,13 @@ import {
   findKeysDueUnderPolicy,
   findRollingRotationIds,
   findRollingRotationOfKey,
+  findRotation,
   findRotationPolicy,
-  findRotationRow,
   firstValidUseMinute,
   insertRotation,
   keyLastUsedAt,
   listRotationPolicies,
-  listRotationRows,
+  listRotations,
   type RotationPoliciesTable,
   recordRotationReminder,
   requestsFromMinute,
@@ -88,7 +88,7 @@ for (const dialect of DIALECTS) {
       if (!old || !successor) throw new Error('seed');
       const before = await heads(t.store);
       const started = rotation('rot_a', 'c_rot', old.id, { newKeyId: successor.id });
-      const row = await t.store.mutate((tx) =>
+      await t.store.mutate((tx) =>
         insertRotation(
           tx,
           started,
@@ -103,8 +103,9 @@ for (const dialect of DIALECTS) {
           { at: 1000, actor: ACTOR },
         ),
       );
-      expect(await findRotationRow(t.store.db, 'rot_a')).toEqual(row);
-      expect(row).toMatchObject({
+      expect(await findRotation(t.store.db, 'rot_a')).toEqual(started);
+      const stored = await t.store.db.selectFrom('rotations').selectAll().where('id', '=', 'rot_a').executeTakeFirst();
+      expect(stored).toMatchObject({
         state: 'rolling',
         retire: '{"mode":"deadline"}',
         extensions: '[]',
@@ -125,11 +126,11 @@ for (const dialect of DIALECTS) {
           { at: 2000, actor: ACTOR },
         ),
       );
-      expect(await findRotationRow(t.store.db, 'rot_a')).toMatchObject({
+      expect(await findRotation(t.store.db, 'rot_a')).toEqual({
+        ...started,
         state: 'completed',
-        ended_at: 2000,
-        end_reason: 'operator',
-        updated_at: 2000,
+        endedAt: 2000,
+        endReason: 'operator',
       });
       expect(await findKeyById(t.store.db, old.id)).toMatchObject({ retiresAt: 2000, updatedAt: 2000 });
       expect(await logsAfter(t.store, before.change, before.audit)).toEqual({
@@ -159,7 +160,7 @@ for (const dialect of DIALECTS) {
           insertRotation(tx, rotation('rot_unread', 'c_unread', k.id), effects, [], { at: 1, actor: ACTOR }),
         ),
       ).rejects.toThrow(/did not read/);
-      expect(await findRotationRow(t.store.db, 'rot_unread')).toBeUndefined();
+      expect(await findRotation(t.store.db, 'rot_unread')).toBeUndefined();
     });
 
     it('finds, lists and counts rotations by state, origin, consumer and key', async () => {
@@ -196,16 +197,16 @@ for (const dialect of DIALECTS) {
       expect((await findRollingRotationOfKey(t.store.db, k1))?.id).toBe('rot_l1');
       expect(await findRollingRotationOfKey(t.store.db, k3)).toBeUndefined();
       const ids = (page: { data: { id: string }[] }) => page.data.map((r) => r.id);
-      expect(ids(await listRotationRows(t.store.db, { consumerId: 'c_list' }, {}))).toEqual([
+      expect(ids(await listRotations(t.store.db, { consumerId: 'c_list' }, {}))).toEqual([
         'rot_l1',
         'rot_l2',
         'rot_l3',
       ]);
-      expect(ids(await listRotationRows(t.store.db, { consumerId: 'c_list', keyId: k3 }, {}))).toEqual([
+      expect(ids(await listRotations(t.store.db, { consumerId: 'c_list', keyId: k3 }, {}))).toEqual([
         'rot_l2',
         'rot_l3',
       ]);
-      expect(ids(await listRotationRows(t.store.db, { consumerId: 'c_list', state: 'completed' }, {}))).toEqual([
+      expect(ids(await listRotations(t.store.db, { consumerId: 'c_list', state: 'completed' }, {}))).toEqual([
         'rot_l3',
       ]);
       const rolling = await findRollingRotationIds(t.store.db, 1000);
