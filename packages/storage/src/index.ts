@@ -75,9 +75,11 @@ export {
 } from './repositories/incidents.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
+  applyKeyLifecycle,
   encodeKey,
   insertKey,
   type KeyChanges,
+  type LifecycleKey,
   type NewKey,
   revokeKey,
   updateKey,
@@ -88,7 +90,6 @@ export {
   decodeKey,
   findKeyByHash,
   findKeyById,
-  findKeyRowById,
   findUnrevokedKeys,
   findUsableKeys,
   type KeyListFilter,
@@ -153,7 +154,6 @@ export {
 } from './repositories/nodes.js';
 export { type PrunedTable, pruneBatch, readChangeRetentionBounds } from './repositories/retention.js';
 export {
-  findRollingRotationOfKey,
   listRetiringKeysInUse,
   type RetiringKeyInUseRow,
 } from './repositories/rotation-deadlines.js';
@@ -204,3 +204,28 @@ export {
   usageExportPage,
   usageExportRows,
 } from './repositories/usage-export.js';
+
+// Repositories: rotations, rotation policies
+
+export {
+  deleteRotationPolicy,
+  findKeysDueUnderPolicy,
+  findRotationPolicy,
+  listRotationPolicies,
+  type PolicyScope,
+  type RotationReminder,
+  recordRotationReminder,
+  saveRotationPolicy,
+} from './repositories/rotation-policies.js';
+export { firstValidUseMinute, keyLastUsedAt, requestsFromMinute } from './repositories/rotation-usage.js';
+export { insertRotation, updateRotation, writeRotationEffects } from './repositories/rotation-writes.js';
+export {
+  countRollingSelfRotations,
+  decodeRotation,
+  findRollingRotationIds,
+  findRollingRotationOfKey,
+  findRotation,
+  listRotations,
+  type RotationListFilter,
+  selfRotationStartsAfter,
+} from './repositories/rotations.js';

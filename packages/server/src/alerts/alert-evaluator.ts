@@ -245,7 +245,7 @@ export class AlertEvaluator {
         message: `key ${keyId} retires at ${new Date(retiresAt).toISOString()} and still served ${requests} requests in the last hour`,
         data: {
           keyId,
-          rotationId: rotation?.rotationId ?? null,
+          rotationId: rotation?.id ?? null,
           newKeyId: rotation?.newKeyId ?? null,
           retiresAt: new Date(retiresAt).toISOString(),
           requestsLastHour: requests,

@@ -2,16 +2,12 @@ import { ApiError, type Clock, generateKey, missingScopes, newId } from '@keyrol
 import {
   countKeysWithStatus,
   type Db,
-  decodeKey,
-  encodeKey,
   findKeyById,
-  findKeyRowById,
   findUsableKeys,
   insertKey,
   type KeyChanges,
   type KeyListFilter,
   type KeyRecord,
-  type KeysTable,
   listKeys,
   type NewKey,
   type Page,
@@ -156,29 +152,6 @@ export class KeyService {
     };
   }
 
-  /** Builds the row of a new key (version 1 unless given) and its secret, from fields already encoded (rotations). */
-  newKeyRow(
-    consumerId: string,
-    now: number,
-    fields: Pick<KeysTable, 'name' | 'scopes' | 'metadata' | 'allowed_ips' | 'rate_limit' | 'quota' | 'expires_at'> &
-      Partial<Pick<KeysTable, 'version' | 'predecessor_id' | 'plan_id'>>,
-  ): { key: string; row: KeysTable } {
-    const { key, record } = this.newKey(consumerId, now);
-    return { key, row: { ...encodeKey(record), ...fields } };
-  }
-
-  /** Inserts a key row with its change and audit entries (rotations; `key.created` is the only action); returns its view. */
-  async insertKey(
-    tx: Tx,
-    row: KeysTable,
-    actor: Actor,
-    _action: 'key.created',
-    data: Record<string, unknown> = {},
-  ): Promise<KeyView> {
-    const issued = await insertKey(tx, decodeKey(row), { at: row.created_at, actor: actorName(actor), data });
-    return keyRecordView(issued, row.created_at);
-  }
-
   /** 409 KEY_LIMIT_REACHED when the consumer already holds the most active keys allowed. */
   async assertBelowKeyLimit(tx: Tx, consumerId: string, now: number): Promise<void> {
     const n = await countKeysWithStatus(tx.db, consumerId, 'active', now);
@@ -205,11 +178,9 @@ export class KeyService {
     return keyRecordView(await this.#find(this.#o.store.db, id), this.#o.clock.now());
   }
 
-  /** The stored row of a key (rotations); 404 when unknown. */
-  async row(db: Db, id: string): Promise<KeysTable> {
-    const row = await findKeyRowById(db, id);
-    if (!row) throw notFound(id);
-    return row;
+  /** The stored record of a key, read through `db` (a running mutation's, say); 404 when unknown. */
+  record(db: Db, id: string): Promise<KeyRecord> {
+    return this.#find(db, id);
   }
 
   async #find(db: Db, id: string): Promise<KeyRecord> {
@@ -270,14 +241,6 @@ export class KeyService {
       const revokeReason = reason ?? 'revoked';
       await revokeKey(tx, current, revokeReason, { at: now, actor: actorName(actor) });
       return keyRecordView({ ...current, revokedAt: now, revokeReason, updatedAt: now }, now);
-    });
-  }
-
-  /** Revokes a key row inside a running mutation, with its change and audit entries (rotations). */
-  async revokeInTx(tx: Tx, key: KeysTable, now: number, reason: string, actor: Actor): Promise<void> {
-    await revokeKey(tx, { id: key.id, hash: key.hash, consumerId: key.consumer_id }, reason, {
-      at: now,
-      actor: actorName(actor),
     });
   }
 

@@ -10,13 +10,14 @@ import {
   incidentOfKey,
   insertAlert,
   insertIncident,
-  type KeysTable,
+  type KeyRecord,
   listAuditEvents,
   listIncidents,
   listKeyClients,
   openIncidents,
   type Page,
   type PageRequest,
+  revokeKey,
   rotationClaim,
   type Store,
   setKeyRetiresAt,
@@ -27,7 +28,7 @@ import type { ClientSignalMeter } from '@keyroll/verifier/internal';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { RotationEngine } from '../rotations/rotation-engine.js';
-import { statusOf } from '../rotations/rotation-records.js';
+import { statusOf } from '../rotations/rotation-keys.js';
 import { retireRule } from '../rotations/rotation-retire.js';
 import { type Actor, actorName, systemActor } from '../shared/actor.js';
 import { iso } from '../shared/records.js';
@@ -148,11 +149,11 @@ export class LeakService {
   }
 
   /** The key a token is, or `null` for a malformed, checksum-invalid, foreign or unknown token. */
-  async keyOfToken(token: string): Promise<KeysTable | null> {
+  async keyOfToken(token: string): Promise<KeyRecord | null> {
     const parsed = parseKey(token);
     if (!parsed || !this.#o.prefixes.includes(parsed.prefix)) return null;
     const found = await findKeyByHash(this.#o.store.db, hashKey(token));
-    return found ? this.#o.keys.row(this.#o.store.db, found.id) : null;
+    return found ? this.#o.keys.record(this.#o.store.db, found.id) : null;
   }
 
   /** Handles a verified GitHub post: one feedback entry per token, a report for each of ours. */
@@ -172,7 +173,7 @@ export class LeakService {
     actor: Actor,
     input: { key?: string | undefined; keyId?: string | undefined } & LeakReport,
   ): Promise<ReportOutcome> {
-    let key: KeysTable | null = null;
+    let key: KeyRecord | null = null;
     if (input.key !== undefined) {
       if (!parseKey(input.key)) {
         throw new ApiError('VALIDATION_FAILED', 'key: not a keyroll key (malformed or checksum invalid)', {
@@ -182,10 +183,10 @@ export class LeakService {
       key = await this.keyOfToken(input.key);
       if (!key) throw new ApiError('NOT_FOUND', 'no key with this secret');
     } else if (input.keyId !== undefined) {
-      key = await this.#o.keys.row(this.#o.store.db, input.keyId);
+      key = await this.#o.keys.record(this.#o.store.db, input.keyId);
     }
     if (!key) throw new ApiError('VALIDATION_FAILED', 'one of key or keyId is required', { field: 'key' });
-    this.#o.keys.assertMayGrant(actor, key.consumer_id, JSON.parse(key.scopes));
+    this.#o.keys.assertMayGrant(actor, key.consumerId, key.scopes);
     return this.report(actor, key, input);
   }
 
@@ -193,25 +194,25 @@ export class LeakService {
    * Records the incident of a leaked key and contains it per policy, in one transaction. A key with an
    * incident already is answered with that incident and nothing changes.
    */
-  async report(actor: Actor, key: KeysTable, report: LeakReport): Promise<ReportOutcome> {
+  async report(actor: Actor, key: KeyRecord, report: LeakReport): Promise<ReportOutcome> {
     const now = this.#o.clock.now();
     const outcome = await this.#o.store.mutate(async (tx) => {
       const existing = await incidentOfKey(tx.db, key.id);
       if (existing) return { created: false, row: existing };
-      const current = await this.#o.keys.row(tx.db, key.id);
+      const current = await this.#o.keys.record(tx.db, key.id);
       return { created: true, row: await this.#contain(tx, actor, current, report, now) };
     });
     return { created: outcome.created, incident: await this.detail(outcome.row) };
   }
 
-  async #contain(tx: Tx, actor: Actor, key: KeysTable, report: LeakReport, now: number): Promise<IncidentsTable> {
-    const policy = await this.#o.policies.effective(tx.db, key.consumer_id);
+  async #contain(tx: Tx, actor: Actor, key: KeyRecord, report: LeakReport, now: number): Promise<IncidentsTable> {
+    const policy = await this.#o.policies.effective(tx.db, key.consumerId);
     const status = statusOf(key, now);
     let action: IncidentsTable['action'] = isUsableStatus(status) ? policy.action : 'none';
     // A root key has no holder to claim a successor: it is revoked — unless it is the last `*` root
     // key, which only an operator can replace (the checklist says so).
-    if (key.consumer_id === ROOT_CONSUMER_ID && action === 'rollover') action = 'revoke';
-    if (key.consumer_id === ROOT_CONSUMER_ID && action === 'revoke') {
+    if (key.consumerId === ROOT_CONSUMER_ID && action === 'rollover') action = 'revoke';
+    if (key.consumerId === ROOT_CONSUMER_ID && action === 'revoke') {
       try {
         await this.#o.keys.assertAnotherRootKey(tx, key.id, now);
       } catch (e) {
@@ -223,7 +224,7 @@ export class LeakService {
     let rotationId: string | null = null;
     let revokesAt: number | null = null;
     if (action === 'revoke') {
-      await this.#o.keys.revokeInTx(tx, key, now, LEAK_REASON, actor);
+      await revokeKey(tx, key, LEAK_REASON, { at: now, actor: actorName(actor) });
       revokesAt = now;
     } else if (action === 'rollover') {
       revokesAt = now + policy.graceMs;
@@ -240,11 +241,11 @@ export class LeakService {
         rotationId = started.rotation.id;
       } else {
         // Already being rotated: that rotation's successor is the one to claim; the grace still holds.
-        rotationId = (await findRollingRotationOfKey(tx.db, key.id))?.rotationId ?? null;
+        rotationId = (await findRollingRotationOfKey(tx.db, key.id))?.id ?? null;
       }
       // Never later than the key's own retirement or expiry.
-      revokesAt = Math.min(revokesAt, key.expires_at ?? Infinity);
-      if (status === 'active' || (key.retires_at ?? Infinity) > revokesAt) {
+      revokesAt = Math.min(revokesAt, key.expiresAt ?? Infinity);
+      if (status === 'active' || (key.retiresAt ?? Infinity) > revokesAt) {
         await setKeyRetiresAt(tx.db, key.id, revokesAt, now);
         await tx.change({ at: now, kind: 'key.updated', entityId: key.id, keyHash: key.hash });
       }
@@ -253,7 +254,7 @@ export class LeakService {
     const row: IncidentsTable = {
       id,
       key_id: key.id,
-      consumer_id: key.consumer_id,
+      consumer_id: key.consumerId,
       key_hint: key.hint,
       source: report.source,
       url: report.url ?? null,
@@ -271,7 +272,7 @@ export class LeakService {
     };
     await insertIncident(tx.db, row);
     const data = {
-      consumerId: key.consumer_id,
+      consumerId: key.consumerId,
       keyId: key.id,
       incidentId: id,
       source: row.source,
@@ -367,9 +368,9 @@ export class LeakService {
     return this.#o.store.mutate(async (tx) => {
       const row = await incidentById(tx.db, id);
       if (!row) return false;
-      const key = await this.#o.keys.row(tx.db, row.key_id);
-      if (row.revokes_at !== null && row.revokes_at <= now && key.revoked_at === null && row.action === 'rollover') {
-        await this.#o.keys.revokeInTx(tx, key, now, LEAK_REASON, systemActor('leaks'));
+      const key = await this.#o.keys.record(tx.db, row.key_id);
+      if (row.revokes_at !== null && row.revokes_at <= now && key.revokedAt === null && row.action === 'rollover') {
+        await revokeKey(tx, key, LEAK_REASON, { at: now, actor: actorName(systemActor('leaks')) });
       }
       const found = await this.#changesOf(tx.db, row, now);
       const changes = found.map((c) => c.change);
@@ -390,7 +391,7 @@ export class LeakService {
     now: number,
   ): Promise<{ change: string; set: Parameters<typeof updateIncident>[2] }[]> {
     const out: { change: string; set: Parameters<typeof updateIncident>[2] }[] = [];
-    const key = await this.#o.keys.row(db, row.key_id);
+    const key = await this.#o.keys.record(db, row.key_id);
     if (row.rotation_id !== null) {
       const rotation = await rotationClaim(db, row.rotation_id);
       if (rotation?.claimed_at != null && row.successor_claimed_at === null) {
@@ -420,7 +421,7 @@ export class LeakService {
     const now = this.#o.clock.now();
     const rows = await listIncidents(this.#o.store.db, filter, page);
     const data = await Promise.all(
-      rows.data.map(async (r) => incidentView(r, await this.#o.keys.row(this.#o.store.db, r.key_id), now)),
+      rows.data.map(async (r) => incidentView(r, await this.#o.keys.record(this.#o.store.db, r.key_id), now)),
     );
     return { data, nextCursor: rows.nextCursor };
   }
@@ -429,7 +430,7 @@ export class LeakService {
   async detail(row: IncidentsTable): Promise<IncidentDetail> {
     const db = this.#o.store.db;
     const now = this.#o.clock.now();
-    const key = await this.#o.keys.row(db, row.key_id);
+    const key = await this.#o.keys.record(db, row.key_id);
     const view = incidentView(row, key, now);
     const rotation = row.rotation_id ? await rotationClaim(db, row.rotation_id) : undefined;
     const reuses = row.rotation_id ? await reclaimsOf(db, row.rotation_id) : [];
@@ -457,8 +458,8 @@ export class LeakService {
     if (view.containedAt !== null) {
       timeline.push({ type: 'contained', at: view.containedAt, keyStatus: statusOf(key, now), action: view.action });
     }
-    if (key.last_used_at !== null) {
-      timeline.push({ type: 'last_use', at: new Date(key.last_used_at).toISOString() });
+    if (key.lastUsedAt !== null) {
+      timeline.push({ type: 'last_use', at: new Date(key.lastUsedAt).toISOString() });
     }
     timeline.sort((a, b) => a.at.localeCompare(b.at));
     await this.#o.signals.flush();
@@ -484,12 +485,12 @@ function reclaimsOf(db: Db, rotationId: string): Promise<AuditEventRecord[]> {
   return listAuditEvents(db, { targetId: rotationId, action: 'successor.reclaim_attempted', limit: 100 });
 }
 
-function containedAt(key: KeysTable, now: number): number {
-  const times = [key.revoked_at, key.retires_at, key.expires_at].filter((t): t is number => t !== null && t <= now);
+function containedAt(key: KeyRecord, now: number): number {
+  const times = [key.revokedAt, key.retiresAt, key.expiresAt].filter((t): t is number => t !== null && t <= now);
   return times.length > 0 ? Math.min(...times) : now;
 }
 
-function incidentView(row: IncidentsTable, key: KeysTable, now: number): IncidentView {
+function incidentView(row: IncidentsTable, key: KeyRecord, now: number): IncidentView {
   const contained = !isUsableStatus(statusOf(key, now));
   return {
     id: row.id,

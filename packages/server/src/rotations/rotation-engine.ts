@@ -3,19 +3,28 @@ import {
   type Clock,
   orThrow,
   type RetireRule,
+  type RotationRecord,
   type RotationState,
   refusalError,
   selfRotationGraceMs,
   selfRotationsRollingRefusal,
   selfRotationsTodayRefusal,
 } from '@keyroll/core';
-import type { RotationsTable, Store, Tx } from '@keyroll/storage';
-import { type Page, type PageRequest, pageById } from '@keyroll/storage';
+import {
+  countRollingSelfRotations,
+  findRollingRotationOfKey,
+  findUnrevokedKeys,
+  listRotations,
+  type Page,
+  type PageRequest,
+  type Store,
+  type Tx,
+} from '@keyroll/storage';
 import { assertLiveConsumer, ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { IssuedKey, KeyService } from '../keys/key-service.js';
 import type { Actor } from '../shared/actor.js';
+import { statusOf } from './rotation-keys.js';
 import { onReuseOf, type RotationPolicyService } from './rotation-policies.js';
-import { statusOf } from './rotation-records.js';
 import { type RetireSpec, retireRule } from './rotation-retire.js';
 import { RotationSteps, type SuccessorOverrides } from './rotation-steps.js';
 import { type RotationView, rotationProgress, rotationView } from './rotation-view.js';
@@ -85,12 +94,12 @@ export class RotationEngine {
     const started = await this.#o.store.mutate(async (tx) => {
       const old = await this.steps.key(tx.db, keyId);
       if (origin === 'self') {
-        await this.#assertSelfRotationsBelowLimit(tx, old.consumer_id);
-        const recent = await selfRotationsToday(tx, old.consumer_id, now, this.#o.selfRotationsPerDay);
+        await this.#assertSelfRotationsBelowLimit(tx, old.consumerId);
+        const recent = await selfRotationsToday(tx, old.consumerId, now, this.#o.selfRotationsPerDay);
         const refused = selfRotationsTodayRefusal(recent, now, this.#o.selfRotationsPerDay);
         if (refused) throw refusalError(refused);
       }
-      const policy = await this.#o.policies.effective(tx.db, old.consumer_id);
+      const policy = await this.#o.policies.effective(tx.db, old.consumerId);
       return this.steps.start(tx, actor, old, now, {
         graceMs: input.graceMs,
         rule,
@@ -109,14 +118,8 @@ export class RotationEngine {
    * `maxSelfRotations` of them rolling at once, or a loop of self-rotations would mint valid keys.
    */
   async #assertSelfRotationsBelowLimit(tx: Tx, consumerId: string): Promise<void> {
-    const { n } = await tx.db
-      .selectFrom('rotations')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('consumer_id', '=', consumerId)
-      .where('origin', '=', 'self')
-      .where('state', '=', 'rolling')
-      .executeTakeFirstOrThrow();
-    const refused = selfRotationsRollingRefusal(consumerId, Number(n), this.#o.maxSelfRotations);
+    const n = await countRollingSelfRotations(tx.db, consumerId);
+    const refused = selfRotationsRollingRefusal(consumerId, n, this.#o.maxSelfRotations);
     if (refused) throw refusalError(refused);
   }
 
@@ -127,12 +130,7 @@ export class RotationEngine {
     const started = await this.#o.store.mutate(async (tx) => {
       await assertLiveConsumer(tx.db, consumerId);
       const policy = await this.#o.policies.effective(tx.db, consumerId);
-      const keys = await tx.db
-        .selectFrom('keys')
-        .selectAll()
-        .where('consumer_id', '=', consumerId)
-        .orderBy('id')
-        .execute();
+      const keys = await findUnrevokedKeys(tx.db, consumerId);
       const out = [];
       for (const old of keys.filter((k) => statusOf(k, now) === 'active')) {
         out.push(
@@ -174,14 +172,7 @@ export class RotationEngine {
 
   /** Rotations, oldest first, filtered by state, consumer and key (old or new). */
   async list(filter: RotationFilter, page: PageRequest): Promise<Page<RotationView>> {
-    let q = this.#o.store.db.selectFrom('rotations').selectAll();
-    if (filter.state) q = q.where('state', '=', filter.state);
-    if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
-    if (filter.keyId) {
-      const keyId = filter.keyId;
-      q = q.where((eb) => eb.or([eb('old_key_id', '=', keyId), eb('new_key_id', '=', keyId)]));
-    }
-    const rows = await pageById(q, page, (r) => r);
+    const rows = await listRotations(this.#o.store.db, filter, page);
     return { data: await Promise.all(rows.data.map((r) => this.view(r))), nextCursor: rows.nextCursor };
   }
 
@@ -193,12 +184,7 @@ export class RotationEngine {
   async claim(actor: Actor, oldKeyId: string): Promise<RotationResult> {
     const now = this.#o.clock.now();
     const outcome = await this.#o.store.mutate(async (tx) => {
-      const row = await tx.db
-        .selectFrom('rotations')
-        .selectAll()
-        .where('old_key_id', '=', oldKeyId)
-        .where('state', '=', 'rolling')
-        .executeTakeFirst();
+      const row = await findRollingRotationOfKey(tx.db, oldKeyId);
       if (!row) throw new ApiError('NOT_FOUND', 'no successor awaits this key');
       return this.steps.claim(tx, actor, row, now);
     });
@@ -220,10 +206,10 @@ export class RotationEngine {
    */
   async claimRootSuccessor(actor: Actor, oldKeyId: string): Promise<RotationResult> {
     const old = await this.steps.key(this.#o.store.db, oldKeyId);
-    if (old.consumer_id !== ROOT_CONSUMER_ID) {
+    if (old.consumerId !== ROOT_CONSUMER_ID) {
       throw new ApiError('FORBIDDEN', "only a root key's successor is claimed here; a consumer claims its own");
     }
-    this.#o.keys.assertMayGrant(actor, old.consumer_id, JSON.parse(old.scopes));
+    this.#o.keys.assertMayGrant(actor, old.consumerId, old.scopes);
     return this.claim(actor, oldKeyId);
   }
 
@@ -235,14 +221,14 @@ export class RotationEngine {
     let policyGraceMs: number | undefined;
     if (graceMs === undefined) {
       const key = await this.steps.key(this.#o.store.db, keyId);
-      policyGraceMs = (await this.#o.policies.effective(this.#o.store.db, key.consumer_id))?.grace_ms;
+      policyGraceMs = (await this.#o.policies.effective(this.#o.store.db, key.consumerId))?.grace_ms;
     }
     const grace = orThrow(selfRotationGraceMs(graceMs, policyGraceMs, this.#o.selfRotateMaxGraceMs));
     return this.rotate(actor, keyId, { graceMs: grace }, 'self');
   }
 
-  /** The API view of a rotation row. */
-  async view(row: RotationsTable): Promise<RotationView> {
+  /** The API view of a rotation. */
+  async view(row: RotationRecord): Promise<RotationView> {
     return rotationView(row, await rotationProgress(this.#o.store.db, row));
   }
 
@@ -259,19 +245,19 @@ export class RotationEngine {
   async #step(
     actor: Actor,
     id: string,
-    fn: (tx: Tx, row: RotationsTable, now: number) => Promise<void>,
+    fn: (tx: Tx, row: RotationRecord, now: number) => Promise<void>,
   ): Promise<RotationView> {
     const now = this.#o.clock.now();
     await this.#o.store.mutate(async (tx) => {
       const row = await this.steps.rotation(tx.db, id);
-      const old = await this.steps.key(tx.db, row.old_key_id);
-      this.#o.keys.assertMayGrant(actor, old.consumer_id, JSON.parse(old.scopes));
+      const old = await this.steps.key(tx.db, row.oldKeyId);
+      this.#o.keys.assertMayGrant(actor, old.consumerId, old.scopes);
       await fn(tx, row, now);
     });
     return this.get(id);
   }
 
-  async #result(row: RotationsTable, issued: IssuedKey | null): Promise<RotationResult> {
+  async #result(row: RotationRecord, issued: IssuedKey | null): Promise<RotationResult> {
     if (!issued) throw new Error('rotation started without a successor');
     return { key: issued.key, newKeyId: issued.view.id, rotation: await this.view(row) };
   }

@@ -1,6 +1,14 @@
 import { ApiError, type Clock, formatDuration, newId, type OnReuse } from '@keyroll/core';
-import type { Database, RotationPoliciesTable, Store } from '@keyroll/storage';
-import type { Kysely } from 'kysely';
+import {
+  type Db,
+  deleteRotationPolicy,
+  findLiveConsumer,
+  findRotationPolicy,
+  listRotationPolicies,
+  type RotationPoliciesTable,
+  type Store,
+  saveRotationPolicy,
+} from '@keyroll/storage';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
 import { parseRetireRule, type RetireSpec, type RetireView, retireRule, retireView } from './rotation-retire.js';
@@ -92,15 +100,10 @@ export class RotationPolicyService {
     const consumerId = target === DEFAULT_POLICY_TARGET ? null : target;
     return this.#o.store.mutate(async (tx) => {
       if (consumerId !== null) {
-        const c = await tx.db
-          .selectFrom('consumers')
-          .select('id')
-          .where('id', '=', consumerId)
-          .where('deleted_at', 'is', null)
-          .executeTakeFirst();
-        if (!c) throw new ApiError('NOT_FOUND', `consumer ${consumerId} not found`);
+        if (!(await findLiveConsumer(tx.db, consumerId)))
+          throw new ApiError('NOT_FOUND', `consumer ${consumerId} not found`);
       }
-      const existing = await this.row(tx.db, target);
+      const existing = await findRotationPolicy(tx.db, target);
       const row: RotationPoliciesTable = {
         id: existing?.id ?? newId('policy', now),
         target,
@@ -113,17 +116,7 @@ export class RotationPolicyService {
         created_at: existing?.created_at ?? now,
         updated_at: now,
       };
-      if (existing) await tx.db.updateTable('rotation_policies').set(row).where('id', '=', row.id).execute();
-      else await tx.db.insertInto('rotation_policies').values(row).execute();
-      await tx.change({ at: now, kind: 'rotation_policy.set', entityId: row.id });
-      await tx.audit({
-        at: now,
-        actor: actorName(actor),
-        action: 'rotation_policy.set',
-        targetType: 'rotation_policy',
-        targetId: row.id,
-        data: { consumerId, target, every: row.every_ms, gracePeriodMs: row.grace_ms, onReuse: row.on_reuse },
-      });
+      await saveRotationPolicy(tx, row, existing !== undefined, { at: now, actor: actorName(actor) });
       return policyView(row);
     });
   }
@@ -133,18 +126,9 @@ export class RotationPolicyService {
     const now = this.#o.clock.now();
     this.#assertMayChange(actor, target);
     await this.#o.store.mutate(async (tx) => {
-      const existing = await this.row(tx.db, target);
+      const existing = await findRotationPolicy(tx.db, target);
       if (!existing) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
-      await tx.db.deleteFrom('rotation_policies').where('id', '=', existing.id).execute();
-      await tx.change({ at: now, kind: 'rotation_policy.deleted', entityId: existing.id });
-      await tx.audit({
-        at: now,
-        actor: actorName(actor),
-        action: 'rotation_policy.deleted',
-        targetType: 'rotation_policy',
-        targetId: existing.id,
-        data: { consumerId: existing.consumer_id, target },
-      });
+      await deleteRotationPolicy(tx, existing, { at: now, actor: actorName(actor) });
     });
   }
 
@@ -159,29 +143,24 @@ export class RotationPolicyService {
 
   /** The policy of `target`; 404 when there is none. */
   async get(target: string): Promise<RotationPolicyView> {
-    const row = await this.row(this.#o.store.db, target);
+    const row = await findRotationPolicy(this.#o.store.db, target);
     if (!row) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
     return policyView(row);
   }
 
   /** Every policy, the default first. */
   async list(): Promise<RotationPolicyView[]> {
-    const rows = await this.#o.store.db.selectFrom('rotation_policies').selectAll().orderBy('target').execute();
+    const rows = await listRotationPolicies(this.#o.store.db);
     return rows
       .sort((a, b) => Number(b.target === DEFAULT_POLICY_TARGET) - Number(a.target === DEFAULT_POLICY_TARGET))
       .map(policyView);
   }
 
-  /** The stored policy of `target`, or `undefined`. */
-  row(db: Kysely<Database>, target: string): Promise<RotationPoliciesTable | undefined> {
-    return db.selectFrom('rotation_policies').selectAll().where('target', '=', target).executeTakeFirst();
-  }
-
   /** The policy that applies to a consumer: its own, else the default (the root consumer has no default). */
-  async effective(db: Kysely<Database>, consumerId: string): Promise<RotationPoliciesTable | null> {
-    const own = await this.row(db, consumerId);
+  async effective(db: Db, consumerId: string): Promise<RotationPoliciesTable | null> {
+    const own = await findRotationPolicy(db, consumerId);
     if (own) return own;
     if (consumerId === ROOT_CONSUMER_ID) return null;
-    return (await this.row(db, DEFAULT_POLICY_TARGET)) ?? null;
+    return (await findRotationPolicy(db, DEFAULT_POLICY_TARGET)) ?? null;
   }
 }

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TickOutcome } from '@keyroll/core';
-import type { KeysTable, RotationPoliciesTable, Store } from '@keyroll/storage';
+import {
+  findKeysDueUnderPolicy,
+  findRollingRotationIds,
+  type KeyRecord,
+  listRotationPolicies,
+  type RotationPoliciesTable,
+  recordRotationReminder,
+  type Store,
+} from '@keyroll/storage';
 import { takeJobLease } from '../cluster/job-lease.js';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
-import { keyStatusIs } from '../keys/key-filters.js';
-import { systemActor } from '../shared/actor.js';
+import { actorName, systemActor } from '../shared/actor.js';
 import type { RotationEngine } from './rotation-engine.js';
+import { statusOf } from './rotation-keys.js';
 import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
-import { statusOf } from './rotation-records.js';
 import { parseRetireRule } from './rotation-retire.js';
 
 /** What a {@link RotationScheduler} needs. */
@@ -115,18 +122,11 @@ export class RotationScheduler {
     if (!(await this.#takeLease())) return report;
     report.leader = true;
     const now = this.#o.clock.now();
-    const rolling = await this.#o.store.db
-      .selectFrom('rotations')
-      .select('id')
-      .where('state', '=', 'rolling')
-      .orderBy('deadline_at')
-      .limit(this.#batch())
-      .execute();
-    for (const { id } of rolling) {
+    for (const id of await findRollingRotationIds(this.#o.store.db, this.#batch())) {
       const done = await job(() => this.#advance(id, now));
       if (done) report[done]++;
     }
-    for (const policy of await this.#o.store.db.selectFrom('rotation_policies').selectAll().execute()) {
+    for (const policy of await listRotationPolicies(this.#o.store.db)) {
       for (const key of await this.#dueKeys(policy, now, policy.every_ms)) {
         if (await job(() => this.#startPolicyRotation(policy, key.id, now))) report.started++;
       }
@@ -162,40 +162,9 @@ export class RotationScheduler {
   }
 
   /** Active keys under `policy` created at least `ageMs` ago, not rolled back from a rotation within `every`. */
-  #dueKeys(policy: RotationPoliciesTable, now: number, ageMs: number): Promise<KeysTable[]> {
-    const consumerId = policy.consumer_id;
-    return this.#o.store.db
-      .selectFrom('keys')
-      .selectAll()
-      .where((eb) =>
-        consumerId !== null
-          ? eb('consumer_id', '=', consumerId)
-          : eb.and([
-              eb('consumer_id', '!=', ROOT_CONSUMER_ID),
-              eb(
-                'consumer_id',
-                'not in',
-                eb.selectFrom('rotation_policies').select('target').where('target', '!=', DEFAULT_POLICY_TARGET),
-              ),
-            ]),
-      )
-      .where((eb) => keyStatusIs(eb, 'active', now))
-      .where('created_at', '<=', now - ageMs)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('rotations')
-              .select('rotations.id')
-              .whereRef('rotations.old_key_id', '=', 'keys.id')
-              .where('rotations.state', '=', 'rolled_back')
-              .where('rotations.ended_at', '>', now - policy.every_ms),
-          ),
-        ),
-      )
-      .orderBy('created_at')
-      .limit(this.#batch())
-      .execute();
+  #dueKeys(policy: RotationPoliciesTable, now: number, ageMs: number): Promise<KeyRecord[]> {
+    const scope = { policy, defaultTarget: DEFAULT_POLICY_TARGET, exceptConsumerId: ROOT_CONSUMER_ID };
+    return findKeysDueUnderPolicy(this.#o.store.db, scope, now, ageMs, this.#batch());
   }
 
   /** Starts a policy rotation of one key; its successor waits for the old key's holder to claim it. */
@@ -203,8 +172,8 @@ export class RotationScheduler {
     const steps = this.#o.engine.steps;
     return this.#o.store.mutate(async (tx) => {
       const key = await steps.key(tx.db, keyId);
-      const current = await this.#o.policies.effective(tx.db, key.consumer_id);
-      if (statusOf(key, now) !== 'active' || current?.id !== policy.id || key.created_at > now - current.every_ms) {
+      const current = await this.#o.policies.effective(tx.db, key.consumerId);
+      if (statusOf(key, now) !== 'active' || current?.id !== policy.id || key.createdAt > now - current.every_ms) {
         return false;
       }
       await steps.start(tx, this.#actor, key, now, {
@@ -220,32 +189,16 @@ export class RotationScheduler {
   }
 
   /** Sends the one reminder of a key's coming policy rotation. */
-  #remind(policy: RotationPoliciesTable, key: KeysTable, now: number): Promise<boolean> {
-    return this.#o.store.mutate(async (tx) => {
-      const sent = await tx.db
-        .selectFrom('rotation_reminders')
-        .select('key_id')
-        .where('key_id', '=', key.id)
-        .executeTakeFirst();
-      if (sent) return false;
-      const dueAt = key.created_at + policy.every_ms;
-      await tx.db.insertInto('rotation_reminders').values({ key_id: key.id, due_at: dueAt, sent_at: now }).execute();
-      await tx.change({ at: now, kind: 'rotation.reminder', entityId: key.id });
-      await tx.audit({
-        at: now,
-        actor: 'system:scheduler',
-        action: 'rotation.reminder',
-        targetType: 'key',
-        targetId: key.id,
-        data: {
-          consumerId: key.consumer_id,
-          keyId: key.id,
-          policyId: policy.id,
-          rotatesAt: new Date(dueAt).toISOString(),
-        },
-      });
-      return true;
-    });
+  #remind(policy: RotationPoliciesTable, key: KeyRecord, now: number): Promise<boolean> {
+    const reminder = {
+      keyId: key.id,
+      consumerId: key.consumerId,
+      policyId: policy.id,
+      dueAt: key.createdAt + policy.every_ms,
+    };
+    return this.#o.store.mutate((tx) =>
+      recordRotationReminder(tx, reminder, { at: now, actor: actorName(this.#actor) }),
+    );
   }
 
   #batch(): number {

@@ -16,15 +16,25 @@ import {
   successorExpiresAt,
   type TickOutcome,
 } from '@keyroll/core';
-import type { Database, KeysTable, RotationsTable, Tx } from '@keyroll/storage';
-import type { Kysely } from 'kysely';
+import {
+  type Db,
+  findKeyById,
+  findRotation,
+  firstValidUseMinute,
+  insertKey,
+  insertRotation,
+  type KeyRecord,
+  type Tx,
+  updateRotation,
+  type WriteEvent,
+} from '@keyroll/storage';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import type { IssuedKey, KeyService } from '../keys/key-service.js';
 import { assertAnotherUsableRootKey } from '../keys/root-key-guard.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { checkFuture, checkScopes, metadataJson } from '../shared/validate.js';
-import { persistDecision, persistEffects } from './rotation-persist.js';
-import { rotationKey, rotationRecord, rotationRow } from './rotation-records.js';
+import { keyRecordView } from '../shared/records.js';
+import { checkFuture, checkMetadata, checkScopes } from '../shared/validate.js';
+import { rotationKey } from './rotation-keys.js';
 
 /** Fields of the successor that differ from its predecessor's. */
 export interface SuccessorOverrides {
@@ -52,14 +62,14 @@ export interface StartRotation {
 
 /** A started rotation and, when issued at once, its successor. */
 export interface StartedRotation {
-  rotation: RotationsTable;
+  rotation: RotationRecord;
   issued: IssuedKey | null;
 }
 
 /** A claim's outcome: the successor handed out, or a reuse recorded (and the lineage revoked when `revoked`). */
 export type ClaimOutcome =
-  | { kind: 'claimed'; row: RotationsTable; issued: IssuedKey }
-  | { kind: 'reused'; row: RotationsTable; revoked: boolean };
+  | { kind: 'claimed'; row: RotationRecord; issued: IssuedKey }
+  | { kind: 'reused'; row: RotationRecord; revoked: boolean };
 
 /**
  * The steps of a rotation, each run inside a caller's mutation: read the rotation and its keys, ask
@@ -74,19 +84,21 @@ export class RotationSteps {
   }
 
   /** A rotation row; 404 when unknown. */
-  async rotation(db: Kysely<Database>, id: string): Promise<RotationsTable> {
-    const row = await db.selectFrom('rotations').selectAll().where('id', '=', id).executeTakeFirst();
+  async rotation(db: Db, id: string): Promise<RotationRecord> {
+    const row = await findRotation(db, id);
     if (!row) throw new ApiError('NOT_FOUND', `rotation ${id} not found`);
     return row;
   }
 
-  /** A key row; 404 when unknown. */
-  key(db: Kysely<Database>, id: string): Promise<KeysTable> {
-    return this.#keys.row(db, id);
+  /** A key; 404 when unknown. */
+  async key(db: Db, id: string): Promise<KeyRecord> {
+    const key = await findKeyById(db, id);
+    if (!key) throw new ApiError('NOT_FOUND', `key ${id} not found`);
+    return key;
   }
 
   /** Starts a rotation of an active key: deprecates it (or revokes it, for an emergency) and records the rotation. */
-  async start(tx: Tx, actor: Actor, old: KeysTable, now: number, s: StartRotation): Promise<StartedRotation> {
+  async start(tx: Tx, actor: Actor, old: KeyRecord, now: number, s: StartRotation): Promise<StartedRotation> {
     const rotationId = newId('rotation', now);
     const successorId = s.issueNow ? newId('key', now) : null;
     const decision = orThrow(
@@ -105,20 +117,17 @@ export class RotationSteps {
       }),
     );
     // Rotating ends the old key: the actor must hold every scope of it (not only of the successor).
-    const oldScopes: string[] = JSON.parse(old.scopes);
-    this.#keys.assertMayGrant(actor, old.consumer_id, oldScopes);
+    this.#keys.assertMayGrant(actor, old.consumerId, old.scopes);
     // An emergency rollover of the last usable `*` root key would leave its successor only in one response.
-    if (s.graceMs === 0 && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
+    if (s.graceMs === 0 && old.consumerId === ROOT_CONSUMER_ID && old.scopes.includes('*')) {
       await assertAnotherUsableRootKey(tx, old.id, now);
     }
     const issued =
       successorId === null
         ? null
         : await this.#issueSuccessor(tx, actor, old, now, rotationId, successorId, s.overrides ?? {});
-    const row = rotationRow(decision.rotation, now);
-    await tx.db.insertInto('rotations').values(row).execute();
-    await persistEffects(tx, actor, now, decision, [old]);
-    return { rotation: row, issued };
+    await insertRotation(tx, decision.rotation, decision, [old], writeEvent(actor, now));
+    return { rotation: decision.rotation, issued };
   }
 
   /**
@@ -126,66 +135,66 @@ export class RotationSteps {
    * issues the successor (its secret is returned this once); a later one is recorded as a reuse and,
    * with `onReuse: revoke`, revokes the old key and the successor. 409 when the claim is refused.
    */
-  async claim(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<ClaimOutcome> {
+  async claim(tx: Tx, actor: Actor, row: RotationRecord, now: number): Promise<ClaimOutcome> {
     const { snapshot, keys, old } = await this.#snapshot(tx.db, actor, row, now);
     const successorId = newId('key', now);
     const claim = orThrow(decideClaim(snapshot, successorId));
     if (claim.kind === 'reused') {
-      await persistDecision(tx, actor, now, row.id, claim.decision, keys);
+      await updateRotation(tx, row.id, claim.decision, keys, writeEvent(actor, now));
       return { kind: 'reused', row, revoked: claim.revoked };
     }
     const issued = await this.#issueSuccessor(tx, actor, old, now, row.id, successorId, {});
-    await persistDecision(tx, actor, now, row.id, claim.decision, keys);
-    return { kind: 'claimed', row: { ...row, new_key_id: successorId, claimed_at: now }, issued };
+    await updateRotation(tx, row.id, claim.decision, keys, writeEvent(actor, now));
+    return { kind: 'claimed', row: { ...row, newKeyId: successorId, claimedAt: now }, issued };
   }
 
   /**
    * Ends a rolling rotation: the old key retires now if it has not yet. Retiring early needs a
    * usable successor, so that completing never leaves the consumer without a key (409 otherwise).
    */
-  async complete(tx: Tx, actor: Actor, row: RotationsTable, now: number, endReason: string): Promise<void> {
+  async complete(tx: Tx, actor: Actor, row: RotationRecord, now: number, endReason: string): Promise<void> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
-    await persistDecision(tx, actor, now, row.id, orThrow(decideComplete(snapshot, endReason)), keys);
+    await updateRotation(tx, row.id, orThrow(decideComplete(snapshot, endReason)), keys, writeEvent(actor, now));
   }
 
   /** Rolls a rotation back: the old key is active again (its own expiry unchanged), the successor is revoked. */
-  async rollback(tx: Tx, actor: Actor, row: RotationsTable, now: number): Promise<void> {
+  async rollback(tx: Tx, actor: Actor, row: RotationRecord, now: number): Promise<void> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
-    await persistDecision(tx, actor, now, row.id, orThrow(decideRollback(snapshot)), keys);
+    await updateRotation(tx, row.id, orThrow(decideRollback(snapshot)), keys, writeEvent(actor, now));
   }
 
   /** Pushes the old key's deadline back by `byMs`, never past the old key's own expiry. */
-  async extend(tx: Tx, actor: Actor, row: RotationsTable, now: number, byMs: number): Promise<void> {
+  async extend(tx: Tx, actor: Actor, row: RotationRecord, now: number, byMs: number): Promise<void> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
-    await persistDecision(tx, actor, now, row.id, orThrow(decideExtend(snapshot, byMs)), keys);
+    await updateRotation(tx, row.id, orThrow(decideExtend(snapshot, byMs)), keys, writeEvent(actor, now));
   }
 
   /**
    * One scheduler step for a rotation (see core's `decideTick`): completes it, retires early, pushes
    * its deadline or shortens it after first use. Returns what it did, `null` when nothing was due.
    */
-  async tick(tx: Tx, actor: Actor, row: RotationsTable, now: number, lookaheadMs: number): Promise<TickOutcome | null> {
+  async tick(tx: Tx, actor: Actor, row: RotationRecord, now: number, lookaheadMs: number): Promise<TickOutcome | null> {
     const { snapshot, keys } = await this.#snapshot(tx.db, actor, row, now);
     const firstUse = await this.#firstUse(tx.db, snapshot.rotation);
     const tick = decideTick(snapshot, { lookaheadMs, successorFirstUsedAt: firstUse });
     if (tick === null) return null;
     const { outcome, decision } = orThrow(tick);
-    await persistDecision(tx, actor, now, row.id, decision, keys);
+    await updateRotation(tx, row.id, decision, keys, writeEvent(actor, now));
     return outcome;
   }
 
   /** The rotation with its old key and successor, for core's state machine; `keys` are their rows. */
   async #snapshot(
-    db: Kysely<Database>,
+    db: Db,
     actor: Actor,
-    row: RotationsTable,
+    row: RotationRecord,
     now: number,
-  ): Promise<{ snapshot: RotationSnapshot; keys: KeysTable[]; old: KeysTable }> {
-    const old = await this.key(db, row.old_key_id);
-    const successor = row.new_key_id === null ? null : await this.key(db, row.new_key_id);
+  ): Promise<{ snapshot: RotationSnapshot; keys: KeyRecord[]; old: KeyRecord }> {
+    const old = await this.key(db, row.oldKeyId);
+    const successor = row.newKeyId === null ? null : await this.key(db, row.newKeyId);
     return {
       snapshot: {
-        rotation: rotationRecord(row),
+        rotation: row,
         old: rotationKey(old),
         successor: successor && rotationKey(successor),
         now,
@@ -200,24 +209,19 @@ export class RotationSteps {
    * When an after-first-use rotation's successor was first used: its first counted minute, not
    * before it was handed out; `null` when not used yet or when the rule does not ask.
    */
-  async #firstUse(db: Kysely<Database>, r: RotationRecord): Promise<number | null> {
+  async #firstUse(db: Db, r: RotationRecord): Promise<number | null> {
     if (r.state !== 'rolling' || r.rule.mode !== 'after-first-use' || r.firstUsedAt !== null || r.newKeyId === null) {
       return null;
     }
-    const first = await db
-      .selectFrom('usage_minutes')
-      .select((eb) => eb.fn.min<number | string | null>('minute').as('minute'))
-      .where('key_id', '=', r.newKeyId)
-      .where('code', '=', 'VALID')
-      .executeTakeFirst();
-    if (first?.minute == null) return null;
-    return Math.max(Number(first.minute), r.claimedAt ?? r.startedAt);
+    const first = await firstValidUseMinute(db, r.newKeyId);
+    if (first === null) return null;
+    return Math.max(first, r.claimedAt ?? r.startedAt);
   }
 
   async #issueSuccessor(
     tx: Tx,
     actor: Actor,
-    old: KeysTable,
+    old: KeyRecord,
     now: number,
     rotationId: string,
     successorId: string,
@@ -226,29 +230,34 @@ export class RotationSteps {
     const scopes = o.scopes === undefined ? undefined : checkScopes(o.scopes);
     if (o.expiresAt != null) checkFuture('expiresAt', o.expiresAt, now);
     // The successor's secret goes to the caller: it may not carry scopes the caller lacks, inherited or not.
-    const oldScopes: string[] = JSON.parse(old.scopes);
-    this.#keys.assertMayGrant(actor, old.consumer_id, oldScopes);
-    this.#keys.assertMayGrant(actor, old.consumer_id, scopes ?? oldScopes);
+    this.#keys.assertMayGrant(actor, old.consumerId, old.scopes);
+    this.#keys.assertMayGrant(actor, old.consumerId, scopes ?? old.scopes);
     // A successor without `*` for the last `*` root key locks everyone out once the old key retires.
-    if (scopes && !scopes.includes('*') && old.consumer_id === ROOT_CONSUMER_ID && oldScopes.includes('*')) {
+    if (scopes && !scopes.includes('*') && old.consumerId === ROOT_CONSUMER_ID && old.scopes.includes('*')) {
       await assertAnotherUsableRootKey(tx, old.id, now);
     }
-    const { key, row } = this.#keys.newKeyRow(old.consumer_id, now, {
+    const { key, record } = this.#keys.newKey(old.consumerId, now, {
       name: o.name ?? old.name,
-      scopes: scopes ? JSON.stringify(scopes) : old.scopes,
-      metadata: o.metadata ? metadataJson(o.metadata) : old.metadata,
-      allowed_ips: old.allowed_ips,
-      rate_limit: old.rate_limit,
+      scopes: scopes ?? old.scopes,
+      metadata: o.metadata ? checkMetadata(o.metadata) : old.metadata,
+      allowedIps: old.allowedIps,
+      rateLimit: old.rateLimit,
       quota: old.quota,
-      plan_id: old.plan_id,
-      expires_at: successorExpiresAt(rotationKey(old), now, o.expiresAt),
+      planId: old.planId,
+      expiresAt: successorExpiresAt(rotationKey(old), now, o.expiresAt),
       version: old.version + 1,
-      predecessor_id: old.id,
-    });
-    const view = await this.#keys.insertKey(tx, { ...row, id: successorId }, actor, 'key.created', {
       predecessorId: old.id,
-      rotationId,
     });
-    return { key, view };
+    const issued = await insertKey(
+      tx,
+      { ...record, id: successorId },
+      { ...writeEvent(actor, now), data: { predecessorId: old.id, rotationId } },
+    );
+    return { key, view: keyRecordView(issued, now) };
   }
+}
+
+/** The write event of a rotation step by `actor` at `now`. */
+function writeEvent(actor: Actor, now: number): WriteEvent {
+  return { at: now, actor: actorName(actor) };
 }

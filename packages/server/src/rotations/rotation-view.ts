@@ -1,16 +1,8 @@
-import {
-  formatDuration,
-  ROTATION_ORIGINS,
-  ROTATION_STATES,
-  type RotationOrigin,
-  type RotationState,
-} from '@keyroll/core';
-import { type Database, type RotationsTable, requestsBeforeStart } from '@keyroll/storage';
+import { formatDuration, type RotationOrigin, type RotationRecord, type RotationState } from '@keyroll/core';
+import { type Db, keyLastUsedAt, requestsBeforeStart, requestsFromMinute } from '@keyroll/storage';
 import { USAGE_BUCKET_MS } from '@keyroll/verifier/internal';
-import type { Kysely } from 'kysely';
 import { iso } from '../shared/records.js';
-import { known, storedExtensions } from './rotation-records.js';
-import { parseRetireRule, type RetireView, retireView } from './rotation-retire.js';
+import { type RetireView, retireView } from './rotation-retire.js';
 
 /** How far traffic has moved from the old key to the new one, since the rotation started. */
 export interface RotationProgress {
@@ -52,21 +44,12 @@ function isoRequired(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-async function requestsSince(db: Kysely<Database>, keyId: string | null, since: number): Promise<number> {
-  if (keyId === null) return 0;
-  const row = await db
-    .selectFrom('usage_minutes')
-    .select((eb) => eb.fn.sum<number | string | null>('count').as('n'))
-    .where('key_id', '=', keyId)
-    .where('minute', '>=', since - (since % USAGE_BUCKET_MS))
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
+function requestsSince(db: Db, keyId: string | null, since: number): Promise<number> {
+  return keyId === null ? Promise.resolve(0) : requestsFromMinute(db, keyId, since - (since % USAGE_BUCKET_MS));
 }
 
-async function lastUsed(db: Kysely<Database>, keyId: string | null): Promise<number | null> {
-  if (keyId === null) return null;
-  const row = await db.selectFrom('keys').select('last_used_at').where('id', '=', keyId).executeTakeFirst();
-  return row?.last_used_at ?? null;
+function lastUsed(db: Db, keyId: string | null): Promise<number | null> {
+  return keyId === null ? Promise.resolve(null) : keyLastUsedAt(db, keyId);
 }
 
 /**
@@ -74,13 +57,13 @@ async function lastUsed(db: Kysely<Database>, keyId: string | null): Promise<num
  * minute: the old key's requests in the start's minute but before the start are left out (the
  * successor has none before the start).
  */
-export async function rotationProgress(db: Kysely<Database>, row: RotationsTable): Promise<RotationProgress> {
+export async function rotationProgress(db: Db, r: RotationRecord): Promise<RotationProgress> {
   const [oldInMinutes, before, newN, oldLast, newLast] = await Promise.all([
-    requestsSince(db, row.old_key_id, row.started_at),
-    requestsBeforeStart(db, row.old_key_id, row.started_at),
-    requestsSince(db, row.new_key_id, row.started_at),
-    lastUsed(db, row.old_key_id),
-    lastUsed(db, row.new_key_id),
+    requestsSince(db, r.oldKeyId, r.startedAt),
+    requestsBeforeStart(db, r.oldKeyId, r.startedAt),
+    requestsSince(db, r.newKeyId, r.startedAt),
+    lastUsed(db, r.oldKeyId),
+    lastUsed(db, r.newKeyId),
   ]);
   const oldN = Math.max(0, oldInMinutes - before);
   return {
@@ -92,33 +75,33 @@ export async function rotationProgress(db: Kysely<Database>, row: RotationsTable
   };
 }
 
-/** The API view of a rotation row with its progress. */
-export function rotationView(row: RotationsTable, progress: RotationProgress): RotationView {
+/** The API view of a rotation with its progress. */
+export function rotationView(r: RotationRecord, progress: RotationProgress): RotationView {
   return {
-    id: row.id,
-    consumerId: row.consumer_id,
-    state: known(ROTATION_STATES, row.state),
-    origin: known(ROTATION_ORIGINS, row.origin),
-    oldKeyId: row.old_key_id,
-    newKeyId: row.new_key_id,
-    successorClaimed: row.claimed_at !== null,
-    gracePeriod: formatDuration(row.grace_ms),
-    retire: retireView(parseRetireRule(row.retire)),
-    policyId: row.policy_id,
-    reason: row.reason,
-    startedAt: isoRequired(row.started_at),
-    retiresAt: isoRequired(row.deadline_at),
-    claimedAt: iso(row.claimed_at),
-    successorFirstUsedAt: iso(row.first_used_at),
-    extensions: storedExtensions(row).map((e) => ({
+    id: r.id,
+    consumerId: r.consumerId,
+    state: r.state,
+    origin: r.origin,
+    oldKeyId: r.oldKeyId,
+    newKeyId: r.newKeyId,
+    successorClaimed: r.claimedAt !== null,
+    gracePeriod: formatDuration(r.graceMs),
+    retire: retireView(r.rule),
+    policyId: r.policyId,
+    reason: r.reason,
+    startedAt: isoRequired(r.startedAt),
+    retiresAt: isoRequired(r.deadlineAt),
+    claimedAt: iso(r.claimedAt),
+    successorFirstUsedAt: iso(r.firstUsedAt),
+    extensions: r.extensions.map((e) => ({
       at: isoRequired(e.at),
       by: formatDuration(e.byMs),
       from: isoRequired(e.from),
       to: isoRequired(e.to),
       actor: e.actor,
     })),
-    endedAt: iso(row.ended_at),
-    endReason: row.end_reason,
+    endedAt: iso(r.endedAt),
+    endReason: r.endReason,
     progress,
   };
 }

@@ -78,17 +78,12 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
 
 /** Checks metadata: bounded in serialized size and in depth (deep nesting would overflow the stack). */
 export function checkMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
-  metadataJson(metadata);
-  return metadata;
-}
-
-/** Serializes metadata, bounded in size and depth (deep nesting would overflow the stack). */
-export function metadataJson(metadata: Record<string, unknown>): string {
   if (nestedDeeperThan(metadata, MAX_METADATA_DEPTH))
     invalid('metadata', `nested deeper than ${MAX_METADATA_DEPTH} levels`);
-  const json = JSON.stringify(metadata);
-  if (Buffer.byteLength(json) > MAX_METADATA_BYTES) invalid('metadata', `larger than ${MAX_METADATA_BYTES} bytes`);
-  return json;
+  if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+    invalid('metadata', `larger than ${MAX_METADATA_BYTES} bytes`);
+  }
+  return metadata;
 }
 
 /** Checks that an instant lies in the future. */

@@ -1,16 +1,23 @@
-import { HELD_UNTIL_CLAIMED, hashKey, isApiError } from '@keyroll/core';
+import { HELD_UNTIL_CLAIMED, hashKey, isApiError, type KeyStatus, keyStatusAt } from '@keyroll/core';
 import { ERROR_STATUS } from '@keyroll/verifier';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
 import { assertProperty } from '../../../../test/support/property-seed.js';
-import { statusOf } from '../../src/rotations/rotation-records.js';
 import type { Actor } from '../../src/shared/actor.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
+
+/** The status of a stored key row at `now`. */
+function statusOf(
+  k: { expires_at: number | null; retires_at: number | null; revoked_at: number | null },
+  now: number,
+): KeyStatus {
+  return keyStatusAt({ expiresAt: k.expires_at, retiresAt: k.retires_at, revokedAt: k.revoked_at }, now);
+}
 
 type Op =
   | { op: 'rotate'; key: number; graceMs: number; mode: 'deadline' | 'when-idle' | 'after-first-use' }

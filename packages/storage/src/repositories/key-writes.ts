@@ -1,3 +1,4 @@
+import type { Effects } from '@keyroll/core';
 import type { KeysTable } from '../schema.js';
 import type { Tx } from '../store.js';
 import { writeJsonOrNull } from './json-columns.js';
@@ -104,4 +105,37 @@ async function lineageOf(tx: Tx, key: NewKey): Promise<string> {
 
 function keyEntity(kind: 'key.created' | 'key.updated' | 'key.revoked', key: Pick<KeyRecord, 'id' | 'hash'>) {
   return { kind, targetType: 'key', id: key.id, keyHash: key.hash } as const;
+}
+
+/** A key a rotation step read: its id, and the hash its change-log entries carry. */
+export type LifecycleKey = Pick<KeyRecord, 'id' | 'hash'>;
+
+/**
+ * Writes a rotation step's key changes at `at`: the retirement and revocation patches, then the
+ * change-log entries, each with the kind the step chose (`key.revoked`, `rotation.completed`, …) and
+ * the hash of its key, which must be one of `keys`. The step's audit events are the caller's.
+ */
+export async function applyKeyLifecycle(
+  tx: Tx,
+  effects: Pick<Effects, 'keys' | 'changes'>,
+  keys: readonly LifecycleKey[],
+  at: number,
+): Promise<void> {
+  for (const p of effects.keys) {
+    await tx.db
+      .updateTable('keys')
+      .set({
+        ...(p.retiresAt !== undefined && { retires_at: p.retiresAt }),
+        ...(p.revokedAt !== undefined && { revoked_at: p.revokedAt }),
+        ...(p.revokeReason !== undefined && { revoke_reason: p.revokeReason }),
+        updated_at: at,
+      })
+      .where('id', '=', p.keyId)
+      .execute();
+  }
+  for (const c of effects.changes) {
+    const key = keys.find((k) => k.id === c.keyId);
+    if (!key) throw new Error(`change about key ${c.keyId}, which the step did not read`);
+    await tx.change({ at, kind: c.kind, entityId: key.id, keyHash: key.hash });
+  }
 }

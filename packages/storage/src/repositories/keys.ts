@@ -68,13 +68,8 @@ export function decodeKey(row: KeysTable): KeyRecord {
 
 /** The key with this id, or `undefined`. */
 export async function findKeyById(db: Db, id: string): Promise<KeyRecord | undefined> {
-  const row = await findKeyRowById(db, id);
+  const row = await db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
   return row && decodeKey(row);
-}
-
-/** The stored row of the key with this id, undecoded (for callers that still work on rows), or `undefined`. */
-export function findKeyRowById(db: Db, id: string): Promise<KeysTable | undefined> {
-  return db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** The key whose secret has this SHA-256, or `undefined`. */
@@ -172,13 +167,14 @@ export async function findUsableKeys(
   return (await q.execute()).map(decodeKey);
 }
 
-/** A consumer's keys that are not revoked (expired and retired ones included). */
+/** A consumer's keys that are not revoked (expired and retired ones included), oldest first. */
 export async function findUnrevokedKeys(db: Db, consumerId: string): Promise<KeyRecord[]> {
   const rows = await db
     .selectFrom('keys')
     .selectAll()
     .where('consumer_id', '=', consumerId)
     .where('revoked_at', 'is', null)
+    .orderBy('id')
     .execute();
   return rows.map(decodeKey);
 }

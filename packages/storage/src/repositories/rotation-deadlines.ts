@@ -35,17 +35,3 @@ export async function listRetiringKeysInUse(
     requests: Number(r.n),
   }));
 }
-
-/** The rolling rotation whose old key is `oldKeyId`, with its successor (`null` until claimed); `undefined` when none. */
-export async function findRollingRotationOfKey(
-  db: Db,
-  oldKeyId: string,
-): Promise<{ rotationId: string; newKeyId: string | null } | undefined> {
-  const row = await db
-    .selectFrom('rotations')
-    .select(['id', 'new_key_id'])
-    .where('old_key_id', '=', oldKeyId)
-    .where('state', '=', 'rolling')
-    .executeTakeFirst();
-  return row && { rotationId: row.id, newKeyId: row.new_key_id };
-}

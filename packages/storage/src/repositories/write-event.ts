@@ -16,7 +16,7 @@ export interface WriteEvent {
 /** What a write changed: the change kind (also the audit action), the entity, and the key's hash when it is a key. */
 export interface WrittenEntity {
   kind: ChangeKind;
-  targetType: 'key' | 'consumer' | 'plan';
+  targetType: 'key' | 'consumer' | 'plan' | 'rotation_policy';
   id: string;
   keyHash?: string;
 }
