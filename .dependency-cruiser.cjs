@@ -55,6 +55,13 @@ module.exports = {
       to: { path: pkg('core|storage|verifier|gateway|server') },
     },
     {
+      name: 'sql-in-storage-only',
+      comment: 'storage owns data access: no Kysely (query building, sql templates, dialects) above it',
+      severity: 'error',
+      from: { path: '^packages/(core|verifier|gateway|server|client)/src/' },
+      to: { path: '(^|/)node_modules/kysely/' },
+    },
+    {
       name: 'no-cycles',
       comment: 'no cycle between modules, type-only imports included',
       severity: 'error',

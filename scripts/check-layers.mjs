@@ -1,8 +1,10 @@
 // @ts-check
 // `npm run lint`'s layer check (issue 10): dependency-cruiser's rules (.dependency-cruiser.cjs) on the
-// tracked sources only (untracked scratch files are ignored), plus one rule it cannot state itself:
-// no cycle between the folders of a package's src (type-only imports included).
+// tracked sources only (untracked scratch files are ignored), plus two rules it cannot state itself:
+// no cycle between the folders of a package's src (type-only imports included), and no query built
+// outside storage.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +34,19 @@ const problems = result.summary.violations.map((v) =>
     ? `${v.rule.name}: ${[v.from, ...v.cycle.map((c) => c.name)].join(' → ')}`
     : `${v.rule.name}: ${v.from} → ${v.to}`,
 );
+
+// Storage owns data access: above it, no query is built on a handle storage hands out either (the
+// import rule above cannot see a method call on a `Db`).
+const QUERY_BUILDING = /\.(selectFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto|selectNoFrom)\(|\bsql`/;
+for (const file of sources) {
+  if (file.startsWith('packages/storage/')) continue;
+  readFileSync(join(root, file), 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (QUERY_BUILDING.test(line))
+        problems.push(`sql-in-storage-only: ${file}:${i + 1} builds a query (${line.trim()})`);
+    });
+}
 
 /** `packages/server/src/monitoring/x.ts` → `packages/server/src/monitoring`; a file at the src root is its own room. */
 const folderOf = (/** @type {string} */ file) => {
@@ -81,4 +96,6 @@ if (problems.length > 0) {
   );
   process.exit(1);
 }
-console.log(`Layers hold: ${sources.length} tracked sources, no wrong-way import, no cycle between modules or folders`);
+console.log(
+  `Layers hold: ${sources.length} tracked sources, no wrong-way import, no cycle between modules or folders, no query built outside storage`,
+);

@@ -16,7 +16,7 @@ import {
   usageByKeyAndCode,
 } from '@keyroll/storage';
 import type { ClientSignalMeter, UsageMeter } from '@keyroll/verifier/internal';
-import { iso, type KeyView, keyView } from '../shared/records.js';
+import { iso, type KeyView, keyRecordView } from '../shared/records.js';
 import { MAX_USAGE_BUCKETS, USAGE_GRANULARITY_MS, type UsageBucket, type UsageGranularity } from './usage-service.js';
 
 /** Counts by verification code (codes without requests are left out). */
@@ -214,8 +214,8 @@ export class AnalyticsService {
     return {
       nextCursor: page.nextCursor,
       data: page.data.map(({ key, endsAt }) => ({
-        ...keyView(key, now),
-        endsBy: key.retires_at !== null && Number(key.retires_at) === endsAt ? 'retirement' : 'expiry',
+        ...keyRecordView(key, now),
+        endsBy: key.retiresAt !== null && key.retiresAt === endsAt ? 'retirement' : 'expiry',
         endsAt: new Date(endsAt).toISOString(),
       })),
     };
@@ -226,7 +226,7 @@ export class AnalyticsService {
     await this.#flush();
     const now = this.#o.clock.now();
     const idle = await listIdleKeys(this.#o.store.db, now, now - idleForMs, page);
-    return { data: idle.data.map((key) => keyView(key, now)), nextCursor: idle.nextCursor };
+    return { data: idle.data.map((key) => keyRecordView(key, now)), nextCursor: idle.nextCursor };
   }
 
   /**

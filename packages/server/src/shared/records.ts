@@ -1,13 +1,5 @@
 import { formatDuration, type KeyStatus, keyStatusAt } from '@keyroll/core';
-import {
-  type ConsumerRecord,
-  decodeKey,
-  type KeyRecord,
-  type KeysTable,
-  type QuotaSpec,
-  type RateLimitSpec,
-  type RefillSpec,
-} from '@keyroll/storage';
+import type { ConsumerRecord, KeyRecord, QuotaSpec, RateLimitSpec, RefillSpec } from '@keyroll/storage';
 
 /** A rate limit as it travels on the wire: `{limit: 100, window: "1m"}`. */
 export interface RateLimitView {
@@ -127,9 +119,4 @@ export function keyRecordView(key: KeyRecord, now: number): KeyView {
     revokeReason: key.revokeReason,
     lastUsedAt: iso(key.lastUsedAt),
   };
-}
-
-/** The API view of a stored key row (for callers that still read rows), with its status at `now`. */
-export function keyView(row: KeysTable, now: number): KeyView {
-  return keyRecordView(decodeKey(row), now);
 }

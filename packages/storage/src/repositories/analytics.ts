@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { decodeCursor, type Page, type PageRequest, pageById, pageSize, toPage } from '../pagination.js';
-import type { KeysTable } from '../schema.js';
 import type { Db } from '../store.js';
 import { keyIsUsable } from './key-status-filter.js';
+import { decodeKey, type KeyRecord } from './keys.js';
 
 /** A usable key that expires or retires soon, with the instant of whichever comes first. */
 export interface ExpiringKeyRow {
-  key: KeysTable;
+  key: KeyRecord;
   /** Epoch ms of the earlier of `expires_at` and `retires_at`. */
   endsAt: number;
 }
@@ -50,18 +50,18 @@ export async function listExpiringKeys(
     rows,
     size,
     (r) => `${r.ends_at}|${r.id}`,
-    ({ ends_at, ...key }) => ({ key, endsAt: Number(ends_at) }),
+    ({ ends_at, ...key }) => ({ key: decodeKey(key), endsAt: Number(ends_at) }),
   );
 }
 
 /** Usable keys at `now` unused since `unusedSince` (never-used keys count from their creation), oldest id first. */
-export function listIdleKeys(db: Db, now: number, unusedSince: number, page: PageRequest): Promise<Page<KeysTable>> {
+export function listIdleKeys(db: Db, now: number, unusedSince: number, page: PageRequest): Promise<Page<KeyRecord>> {
   const q = db
     .selectFrom('keys')
     .selectAll()
     .where((eb) => keyIsUsable(eb, now))
     .where((eb) => eb(eb.fn.coalesce('last_used_at', 'created_at'), '<=', unusedSince));
-  return pageById(q, page, (r) => r);
+  return pageById(q, page, decodeKey);
 }
 
 /** When a key was last used (epoch ms); `null` when never, or when the key is unknown. */
