@@ -254,5 +254,34 @@ for (const dialect of DIALECTS) {
       proc.kill('SIGTERM');
       expect(await exited).toBe(0);
     });
+
+    it('--json: the start is one JSON line (no root key once one exists)', async () => {
+      const env = {
+        PATH: process.env.PATH ?? '',
+        KEYROLL_DATA_DIR: db.dataDir,
+        KEYROLL_DATABASE_URL: db.url,
+        KEYROLL_PORT: '0',
+        KEYROLL_LOG_LEVEL: 'warn',
+      };
+      const proc = spawn(process.execPath, [CLI, 'serve', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = proc;
+      let out = '';
+      proc.stdout?.on('data', (d) => {
+        out += String(d);
+      });
+      await eventually(() => out.includes('\n') || proc.exitCode !== null, 'the start line', 20_000);
+      const started = JSON.parse(out.split('\n')[0] ?? '');
+      expect(started).toEqual({
+        url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        storage: dialect.name === 'sqlite' ? 'sqlite' : 'postgres',
+        docs: `${started.url}/docs`,
+        dashboard: `${started.url}/dashboard`,
+        health: `${started.url}/healthz`,
+      });
+      expect((await fetch(started.health)).status).toBe(200);
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    });
   });
 }

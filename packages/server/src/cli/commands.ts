@@ -32,7 +32,11 @@ export function buildCli(): Command {
     .option('--url <url>', 'server URL (default $KEYROLL_URL or http://127.0.0.1:7070)')
     .option('--root-key <key>', 'root key (default $KEYROLL_ROOT_KEY or <data dir>/root-key)');
 
-  program.command('serve').description('run a keyroll node (configured by KEYROLL_* variables)').action(serve);
+  program
+    .command('serve')
+    .description('run a keyroll node (configured by KEYROLL_* variables)')
+    .option('--json', 'print the start as one JSON line (url, storage, root key on the first start)')
+    .action((opts) => serve(opts));
   program
     .command('edge')
     .description('run an edge verifier following a node over HTTPS, without a database (KEYROLL_EDGE_* variables)')

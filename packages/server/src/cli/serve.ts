@@ -2,8 +2,12 @@ import { DEFAULT_GATEWAY_PORT } from '@keyroll/gateway';
 import { loadConfig } from '../config.js';
 import { createKeyroll } from '../keyroll.js';
 
-/** Starts a keyroll node from the environment and serves until SIGINT/SIGTERM. */
-export async function serve(): Promise<void> {
+/**
+ * Starts a keyroll node from the environment and serves until SIGINT/SIGTERM. With `json`, the
+ * start is one JSON line on stdout (`url`, `storage`, `docs`, `dashboard`, `health`, `gateway` when
+ * it runs, and on the first start `rootKey` and `rootKeyFile`) for scripts and supervisors.
+ */
+export async function serve(opts: { json?: boolean } = {}): Promise<void> {
   const config = loadConfig();
   const kr = await createKeyroll(config, {
     background: true,
@@ -11,6 +15,21 @@ export async function serve(): Promise<void> {
   });
   const address = await kr.app.listen({ host: config.host, port: config.port });
   const storage = kr.store.dialect === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL';
+  const gatewayAddress = kr.gateway
+    ? await kr.gateway.listen(config.gatewayPort ?? DEFAULT_GATEWAY_PORT, config.host)
+    : null;
+  if (opts.json) {
+    const started = {
+      url: address,
+      storage: kr.store.dialect,
+      docs: `${address}/docs`,
+      dashboard: `${address}/dashboard`,
+      health: `${address}/healthz`,
+      ...(gatewayAddress && { gateway: gatewayAddress }),
+      ...(kr.bootstrap && { rootKey: kr.bootstrap.rootKey, rootKeyFile: kr.bootstrap.rootKeyFile }),
+    };
+    process.stdout.write(`${JSON.stringify(started)}\n`);
+  }
   const lines = [
     '',
     `keyroll is listening on ${address} (storage: ${storage})`,
@@ -18,10 +37,7 @@ export async function serve(): Promise<void> {
     `  dashboard: ${address}/dashboard`,
     `  health:    ${address}/healthz`,
   ];
-  if (kr.gateway) {
-    const gateway = await kr.gateway.listen(config.gatewayPort ?? DEFAULT_GATEWAY_PORT, config.host);
-    lines.push(`  gateway:   ${gateway} (routes from KEYROLL_GATEWAY_CONFIG)`);
-  }
+  if (gatewayAddress) lines.push(`  gateway:   ${gatewayAddress} (routes from KEYROLL_GATEWAY_CONFIG)`);
   if (kr.bootstrap) {
     lines.push(
       '',
@@ -33,7 +49,7 @@ export async function serve(): Promise<void> {
       `Try: curl -s -H "Authorization: Bearer $(cat ${kr.bootstrap.rootKeyFile})" ${address}/v1/consumers`,
     );
   }
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  if (!opts.json) process.stdout.write(`${lines.join('\n')}\n\n`);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
