@@ -17,6 +17,8 @@ export interface Config {
   gatewayConfig: string | undefined;
   /** Comma-separated addresses / CIDR ranges of proxies in front of the gateway (`KEYROLL_GATEWAY_TRUSTED_PROXIES`). */
   gatewayTrustedProxies: string | undefined;
+  /** Comma-separated addresses / CIDR ranges of proxies in front of the API (`KEYROLL_TRUSTED_PROXIES`); unset: the gateway's. */
+  trustedProxies: string | undefined;
   /** Most keys a consumer may hold in status `active` at once. */
   maxActiveKeysPerConsumer: number;
   /** Prefix of consumer keys; root keys use `rootKeyPrefix`. */
@@ -93,6 +95,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gatewayPort: e.KEYROLL_GATEWAY_PORT ? int(e, 'KEYROLL_GATEWAY_PORT', 0, 0, 65535) : undefined,
     gatewayConfig: e.KEYROLL_GATEWAY_CONFIG || undefined,
     gatewayTrustedProxies: e.KEYROLL_GATEWAY_TRUSTED_PROXIES || undefined,
+    trustedProxies: e.KEYROLL_TRUSTED_PROXIES || undefined,
     maxActiveKeysPerConsumer: int(e, 'KEYROLL_MAX_ACTIVE_KEYS', 10, 1, 1000),
     keyPrefix: prefix(e, 'KEYROLL_KEY_PREFIX', DEFAULT_PREFIXES.live),
     rootKeyPrefix: prefix(e, 'KEYROLL_ROOT_KEY_PREFIX', DEFAULT_PREFIXES.root),

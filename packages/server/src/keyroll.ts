@@ -73,6 +73,11 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     : null;
   // Forward-auth reads the client address from these proxies' X-Forwarded-For, routes or not.
   const trustedProxies = gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies);
+  // The API's own proxies (its request.ip, judged by key IP allow-lists); unset: the same as forward-auth's.
+  const apiTrustedProxies =
+    config.trustedProxies === undefined
+      ? trustedProxies
+      : trustedProxyList(config.trustedProxies, 'KEYROLL_TRUSTED_PROXIES');
   // Before anything is opened: a node told to share limits through Redis never starts without it.
   const redis = config.redisUrl
     ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -204,7 +209,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
   deps.monitoring.observe(deps.verifier);
-  const app = await buildApp(deps, { logger: options.logger });
+  const app = await buildApp(deps, { logger: options.logger, trustedProxies: apiTrustedProxies });
   applyListenerLimits(app.server, config.listener);
   if (audit.sealedNow) {
     app.log.warn(
