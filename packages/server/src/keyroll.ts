@@ -212,9 +212,10 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const app = await buildApp(deps, { logger: options.logger, trustedProxies: apiTrustedProxies });
   applyListenerLimits(app.server, config.listener);
   if (audit.sealedNow) {
-    app.log.warn(
+    app.log.error(
       { seq: audit.headSeq },
-      'the audit chain had no sealed head: sealed its current end (see docs/audit.md)',
+      'KEYROLL_AUDIT_ACCEPT_BROKEN_CHAIN: the audit chain had no sealed head; sealed its current end as accepted ' +
+        '(unset the variable now; see docs/audit.md)',
     );
   }
   if (options.scheduler ?? true) scheduler.start();
