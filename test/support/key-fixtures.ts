@@ -116,6 +116,9 @@ export function expectRefusal(res: SeenResponse, code: Exclude<VerifyCode, 'VALI
 
 /** Asserts the Deprecation (RFC 9745) and Sunset (RFC 8594) headers of a deprecated key's response. */
 export function expectDeprecationHeaders(res: SeenResponse, retiresAt: number): void {
-  expect(res.headers.deprecation).toBe(`@${Math.floor(retiresAt / 1000)}`);
+  // Deprecated as of the response (never the retirement, a future date that reads as "not yet").
+  const deprecatedAt = Number(/^@(\d+)$/.exec(String(res.headers.deprecation))?.[1]) * 1000;
+  expect(deprecatedAt).toBeLessThanOrEqual(Date.now());
+  expect(deprecatedAt).toBeLessThan(retiresAt);
   expect(res.headers.sunset).toBe(new Date(retiresAt).toUTCString());
 }

@@ -58,15 +58,15 @@ export function loadGatewayConfig(value: string, trustedProxies?: string): Gatew
   return parseGatewayConfig(parsed, trustedProxyList(trustedProxies));
 }
 
-/** The comma-separated addresses / CIDR ranges of `KEYROLL_GATEWAY_TRUSTED_PROXIES`; throws a {@link ConfigError} on a bad entry. */
-export function trustedProxyList(value: string | undefined): string[] {
+/** The comma-separated addresses / CIDR ranges of `KEYROLL_GATEWAY_TRUSTED_PROXIES` (or of `name`); throws a {@link ConfigError} on a bad entry. */
+export function trustedProxyList(value: string | undefined, name = 'KEYROLL_GATEWAY_TRUSTED_PROXIES'): string[] {
   const list = (value ?? '')
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
   for (const t of list) {
     if (parseCidr(t) === null) {
-      throw new ConfigError(`KEYROLL_GATEWAY_TRUSTED_PROXIES: ${show(t)} is not an address or CIDR range`);
+      throw new ConfigError(`${name}: ${show(t)} is not an address or CIDR range`);
     }
   }
   return list;

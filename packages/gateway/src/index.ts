@@ -19,3 +19,4 @@ export {
   parseGatewayConfig,
   trustedProxyList,
 } from './gateway-config.js';
+export { TrustedProxies } from './trusted-proxies.js';

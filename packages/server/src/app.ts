@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { TrustedProxies } from '@keyroll/gateway';
 import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { alertRoutes } from './alerts/alert-routes.js';
@@ -41,6 +42,11 @@ import { webhookRoutes } from './webhooks/webhook-routes.js';
 /** Options of {@link buildApp} beyond its dependencies. */
 export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Addresses / CIDR ranges of reverse proxies in front of the API (`KEYROLL_TRUSTED_PROXIES`),
+   * whose `X-Forwarded-For` gives `request.ip` — what key IP allow-lists are judged on. Never "any".
+   */
+  trustedProxies?: readonly string[];
 }
 
 /** Schemas the OpenAPI document defines once, as components, and references wherever they appear. */
@@ -54,7 +60,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   const app = Fastify({
     logger: keyRedactingLogger(options.logger),
     bodyLimit: 64 * 1024,
-    trustProxy: false,
+    // Only listed proxies are believed, right-most untrusted X-Forwarded-For hop first, as at the gateway;
+    // `true` (believe anyone) would let any client choose the address its key's allow-list is judged on.
+    trustProxy: trustOnly(options.trustedProxies ?? []),
     // Ids are at most 64 characters: a longer one is a 400 naming the parameter, not the router's 414.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorProblem,
@@ -124,4 +132,11 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(async (scope) => leakRoutes(scope, deps));
   await app.register(async (scope) => usageExportRoutes(scope, deps));
   return app;
+}
+
+/** Fastify's `trustProxy` for a list of proxies: `false` without one, else a check of each hop. */
+function trustOnly(list: readonly string[]): false | ((address: string) => boolean) {
+  if (list.length === 0) return false;
+  const trusted = new TrustedProxies(list);
+  return (address) => trusted.has(address);
 }

@@ -17,6 +17,8 @@ export interface Config {
   gatewayConfig: string | undefined;
   /** Comma-separated addresses / CIDR ranges of proxies in front of the gateway (`KEYROLL_GATEWAY_TRUSTED_PROXIES`). */
   gatewayTrustedProxies: string | undefined;
+  /** Comma-separated addresses / CIDR ranges of proxies in front of the API (`KEYROLL_TRUSTED_PROXIES`); unset: the gateway's. */
+  trustedProxies: string | undefined;
   /** Most keys a consumer may hold in status `active` at once. */
   maxActiveKeysPerConsumer: number;
   /** Prefix of consumer keys; root keys use `rootKeyPrefix`. */
@@ -53,6 +55,11 @@ export interface Config {
   retention: RetentionPeriods;
   /** Seals the audit head (`KEYROLL_AUDIT_KEY`, shared by every node); unset: `<dataDir>/audit-key` (0600). */
   auditKey: string | undefined;
+  /**
+   * Start even though the audit chain holds events but its sealed head is gone, and seal its current
+   * end (`KEYROLL_AUDIT_ACCEPT_BROKEN_CHAIN=1`): for one start after an investigation, never by default.
+   */
+  auditAcceptBrokenChain: boolean;
   /** Connection limits and time-outs of the API and gateway listeners. */
   listener: ListenerLimits;
   /** GitHub's secret-scanning public keys (`KEYROLL_GITHUB_KEYS_URL`), for `POST /v1/leaks/github`. */
@@ -93,6 +100,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     gatewayPort: e.KEYROLL_GATEWAY_PORT ? int(e, 'KEYROLL_GATEWAY_PORT', 0, 0, 65535) : undefined,
     gatewayConfig: e.KEYROLL_GATEWAY_CONFIG || undefined,
     gatewayTrustedProxies: e.KEYROLL_GATEWAY_TRUSTED_PROXIES || undefined,
+    trustedProxies: e.KEYROLL_TRUSTED_PROXIES || undefined,
     maxActiveKeysPerConsumer: int(e, 'KEYROLL_MAX_ACTIVE_KEYS', 10, 1, 1000),
     keyPrefix: prefix(e, 'KEYROLL_KEY_PREFIX', DEFAULT_PREFIXES.live),
     rootKeyPrefix: prefix(e, 'KEYROLL_ROOT_KEY_PREFIX', DEFAULT_PREFIXES.root),
@@ -125,6 +133,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       alertsMs: duration(e, 'KEYROLL_ALERT_RETENTION', 90 * 86_400_000),
     }),
     auditKey: e.KEYROLL_AUDIT_KEY || undefined,
+    auditAcceptBrokenChain:
+      e.KEYROLL_AUDIT_ACCEPT_BROKEN_CHAIN === '1' || e.KEYROLL_AUDIT_ACCEPT_BROKEN_CHAIN === 'true',
     githubKeysUrl: httpUrl(e, 'KEYROLL_GITHUB_KEYS_URL', GITHUB_KEYS_URL),
     listener: Object.freeze({
       maxConnections: int(e, 'KEYROLL_MAX_CONNECTIONS', 1000, 1, 1_000_000),

@@ -73,6 +73,11 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     : null;
   // Forward-auth reads the client address from these proxies' X-Forwarded-For, routes or not.
   const trustedProxies = gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies);
+  // The API's own proxies (its request.ip, judged by key IP allow-lists); unset: the same as forward-auth's.
+  const apiTrustedProxies =
+    config.trustedProxies === undefined
+      ? trustedProxies
+      : trustedProxyList(config.trustedProxies, 'KEYROLL_TRUSTED_PROXIES');
   // Before anything is opened: a node told to share limits through Redis never starts without it.
   const redis = config.redisUrl
     ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -204,12 +209,13 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
   deps.monitoring.observe(deps.verifier);
-  const app = await buildApp(deps, { logger: options.logger });
+  const app = await buildApp(deps, { logger: options.logger, trustedProxies: apiTrustedProxies });
   applyListenerLimits(app.server, config.listener);
   if (audit.sealedNow) {
-    app.log.warn(
+    app.log.error(
       { seq: audit.headSeq },
-      'the audit chain had no sealed head: sealed its current end (see docs/audit.md)',
+      'KEYROLL_AUDIT_ACCEPT_BROKEN_CHAIN: the audit chain had no sealed head; sealed its current end as accepted ' +
+        '(unset the variable now; see docs/audit.md)',
     );
   }
   if (options.scheduler ?? true) scheduler.start();

@@ -35,16 +35,25 @@ export function sealAuditAppends(store: Store, key: AuditKey): Store {
 
 /** What {@link openAuditHead} found. */
 export interface OpenedHead {
-  /** `empty`: no events yet; `sealed`: sealed now; `valid`: sealed with this key; `foreign`: not. */
-  state: 'empty' | 'sealed' | 'valid' | 'foreign';
+  /**
+   * `empty`: no events yet; `sealed`: sealed now; `valid`: sealed with this key; `foreign`: not;
+   * `missing`: events but no head, left unsealed because `sealMissing` was false.
+   */
+  state: 'empty' | 'sealed' | 'valid' | 'foreign' | 'missing';
   seq: number;
 }
 
 /**
  * At start-up: seals the current end of a chain that has no head yet (an upgraded database: trust on
- * first use), and tells whether an existing head was sealed with this key (`foreign` when not).
+ * first use) unless `sealMissing` is false (then `missing`), and tells whether an existing head was
+ * sealed with this key (`foreign` when not).
  */
-export async function openAuditHead(store: Store, key: AuditKey, at: number): Promise<OpenedHead> {
+export async function openAuditHead(
+  store: Store,
+  key: AuditKey,
+  at: number,
+  options: { sealMissing?: boolean } = {},
+): Promise<OpenedHead> {
   return store.mutate(async (tx) => {
     const head = await readAuditHead(tx.db, key);
     if (head) return { state: head.valid ? 'valid' : 'foreign', seq: head.seq };
@@ -55,6 +64,7 @@ export async function openAuditHead(store: Store, key: AuditKey, at: number): Pr
       .limit(1)
       .executeTakeFirst();
     if (!last) return { state: 'empty', seq: 0 };
+    if (options.sealMissing === false) return { state: 'missing', seq: last.seq };
     await writeHead(tx.db, key, last.seq, last.hash, null, at);
     return { state: 'sealed', seq: last.seq };
   });

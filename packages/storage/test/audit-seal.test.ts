@@ -215,6 +215,9 @@ for (const dialect of DIALECTS) {
 
     it('seals an unsealed chain once at start-up, and tells a head sealed with another key', async () => {
       await append(t.store, 3);
+      // Asked not to seal a headless chain (a node without KEYROLL_AUDIT_ACCEPT_BROKEN_CHAIN): nothing written.
+      expect(await openAuditHead(t.store, KEY, 1, { sealMissing: false })).toMatchObject({ state: 'missing' });
+      expect(await readAuditHead(t.store.db, KEY)).toBeNull();
       expect(await openAuditHead(t.store, KEY, 1)).toMatchObject({ state: 'sealed' });
       expect(await openAuditHead(t.store, KEY, 1)).toMatchObject({ state: 'valid' });
       expect(await openAuditHead(t.store, randomBytes(32), 1)).toMatchObject({ state: 'foreign' });

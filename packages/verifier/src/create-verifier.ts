@@ -1,7 +1,9 @@
 import type { Clock } from '@keyroll/core';
 import { createStore } from '@keyroll/storage';
 import { createChangeFeed } from './create-change-feed.js';
-import { createRateLimiter } from './limiter/create-rate-limiter.js';
+import { connectRedisRateLimiter } from './limiter/connect-redis-limiter.js';
+import { MemoryRateLimiter } from './limiter/memory-rate-limiter.js';
+import type { RateLimiter } from './limiter/rate-limiter.js';
 import type { RootKeyListener } from './root-key-audit.js';
 import { createVerificationPipeline } from './verification-pipeline.js';
 import type { Verifier } from './verifier.js';
@@ -10,7 +12,11 @@ import type { Verifier } from './verifier.js';
 export interface CreateVerifierOptions {
   /** `postgres://…` or `sqlite:<file>` — keyroll's database (`KEYROLL_DATABASE_URL`). */
   databaseUrl: string;
-  /** `redis://…` for cluster-wide rate limits and quotas (`KEYROLL_REDIS_URL`); node-local without it. */
+  /**
+   * `redis://…` for cluster-wide rate limits and quotas (`KEYROLL_REDIS_URL`); node-local without it.
+   * Like a keyroll node, limits then fail closed: an unreachable Redis rejects `createVerifier` with a
+   * `RedisUnreachableError`, and while Redis is away keys with limits are refused (`UNAVAILABLE`, 503).
+   */
   redisUrl?: string | undefined;
   /** Prefix of Redis keys; must match the keyroll server's (default `keyroll:`). */
   redisPrefix?: string | undefined;
@@ -47,8 +53,11 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Em
   if (!/^(postgres(ql)?:\/\/|sqlite:)/.test(options.databaseUrl)) {
     throw new TypeError('createVerifier: databaseUrl must start with postgres:// or sqlite:');
   }
+  // Redis first, so that an unreachable one fails the start before anything else is held open.
+  const limiter: RateLimiter = options.redisUrl
+    ? (await connectRedisRateLimiter({ url: options.redisUrl, prefix: options.redisPrefix })).limiter
+    : new MemoryRateLimiter();
   const store = createStore({ databaseUrl: options.databaseUrl, dataDir: '.' });
-  const limiter = createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
   const pipeline = createVerificationPipeline({
     store,
     clock: options.clock,

@@ -177,9 +177,9 @@ export function unavailableOf(instance: string): HttpRejection {
 }
 
 /**
- * Headers to add to a response served on an accepted key: `Deprecation` (RFC 9745) and `Sunset`
- * (RFC 8594) with the retirement time while the key is in a rotation's grace window (no `Sunset` while
- * the key is held for an unclaimed successor), and
+ * Headers to add to a response served on an accepted key: `Deprecation` (RFC 9745, deprecated as of
+ * `now`) and `Sunset` (RFC 8594, the retirement time) while the key is in a rotation's grace window (no
+ * `Sunset` while the key is held for an unclaimed successor), and
  * `RateLimit-Limit/-Remaining/-Reset` (IETF draft) when a rate limit or quota applies.
  * Returns `null` when there is nothing to add, so the common path allocates nothing.
  */
@@ -188,10 +188,11 @@ export function acceptedHeaders(result: AcceptedKey, now: number): AnswerHeaders
   if (!(result.deprecated && result.retiresAt !== null) && limits === null) return null;
   const headers: AnswerHeaders = { ...limits };
   if (result.deprecated && result.retiresAt !== null) {
-    // A key held until its successor is claimed has no retirement date: deprecated as of now, no Sunset.
-    const held = result.retiresAt === HELD_UNTIL_CLAIMED;
-    headers.deprecation = `@${Math.floor((held ? now : result.retiresAt) / 1000)}`;
-    if (!held) headers.sunset = new Date(result.retiresAt).toUTCString();
+    // RFC 9745: Deprecation is when the key was deprecated, never its retirement (a future date would
+    // read as "not deprecated yet"). The rotation's start is not carried here; "as of now" is true.
+    headers.deprecation = `@${Math.floor(now / 1000)}`;
+    // A key held until its successor is claimed has no retirement date: no Sunset.
+    if (result.retiresAt !== HELD_UNTIL_CLAIMED) headers.sunset = new Date(result.retiresAt).toUTCString();
   }
   return headers;
 }

@@ -16,6 +16,7 @@ export {
   rejectionOf,
 } from './http-answers.js';
 export type { RefillSpec } from './key-record.js';
+export { RedisUnreachableError } from './limiter/connect-redis-limiter.js';
 export type { QuotaState, RateLimitState } from './limits.js';
 export type { VerificationEvent, VerificationObserver } from './observer.js';
 export {

@@ -67,7 +67,7 @@ export async function startGatewayStandIn(verify: (key: string) => Promise<Stand
     }
     const headers: Record<string, string> = { 'content-type': 'text/plain' };
     if (verdict.deprecated && verdict.retiresAt) {
-      headers.deprecation = `@${Math.floor(verdict.retiresAt / 1000)}`;
+      headers.deprecation = `@${Math.floor(Date.now() / 1000)}`;
       headers.sunset = new Date(verdict.retiresAt).toUTCString();
     }
     return { status: 200, headers, body };

