@@ -140,6 +140,12 @@ export {
   unknownKeyBursts,
   unknownKeysByAddressAndCode,
 } from './repositories/client-signals.js';
+export {
+  type EdgeHeartbeat,
+  forgetEdgesSilentSince,
+  listLiveEdges,
+  writeEdgeHeartbeat,
+} from './repositories/edge-nodes.js';
 export { type KeyExpiryNoticeRow, listKeysDueExpiryNotice, recordExpiryNotice } from './repositories/expiry-notices.js';
 export { databaseAnswers } from './repositories/health.js';
 export { takeLease } from './repositories/job-leases.js';
