@@ -58,6 +58,7 @@ export {
 } from './repositories/consumers.js';
 export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
 export {
+  type EdgeClientSighting,
   type EdgeUsageBatch,
   type EdgeUsageBucket,
   recordEdgeUsage,
