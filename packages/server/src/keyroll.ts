@@ -196,7 +196,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     store,
     clock,
     periods: config.retention,
-    liveAppliedSeqs: async () => (await cluster.registry.liveNodes()).map((n) => n.appliedSeq),
+    liveAppliedSeqs: () => cluster.livePositions(),
     nodeId: cluster.id,
     onError: (err) => app.log.error({ err }, 'retention tick failed'),
     onPruned: (report) => app.log.info({ retention: report }, 'retention deleted old rows'),

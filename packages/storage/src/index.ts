@@ -58,6 +58,7 @@ export {
 } from './repositories/consumers.js';
 export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
 export {
+  type EdgeClientSighting,
   type EdgeUsageBatch,
   type EdgeUsageBucket,
   recordEdgeUsage,
@@ -141,6 +142,12 @@ export {
   unknownKeyBursts,
   unknownKeysByAddressAndCode,
 } from './repositories/client-signals.js';
+export {
+  type EdgeHeartbeat,
+  forgetEdgesSilentSince,
+  listLiveEdges,
+  writeEdgeHeartbeat,
+} from './repositories/edge-nodes.js';
 export { type KeyExpiryNoticeRow, listKeysDueExpiryNotice, recordExpiryNotice } from './repositories/expiry-notices.js';
 export { databaseAnswers } from './repositories/health.js';
 export { takeLease } from './repositories/job-leases.js';

@@ -257,6 +257,17 @@ export interface ClusterNodesTable {
   heartbeat_at: number;
 }
 
+/** Edge verifiers following a node's change stream; times are epoch ms. */
+export interface EdgeNodesTable {
+  id: string;
+  address: string;
+  /** The last change sequence a node sent the edge (a change event's id or a heartbeat's head). */
+  sent_seq: number;
+  max_staleness_ms: number;
+  connected_at: number;
+  heard_at: number;
+}
+
 /** Leak policies: what a reported leak of a consumer's key (or any key: target `default`) does. */
 export interface LeakPoliciesTable {
   target: string;
@@ -311,6 +322,7 @@ export interface Database {
   audit_checkpoints: AuditCheckpointsTable;
   usage_minutes: UsageMinutesTable;
   cluster_nodes: ClusterNodesTable;
+  edge_nodes: EdgeNodesTable;
   rotations: RotationsTable;
   rotation_policies: RotationPoliciesTable;
   rotation_reminders: RotationRemindersTable;

@@ -11,11 +11,8 @@ export {
   changeLogHead,
   FEED_RESET,
 } from './change-feed.js';
-export {
-  ClientSignalMeter,
-  type ClientSignalMeterOptions,
-  UNKNOWN_ADDRESS,
-} from './client-signal-meter.js';
+export { ClientSignalMeter, type ClientSignalMeterOptions } from './client-signal-meter.js';
+export { UNKNOWN_ADDRESS } from './client-signal-tally.js';
 export { checkCost, isValidCost, MAX_COST } from './cost.js';
 export { type CreateChangeFeedOptions, createChangeFeed } from './create-change-feed.js';
 export { type CreateVerifierOptions, createVerifier, type EmbeddedVerifier } from './create-verifier.js';

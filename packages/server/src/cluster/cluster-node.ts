@@ -11,6 +11,7 @@ import {
   changeLogHead,
   createChangeFeed,
 } from '@keyroll/verifier/internal';
+import { EdgeRegistry } from './edge-registry.js';
 import { type NodeInfo, NodeRegistry } from './node-registry.js';
 
 /** Tuning of a node's membership in the cluster; tests shorten or stretch these. */
@@ -51,10 +52,17 @@ export interface PropagationResult {
   lagging: { id: string; address: string; appliedSeq: number }[];
 }
 
-/** A node in a live node listing, with its lag behind the head of the change log. */
+/**
+ * A node or an edge in a live listing, with its lag behind the head of the change log. For an edge,
+ * `appliedSeq` is the last sequence sent to it, `startedAt` when its stream connected and
+ * `heartbeatAt` when it was last sent something.
+ */
 export interface ClusterMember extends NodeInfo {
+  kind: 'node' | 'edge';
   lag: number;
   self: boolean;
+  /** An edge's staleness bound: it is live while heard from within it. */
+  maxStalenessMs?: number;
 }
 
 /** How often a propagation wait looks at the registry. */
@@ -67,6 +75,8 @@ const WAIT_POLL_MS = 5;
 export class ClusterNode {
   readonly feed: ChangeFeed;
   readonly registry: NodeRegistry;
+  /** Edges following this cluster's change stream. */
+  readonly edges: EdgeRegistry;
   readonly lookup: CachingKeyLookup;
   readonly #store: Store;
 
@@ -89,6 +99,10 @@ export class ClusterNode {
       ...(options.ttlMs !== undefined && { ttlMs: options.ttlMs }),
       ...(options.clock !== undefined && { clock: options.clock }),
     });
+    this.edges = new EdgeRegistry({
+      store: options.store,
+      ...(options.clock !== undefined && { clock: options.clock }),
+    });
   }
 
   /** This node's id. */
@@ -100,6 +114,7 @@ export class ClusterNode {
   async start(): Promise<void> {
     await this.feed.start();
     await this.registry.start();
+    await this.edges.start();
   }
 
   /** The newest change-log sequence number. */
@@ -107,10 +122,30 @@ export class ClusterNode {
     return changeLogHead(this.#store);
   }
 
-  /** Live nodes with their lag behind `head`. */
+  /** Live nodes, then live edges, with their lag behind `head`. */
   async members(head: number): Promise<ClusterMember[]> {
-    const nodes = await this.registry.liveNodes();
-    return nodes.map((n) => ({ ...n, lag: Math.max(0, head - n.appliedSeq), self: n.id === this.id }));
+    const [nodes, edges] = await Promise.all([this.registry.liveNodes(), this.edges.liveEdges()]);
+    const lag = (seq: number) => Math.max(0, head - seq);
+    return [
+      ...nodes.map((n) => ({ ...n, kind: 'node' as const, lag: lag(n.appliedSeq), self: n.id === this.id })),
+      ...edges.map((e) => ({
+        id: e.id,
+        address: e.address,
+        appliedSeq: e.sentSeq,
+        startedAt: e.connectedAt,
+        heartbeatAt: e.heardAt,
+        kind: 'edge' as const,
+        lag: lag(e.sentSeq),
+        self: false,
+        maxStalenessMs: e.maxStalenessMs,
+      })),
+    ];
+  }
+
+  /** Positions in the change log that retention must keep: every live node's and every live edge's. */
+  async livePositions(): Promise<number[]> {
+    const [nodes, edges] = await Promise.all([this.registry.liveNodes(), this.edges.liveEdges()]);
+    return [...nodes.map((n) => n.appliedSeq), ...edges.map((e) => e.sentSeq)];
   }
 
   /** Waits (in real time) until every live node has applied `seq`, or `timeoutMs` passes. */

@@ -8,11 +8,21 @@ import { iso } from '../shared/records.js';
 
 const ClusterNodeSchema = Type.Object({
   id: Type.String(),
+  kind: Type.Union([Type.Literal('node'), Type.Literal('edge')], {
+    description: 'a node, or an edge verifier following the change stream',
+  }),
   address: Type.String(),
-  appliedSeq: Type.Integer({ description: 'the last change-log sequence number the node has applied' }),
+  appliedSeq: Type.Integer({
+    description: 'the last change-log sequence number the node has applied (for an edge: the last one sent to it)',
+  }),
   lag: Type.Integer({ description: 'changes the node is behind the head of the change log' }),
+  /** For an edge: when its change stream connected. */
   startedAt: Nullable(DateTime),
+  /** For an edge: when it was last sent an event or a heartbeat. */
   heartbeatAt: Nullable(DateTime),
+  maxStalenessMs: Type.Optional(
+    Type.Integer({ description: "an edge's staleness bound: it is live while heard from within it" }),
+  ),
   self: Type.Boolean({ description: 'true for the node that answered' }),
 });
 
@@ -36,7 +46,7 @@ const ClusterStatus = Type.Object({
   }),
 });
 
-/** `GET /v1/cluster`: live nodes, the sequence number each has applied, and their lag. */
+/** `GET /v1/cluster`: live nodes and edges, the sequence number each has applied, and their lag. */
 export async function clusterRoutes(fastify: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
@@ -45,7 +55,7 @@ export async function clusterRoutes(fastify: FastifyInstance, deps: AppDeps): Pr
       preHandler: requireRoot(deps.verifier, 'cluster:read'),
       schema: {
         tags: ['operations'],
-        summary: 'Live nodes and how far each has applied the change log',
+        summary: 'Live nodes and edges, and how far each has applied the change log',
         response: { 200: ClusterStatus, ...adminErrors },
       },
     },

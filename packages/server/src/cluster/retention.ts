@@ -5,7 +5,11 @@ import { takeJobLease } from './job-lease.js';
 
 /** How long each kind of row is kept, in ms (see docs/retention.md). */
 export interface RetentionPeriods {
-  /** `usage_minutes`, `unknown_key_minutes` and `key_clients` rows not seen since. */
+  /**
+   * `usage_minutes`, `unknown_key_minutes` and `key_clients` rows not seen since; also the ids of
+   * edge usage batches received longer ago (a batch resent after that could only add to minutes
+   * this same period prunes).
+   */
   usageMs: number;
   /** The change log (never past what a live node has not applied; the newest row always stays). */
   changesMs: number;
@@ -48,6 +52,7 @@ export interface RetentionReport {
   changes: number;
   webhook_deliveries: number;
   alerts: number;
+  edge_usage_batches: number;
   /** True when the time budget ran out before every table was pruned. */
   partial: boolean;
 }
@@ -58,6 +63,7 @@ const HOUR = 3_600_000;
 
 /**
  * Deletes rows past their retention horizon: usage counts, unknown-key counts, stale client rows,
+ * the ids of applied edge usage batches,
  * the change log (only a prefix every live node has applied, never the newest row), finished
  * webhook deliveries and acknowledged alerts. Audit events are never deleted (the hash chain must
  * stay verifiable). One node at a time holds a lease; deletes go in bounded batches outside the
@@ -111,6 +117,7 @@ export class RetentionJob {
       changes: 0,
       webhook_deliveries: 0,
       alerts: 0,
+      edge_usage_batches: 0,
       partial: false,
     };
     const now = this.#o.clock.now();
@@ -136,6 +143,7 @@ export class RetentionJob {
     await prune('usage_minutes', usageBefore);
     await prune('unknown_key_minutes', usageBefore);
     await prune('key_clients', usageBefore);
+    await prune('edge_usage_batches', usageBefore);
     await prune('changes', await this.#oldestChangeToKeep(now - periods.changesMs));
     await prune('webhook_deliveries', now - periods.webhooksMs);
     await prune('alerts', now - periods.alertsMs);

@@ -15,6 +15,8 @@ export interface ChangeStreamOptions {
   drained(): Promise<void>;
   /** How often a heartbeat is sent (default 1,000 ms). */
   heartbeatMs?: number;
+  /** Told the position after each change event and heartbeat written (the edge's liveness). */
+  onSent?: (seq: number) => void;
 }
 
 /** Rows read per query. */
@@ -59,6 +61,7 @@ export class ChangeStream {
             if (!this.#o.write(`id: ${row.seq}\nevent: change\ndata: ${JSON.stringify(event)}\n\n`)) {
               await this.#o.drained();
             }
+            this.#o.onSent?.(row.seq);
           }
           this.#behind = rows.length === BATCH;
           if (this.#behind) continue;
@@ -67,6 +70,7 @@ export class ChangeStream {
         if (Date.now() - lastBeat >= heartbeatMs) {
           lastBeat = Date.now();
           this.#o.write(`event: heartbeat\ndata: ${JSON.stringify({ head: this.#position })}\n\n`);
+          this.#o.onSent?.(this.#position);
         }
         const tick = this.#o.heads.nextTick();
         this.#wake = tick.wake;

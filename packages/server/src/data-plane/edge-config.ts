@@ -7,6 +7,8 @@ export interface EdgeConfig {
   upstream: string;
   /** A root key with `dataplane:read` (`KEYROLL_EDGE_TOKEN`). */
   token: string;
+  /** This edge's name in the control plane's cluster view (`KEYROLL_EDGE_ID`; default `<host>-<pid>-<random>`). */
+  edgeId: string | undefined;
   host: string;
   port: number;
   gatewayPort: number | undefined;
@@ -35,9 +37,14 @@ export function loadEdgeConfig(env: Env = process.env): Readonly<EdgeConfig> {
   if (onStale !== 'refuse' && onStale !== 'serve-cached') {
     throw new ConfigError('KEYROLL_EDGE_ON_STALE must be "refuse" or "serve-cached"');
   }
+  const edgeId = env.KEYROLL_EDGE_ID || undefined;
+  if (edgeId !== undefined && !/^[A-Za-z0-9._:-]{1,128}$/.test(edgeId)) {
+    throw new ConfigError('KEYROLL_EDGE_ID must be 1 to 128 letters, digits, ".", "_", ":" or "-"');
+  }
   return Object.freeze({
     upstream,
     token,
+    edgeId,
     host: env.KEYROLL_HOST || '127.0.0.1',
     port: port(env, 'KEYROLL_PORT') ?? 7070,
     gatewayPort: port(env, 'KEYROLL_GATEWAY_PORT'),

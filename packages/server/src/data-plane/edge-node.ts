@@ -35,6 +35,7 @@ export async function startEdge(config: Readonly<EdgeConfig>, options: StartEdge
   const remote = await createRemoteVerifier({
     url: config.upstream,
     token: config.token,
+    ...(config.edgeId && { edgeId: config.edgeId }),
     maxStalenessMs: config.maxStalenessMs,
     onStale: config.onStale,
     redisUrl: config.redisUrl,

@@ -85,7 +85,7 @@ for (const dialect of DIALECTS) {
       expect(cluster.nodes.map((n: { id: string }) => n.id)).toEqual(api.nodes.map((n: { id: string }) => n.id));
       const human = await cli(['cluster', 'status'], env);
       expect(human.stdout).toMatch(/^change log head \d+/);
-      expect(human.stdout).toContain(`${cluster.node} (this)`);
+      expect(human.stdout).toMatch(new RegExp(`${cluster.node} \\(this\\)\\s+node\\s`));
 
       const c = await h.consumerWithKey();
       const rotated = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1h' }, 201);

@@ -36,6 +36,7 @@ for (const dialect of sqlite) {
         KEYROLL_EDGE_TOKEN: await h.rootKeyWith(['dataplane:read']),
         KEYROLL_GATEWAY_CONFIG: JSON.stringify({ routes: [{ pathPrefix: '/api', upstream: upstream.url }] }),
         KEYROLL_EDGE_MAX_STALENESS: '5s',
+        KEYROLL_EDGE_ID: `edge-node-${dialect.name}`,
       });
       clock.set(h.clock.now());
       verifyKey = await h.rootKeyWith(['keys:verify']);
@@ -71,6 +72,15 @@ for (const dialect of sqlite) {
         payload: { key },
       });
       expect(noScope.statusCode).toBe(403);
+    });
+
+    it("shows in the control plane's cluster view under KEYROLL_EDGE_ID", async () => {
+      const named = async () =>
+        (await h.json('GET', '/v1/cluster', undefined, 200)).nodes.find(
+          (n: { id: string }) => n.id === `edge-node-${dialect.name}`,
+        );
+      await eventually(async () => (await named()) !== undefined, 'the edge in the cluster view');
+      expect(await named()).toMatchObject({ kind: 'edge', maxStalenessMs: 5000 });
     });
 
     it('serves the gateway: a revoked key is refused once the revocation arrived', async () => {
@@ -162,6 +172,8 @@ describe('edge configuration', () => {
       loadEdgeConfig({ ...base, KEYROLL_EDGE_MAX_STALENESS: '30s', KEYROLL_EDGE_ON_STALE: 'serve-cached' }),
     ).toMatchObject({ maxStalenessMs: 30_000, onStale: 'serve-cached' });
     expect(() => loadEdgeConfig({ ...base, KEYROLL_EDGE_ON_STALE: 'maybe' })).toThrow(/KEYROLL_EDGE_ON_STALE/);
+    expect(loadEdgeConfig({ ...base, KEYROLL_EDGE_ID: 'edge-eu-1' }).edgeId).toBe('edge-eu-1');
+    expect(() => loadEdgeConfig({ ...base, KEYROLL_EDGE_ID: 'edge eu' })).toThrow(/KEYROLL_EDGE_ID/);
     expect(loadEdgeConfig({ ...base, KEYROLL_USAGE_FLUSH_MS: '250' }).usageFlushMs).toBe(250);
     expect(() => loadEdgeConfig({ ...base, KEYROLL_USAGE_FLUSH_MS: '-1' })).toThrow(/KEYROLL_USAGE_FLUSH_MS/);
     expect(() => loadEdgeConfig({ ...base, KEYROLL_EDGE_MAX_STALENESS: '10ms' })).toThrow(/KEYROLL_EDGE_MAX_STALENESS/);

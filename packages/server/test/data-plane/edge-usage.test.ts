@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { generateKey } from '@keyroll/core';
 import { createRemoteVerifier, type RemoteVerifier } from '@keyroll/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
@@ -82,6 +83,36 @@ for (const dialect of DIALECTS) {
         oldKeyRequests: 3,
         newKeyRequests: 2, // the one that showed it had arrived, and the one after
         oldKeyLastUsedAt: new Date(lastOld).toISOString(),
+      });
+    });
+
+    it("a rotation's old-key clients and unknown-key traffic include edge-only traffic, once after a lost answer", async () => {
+      const c = await h.consumerWithKey();
+      const res = await h.json('POST', `/v1/keys/${c.keyId}/rotate`, { gracePeriod: '1d' }, 201);
+      await eventually(async () => (await edge.verifier.verify(res.key)).code === 'VALID', 'the successor at the edge');
+      const client = { ip: '203.0.113.77', userAgent: 'edge-client/2' };
+      for (let i = 0; i < 2; i++) expect((await edge.verifier.verify(c.key, client)).code).toBe('VALID');
+      const prober = { ip: '198.51.100.66' };
+      // The edge's table answers for every hash, so a malformed key may be refused as NOT_FOUND: both are unknown keys.
+      const malformed = (await edge.verifier.verify('not-a-key', prober)).code;
+      expect(['MALFORMED', 'NOT_FOUND']).toContain(malformed);
+      expect((await edge.verifier.verify(generateKey('kr_live').key, prober)).code).toBe('NOT_FOUND');
+      loseNextAnswer = true;
+      await expect(edge.flushUsage()).rejects.toThrow(/answer was lost/);
+      await edge.flushUsage(); // the same batch, signals included, with the same id
+      expect(sentBatches.at(-1)).toBe(sentBatches.at(-2));
+
+      const rotation = await h.json('GET', `/v1/rotations/${res.rotation.id}`, undefined, 200);
+      expect(rotation.traffic.oldKeyClients).toEqual([
+        expect.objectContaining({ address: '203.0.113.77', userAgent: 'edge-client/2', requests: 2 }),
+      ]);
+      const from = new Date(h.clock.now() - 3_600_000).toISOString();
+      const to = new Date(h.clock.now() + 3_600_000).toISOString();
+      const unknown = await h.json('GET', `/v1/analytics/unknown-keys?from=${from}&to=${to}`, undefined, 200);
+      const codes = malformed === 'NOT_FOUND' ? { NOT_FOUND: 2 } : { MALFORMED: 1, NOT_FOUND: 1 };
+      expect(unknown.sources.find((s: { address: string }) => s.address === '198.51.100.66')).toMatchObject({
+        total: 2,
+        codes,
       });
     });
 

@@ -58,7 +58,13 @@ for (const dialect of DIALECTS) {
         budgetMs: 3_600_000,
       });
     const count = async (
-      table: 'usage_minutes' | 'unknown_key_minutes' | 'key_clients' | 'webhook_deliveries' | 'alerts',
+      table:
+        | 'usage_minutes'
+        | 'unknown_key_minutes'
+        | 'key_clients'
+        | 'webhook_deliveries'
+        | 'alerts'
+        | 'edge_usage_batches',
     ) =>
       Number(
         (
@@ -69,7 +75,7 @@ for (const dialect of DIALECTS) {
         ).n,
       );
 
-    it('prunes usage, unknown-key counts, stale clients, finished deliveries and acknowledged alerts exactly past their horizon', async () => {
+    it('prunes usage, unknown-key counts, stale clients, edge batch ids, finished deliveries and acknowledged alerts exactly past their horizon', async () => {
       const db = h.db.store.db;
       const now = h.clock.now();
       const { consumerId, keyId } = await h.consumerWithKey();
@@ -108,6 +114,11 @@ for (const dialect of DIALECTS) {
             count: 1,
           })),
         )
+        .execute();
+      // Edge usage batch ids go with the usage counts: a batch resent later could only add to pruned minutes.
+      await db
+        .insertInto('edge_usage_batches')
+        .values(usageAges.map((age, i) => ({ id: `batch-retention-${i}`, received_at: now - age })))
         .execute();
       const deliveryRow = (id: string, status: string, age: number, eventSeq: number) => ({
         id,
@@ -164,6 +175,7 @@ for (const dialect of DIALECTS) {
         usage_minutes: 5,
         unknown_key_minutes: 5,
         key_clients: 5,
+        edge_usage_batches: 5,
         webhook_deliveries: 2,
         alerts: 1,
         partial: false,
@@ -171,6 +183,7 @@ for (const dialect of DIALECTS) {
       expect(await count('usage_minutes')).toBe(6);
       expect(await count('unknown_key_minutes')).toBe(6);
       expect(await count('key_clients')).toBe(6);
+      expect(await count('edge_usage_batches')).toBe(6);
       const deliveries = await db.selectFrom('webhook_deliveries').select('id').orderBy('id').execute();
       expect(deliveries.map((d) => d.id)).toEqual([
         'd-edge-delivered',

@@ -10,6 +10,7 @@ import * as auditSeals from './0008-audit-seals.js';
 import * as keyLineage from './0009-key-lineage.js';
 import * as leaks from './0010-leaks.js';
 import * as edgeUsageBatches from './0011-edge-usage-batches.js';
+import * as edgeNodes from './0012-edge-nodes.js';
 import type { MigrationContext } from './context.js';
 
 /** A schema step; applied once, in name order. */
@@ -30,4 +31,5 @@ export const MIGRATIONS: Record<string, KeyrollMigration> = {
   '0009-key-lineage': keyLineage,
   '0010-leaks': leaks,
   '0011-edge-usage-batches': edgeUsageBatches,
+  '0012-edge-nodes': edgeNodes,
 };

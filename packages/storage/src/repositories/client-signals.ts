@@ -37,54 +37,57 @@ export interface ClientSignals {
  * PostgreSQL.
  */
 export async function recordClientSignals(db: Db, signals: ClientSignals): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    for (const u of signals.unknownKeys) {
+  await db.transaction().execute((trx) => writeClientSignals(trx, signals));
+}
+
+/** Writes client signals as {@link recordClientSignals} does, within the caller's transaction `trx`. */
+export async function writeClientSignals(trx: Db, signals: ClientSignals): Promise<void> {
+  for (const u of signals.unknownKeys) {
+    await trx
+      .insertInto('unknown_key_minutes')
+      .values({ address: u.address, minute: u.minute, code: u.code, count: u.count })
+      .onConflict((oc) =>
+        oc.columns(['address', 'minute', 'code']).doUpdateSet({ count: sql`unknown_key_minutes.count + ${u.count}` }),
+      )
+      .execute();
+  }
+  for (const [keyId, seen] of signals.clients) {
+    for (const c of seen) {
       await trx
-        .insertInto('unknown_key_minutes')
-        .values({ address: u.address, minute: u.minute, code: u.code, count: u.count })
+        .insertInto('key_clients')
+        .values({
+          key_id: keyId,
+          address: c.address,
+          user_agent: c.userAgent,
+          first_seen: c.firstSeen,
+          last_seen: c.lastSeen,
+          count: c.count,
+        })
         .onConflict((oc) =>
-          oc.columns(['address', 'minute', 'code']).doUpdateSet({ count: sql`unknown_key_minutes.count + ${u.count}` }),
+          oc.columns(['key_id', 'address', 'user_agent']).doUpdateSet({
+            count: sql`key_clients.count + ${c.count}`,
+            last_seen: sql`case when key_clients.last_seen > ${c.lastSeen} then key_clients.last_seen else ${c.lastSeen} end`,
+          }),
         )
         .execute();
     }
-    for (const [keyId, seen] of signals.clients) {
-      for (const c of seen) {
-        await trx
-          .insertInto('key_clients')
-          .values({
-            key_id: keyId,
-            address: c.address,
-            user_agent: c.userAgent,
-            first_seen: c.firstSeen,
-            last_seen: c.lastSeen,
-            count: c.count,
-          })
-          .onConflict((oc) =>
-            oc.columns(['key_id', 'address', 'user_agent']).doUpdateSet({
-              count: sql`key_clients.count + ${c.count}`,
-              last_seen: sql`case when key_clients.last_seen > ${c.lastSeen} then key_clients.last_seen else ${c.lastSeen} end`,
-            }),
-          )
-          .execute();
-      }
-      const stale = await trx
-        .selectFrom('key_clients')
-        .select(['address', 'user_agent'])
+    const stale = await trx
+      .selectFrom('key_clients')
+      .select(['address', 'user_agent'])
+      .where('key_id', '=', keyId)
+      .orderBy('last_seen', 'desc')
+      .offset(signals.clientsPerKey)
+      .limit(1000)
+      .execute();
+    for (const s of stale) {
+      await trx
+        .deleteFrom('key_clients')
         .where('key_id', '=', keyId)
-        .orderBy('last_seen', 'desc')
-        .offset(signals.clientsPerKey)
-        .limit(1000)
+        .where('address', '=', s.address)
+        .where('user_agent', '=', s.user_agent)
         .execute();
-      for (const s of stale) {
-        await trx
-          .deleteFrom('key_clients')
-          .where('key_id', '=', keyId)
-          .where('address', '=', s.address)
-          .where('user_agent', '=', s.user_agent)
-          .execute();
-      }
     }
-  });
+  }
 }
 
 /** Unknown-key verifications per address and code in a range, with the last minute each was seen in. */

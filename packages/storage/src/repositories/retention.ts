@@ -9,7 +9,8 @@ export type PrunedTable =
   | 'key_clients'
   | 'changes'
   | 'webhook_deliveries'
-  | 'alerts';
+  | 'alerts'
+  | 'edge_usage_batches';
 
 type Prunable = SelectQueryBuilder<never, never, unknown>;
 
@@ -32,6 +33,7 @@ const PAST_HORIZON: Record<PrunedTable, (db: Db, horizon: number, limit: number)
   // Unacknowledged alerts always stay.
   alerts: (db, before, n) =>
     db.selectFrom('alerts').where('acknowledged_at', 'is not', null).where('raised_at', '<', before).limit(n),
+  edge_usage_batches: (db, before, n) => db.selectFrom('edge_usage_batches').where('received_at', '<', before).limit(n),
 };
 
 /**

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
 import { createRateLimiter } from '../limiter/create-rate-limiter.js';
 import { PlanLimitChecker } from '../limiter/plan-limit-checker.js';
@@ -38,6 +40,11 @@ export interface CreateRemoteVerifierOptions {
    * 0: only on `flushUsage()` and `close()`), so rotation progress and analytics see edge traffic.
    */
   usageFlushMs?: number;
+  /**
+   * This edge's name in the control plane's cluster view (`GET /v1/cluster`, kind `edge`), sent on
+   * the change stream (default `<host>-<pid>-<random>`).
+   */
+  edgeId?: string;
   /** The fetch to use (default the global one). */
   fetch?: typeof fetch;
 }
@@ -91,6 +98,7 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
     clock,
     maxStalenessMs,
     onStale,
+    edgeId: options.edgeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     log: options.log ?? (() => undefined),
     fetch: fetchFn,
   });

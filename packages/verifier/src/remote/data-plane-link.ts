@@ -20,6 +20,8 @@ export interface DataPlaneLinkOptions {
   clock: Clock;
   maxStalenessMs: number;
   onStale: OnStale;
+  /** This edge's name, sent on the change stream with its staleness bound (it then counts as live there). */
+  edgeId: string;
   log: LinkLogger;
   fetch: typeof fetch;
 }
@@ -185,6 +187,8 @@ export class DataPlaneLink {
         authorization: `Bearer ${this.#o.token}`,
         accept: 'text/event-stream',
         'last-event-id': String(this.#appliedSeq),
+        'x-keyroll-edge-id': this.#o.edgeId,
+        'x-keyroll-edge-max-staleness': String(this.#o.maxStalenessMs),
       },
       signal: this.#abort.signal,
     });

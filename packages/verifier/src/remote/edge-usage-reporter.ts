@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EdgeUsageBatch, EdgeUsageBucket } from '@keyroll/storage';
+import { ClientSignalTally } from '../client-signal-tally.js';
 import type { VerificationEvent, VerificationObserver } from '../observer.js';
 import { USAGE_BUCKET_MS } from '../usage-meter.js';
 import { checkResponse } from './snapshot-reader.js';
@@ -15,10 +16,15 @@ export interface EdgeUsageReporterOptions {
 
 /** Most buckets in one batch (the node refuses more). */
 export const MAX_USAGE_BUCKETS = 10_000;
+/** Client signals between two batches: at most 500 keys × 20 clients, and 5,000 unknown-key rows (plus `other`). */
+const SIGNAL_BOUNDS = { maxKeys: 500, clientsPerKey: 20, maxAddresses: 5000 };
+/** Longest client address the node takes. */
+const MAX_ADDRESS = 64;
 
 /**
- * Counts an edge's verifications per key, minute and outcome, and sends them to the control plane
- * (`POST /v1/data-plane/usage`) in batches. At least once and idempotent: a batch that was not
+ * Counts an edge's verifications per key, minute and outcome, and its client signals (unknown keys
+ * per address, recent clients per key: {@link ClientSignalTally}), and sends them to the control
+ * plane (`POST /v1/data-plane/usage`) in batches. At least once and idempotent: a batch that was not
  * acknowledged is sent again, unchanged and with the same id, before anything newer, so a retry
  * after a lost answer or an outage never counts twice.
  */
@@ -26,6 +32,7 @@ export class EdgeUsageReporter implements VerificationObserver {
   readonly #o: EdgeUsageReporterOptions;
   #buckets = new Map<string, EdgeUsageBucket>();
   #lastUsed = new Map<string, number>();
+  readonly #signals = new ClientSignalTally(SIGNAL_BOUNDS);
   #unacknowledged: EdgeUsageBatch | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -40,6 +47,7 @@ export class EdgeUsageReporter implements VerificationObserver {
   }
 
   observe(e: VerificationEvent): void {
+    this.#signals.observe(e);
     if (e.keyId === null) return;
     const minute = e.at - (e.at % USAGE_BUCKET_MS);
     const id = `${e.keyId}|${minute}|${e.code}`;
@@ -63,7 +71,7 @@ export class EdgeUsageReporter implements VerificationObserver {
 
   async #flushNow(): Promise<void> {
     if (this.#unacknowledged) await this.#send(this.#unacknowledged);
-    while (this.#buckets.size > 0 || this.#lastUsed.size > 0) {
+    while (this.#buckets.size > 0 || this.#lastUsed.size > 0 || !this.#signals.empty) {
       this.#unacknowledged = this.#takeBatch();
       await this.#send(this.#unacknowledged);
     }
@@ -78,7 +86,16 @@ export class EdgeUsageReporter implements VerificationObserver {
     }
     const lastUsed = [...this.#lastUsed].slice(0, MAX_USAGE_BUCKETS).map(([keyId, at]) => ({ keyId, at }));
     for (const { keyId } of lastUsed) this.#lastUsed.delete(keyId);
-    return { id: randomUUID(), buckets, lastUsed };
+    const signals = this.#signals.take();
+    return {
+      id: randomUUID(),
+      buckets,
+      lastUsed,
+      unknownKeys: signals.unknownKeys.map((u) => ({ ...u, address: u.address.slice(0, MAX_ADDRESS) })),
+      clients: signals.clients.flatMap(([keyId, seen]) =>
+        seen.map((c) => ({ keyId, ...c, address: c.address.slice(0, MAX_ADDRESS) })),
+      ),
+    };
   }
 
   async #send(batch: EdgeUsageBatch): Promise<void> {
