@@ -70,7 +70,6 @@ export {
   listIncidents,
   openIncidents,
   rotationClaim,
-  setKeyRetiresAt,
   updateIncident,
 } from './repositories/incidents.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
@@ -82,6 +81,7 @@ export {
   type LifecycleKey,
   type NewKey,
   revokeKey,
+  setKeyRetirement,
   updateKey,
 } from './repositories/key-writes.js';
 export {
