@@ -208,11 +208,14 @@ export {
 // Repositories: rotations, rotation policies
 
 export {
+  decodeRotationPolicy,
   deleteRotationPolicy,
+  encodeRotationPolicy,
   findKeysDueUnderPolicy,
   findRotationPolicy,
   listRotationPolicies,
   type PolicyScope,
+  type RotationPolicyRecord,
   type RotationReminder,
   recordRotationReminder,
   saveRotationPolicy,
