@@ -71,7 +71,6 @@ export {
   listIncidents,
   openIncidents,
   rotationClaim,
-  setKeyRetiresAt,
   updateIncident,
 } from './repositories/incidents.js';
 export { keyStatusIs } from './repositories/key-status-filter.js';
@@ -83,6 +82,7 @@ export {
   type LifecycleKey,
   type NewKey,
   revokeKey,
+  setKeyRetirement,
   updateKey,
 } from './repositories/key-writes.js';
 export {
@@ -215,11 +215,14 @@ export {
 // Repositories: rotations, rotation policies
 
 export {
+  decodeRotationPolicy,
   deleteRotationPolicy,
+  encodeRotationPolicy,
   findKeysDueUnderPolicy,
   findRotationPolicy,
   listRotationPolicies,
   type PolicyScope,
+  type RotationPolicyRecord,
   type RotationReminder,
   recordRotationReminder,
   saveRotationPolicy,

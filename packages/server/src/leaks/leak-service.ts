@@ -20,7 +20,7 @@ import {
   revokeKey,
   rotationClaim,
   type Store,
-  setKeyRetiresAt,
+  setKeyRetirement,
   type Tx,
   updateIncident,
 } from '@keyroll/storage';
@@ -246,8 +246,11 @@ export class LeakService {
       // Never later than the key's own retirement or expiry.
       revokesAt = Math.min(revokesAt, key.expiresAt ?? Infinity);
       if (status === 'active' || (key.retiresAt ?? Infinity) > revokesAt) {
-        await setKeyRetiresAt(tx.db, key.id, revokesAt, now);
-        await tx.change({ at: now, kind: 'key.updated', entityId: key.id, keyHash: key.hash });
+        await setKeyRetirement(tx, key, revokesAt, {
+          at: now,
+          actor: actorName(actor),
+          data: { fields: ['retiresAt'] },
+        });
       }
     }
     const contained = action === 'revoke' || action === 'none';

@@ -221,7 +221,7 @@ export class RotationEngine {
     let policyGraceMs: number | undefined;
     if (graceMs === undefined) {
       const key = await this.steps.key(this.#o.store.db, keyId);
-      policyGraceMs = (await this.#o.policies.effective(this.#o.store.db, key.consumerId))?.grace_ms;
+      policyGraceMs = (await this.#o.policies.effective(this.#o.store.db, key.consumerId))?.graceMs;
     }
     const grace = orThrow(selfRotationGraceMs(graceMs, policyGraceMs, this.#o.selfRotateMaxGraceMs));
     return this.rotate(actor, keyId, { graceMs: grace }, 'self');

@@ -5,13 +5,13 @@ import {
   findLiveConsumer,
   findRotationPolicy,
   listRotationPolicies,
-  type RotationPoliciesTable,
+  type RotationPolicyRecord,
   type Store,
   saveRotationPolicy,
 } from '@keyroll/storage';
 import { ROOT_CONSUMER_ID } from '../consumers/consumer-service.js';
 import { type Actor, actorName } from '../shared/actor.js';
-import { parseRetireRule, type RetireSpec, type RetireView, retireRule, retireView } from './rotation-retire.js';
+import { type RetireSpec, type RetireView, retireRule, retireView } from './rotation-retire.js';
 
 /** The target of the policy that applies to every consumer without its own. */
 export const DEFAULT_POLICY_TARGET = 'default';
@@ -51,24 +51,24 @@ export interface RotationPolicyServiceOptions {
 /** Scheduler intervals a policy's grace period must span, so that a tick always comes before the claim-by date. */
 export const MIN_GRACE_INTERVALS = 3;
 
-/** The reuse reaction stored with a policy. */
-export function onReuseOf(row: Pick<RotationPoliciesTable, 'on_reuse'> | null): OnReuse {
-  return row?.on_reuse === 'revoke' ? 'revoke' : 'reject';
+/** The reuse reaction of a policy (`reject` without one). */
+export function onReuseOf(policy: Pick<RotationPolicyRecord, 'onReuse'> | null): OnReuse {
+  return policy?.onReuse ?? 'reject';
 }
 
-/** The API view of a policy row. */
-export function policyView(row: RotationPoliciesTable): RotationPolicyView {
+/** The API view of a policy. */
+export function policyView(policy: RotationPolicyRecord): RotationPolicyView {
   return {
-    id: row.id,
-    target: row.target,
-    consumerId: row.consumer_id,
-    every: formatDuration(row.every_ms),
-    gracePeriod: formatDuration(row.grace_ms),
-    retire: retireView(parseRetireRule(row.retire)),
-    notifyBefore: row.notify_before_ms === null ? null : formatDuration(row.notify_before_ms),
-    onReuse: onReuseOf(row),
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
+    id: policy.id,
+    target: policy.target,
+    consumerId: policy.consumerId,
+    every: formatDuration(policy.everyMs),
+    gracePeriod: formatDuration(policy.graceMs),
+    retire: retireView(policy.retire),
+    notifyBefore: policy.notifyBeforeMs === null ? null : formatDuration(policy.notifyBeforeMs),
+    onReuse: onReuseOf(policy),
+    createdAt: new Date(policy.createdAt).toISOString(),
+    updatedAt: new Date(policy.updatedAt).toISOString(),
   };
 }
 
@@ -104,20 +104,20 @@ export class RotationPolicyService {
           throw new ApiError('NOT_FOUND', `consumer ${consumerId} not found`);
       }
       const existing = await findRotationPolicy(tx.db, target);
-      const row: RotationPoliciesTable = {
+      const policy: RotationPolicyRecord = {
         id: existing?.id ?? newId('policy', now),
         target,
-        consumer_id: consumerId,
-        every_ms: input.everyMs,
-        grace_ms: input.graceMs,
-        retire: JSON.stringify(rule),
-        notify_before_ms: input.notifyBeforeMs ?? null,
-        on_reuse: input.onReuse ?? 'reject',
-        created_at: existing?.created_at ?? now,
-        updated_at: now,
+        consumerId,
+        everyMs: input.everyMs,
+        graceMs: input.graceMs,
+        retire: rule,
+        notifyBeforeMs: input.notifyBeforeMs ?? null,
+        onReuse: input.onReuse ?? 'reject',
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
       };
-      await saveRotationPolicy(tx, row, existing !== undefined, { at: now, actor: actorName(actor) });
-      return policyView(row);
+      await saveRotationPolicy(tx, policy, existing !== undefined, { at: now, actor: actorName(actor) });
+      return policyView(policy);
     });
   }
 
@@ -143,21 +143,21 @@ export class RotationPolicyService {
 
   /** The policy of `target`; 404 when there is none. */
   async get(target: string): Promise<RotationPolicyView> {
-    const row = await findRotationPolicy(this.#o.store.db, target);
-    if (!row) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
-    return policyView(row);
+    const policy = await findRotationPolicy(this.#o.store.db, target);
+    if (!policy) throw new ApiError('NOT_FOUND', `no rotation policy for ${target}`);
+    return policyView(policy);
   }
 
   /** Every policy, the default first. */
   async list(): Promise<RotationPolicyView[]> {
-    const rows = await listRotationPolicies(this.#o.store.db);
-    return rows
+    const policies = await listRotationPolicies(this.#o.store.db);
+    return policies
       .sort((a, b) => Number(b.target === DEFAULT_POLICY_TARGET) - Number(a.target === DEFAULT_POLICY_TARGET))
       .map(policyView);
   }
 
   /** The policy that applies to a consumer: its own, else the default (the root consumer has no default). */
-  async effective(db: Db, consumerId: string): Promise<RotationPoliciesTable | null> {
+  async effective(db: Db, consumerId: string): Promise<RotationPolicyRecord | null> {
     const own = await findRotationPolicy(db, consumerId);
     if (own) return own;
     if (consumerId === ROOT_CONSUMER_ID) return null;

@@ -84,8 +84,3 @@ export function retireView(rule: RetireRule): RetireView {
       };
   }
 }
-
-/** Parses a stored rule. */
-export function parseRetireRule(json: string): RetireRule {
-  return JSON.parse(json);
-}

@@ -5,7 +5,7 @@ import {
   findRollingRotationIds,
   type KeyRecord,
   listRotationPolicies,
-  type RotationPoliciesTable,
+  type RotationPolicyRecord,
   recordRotationReminder,
   type Store,
 } from '@keyroll/storage';
@@ -15,7 +15,6 @@ import { actorName, systemActor } from '../shared/actor.js';
 import type { RotationEngine } from './rotation-engine.js';
 import { statusOf } from './rotation-keys.js';
 import { DEFAULT_POLICY_TARGET, onReuseOf, type RotationPolicyService } from './rotation-policies.js';
-import { parseRetireRule } from './rotation-retire.js';
 
 /** What a {@link RotationScheduler} needs. */
 export interface RotationSchedulerOptions {
@@ -127,11 +126,11 @@ export class RotationScheduler {
       if (done) report[done]++;
     }
     for (const policy of await listRotationPolicies(this.#o.store.db)) {
-      for (const key of await this.#dueKeys(policy, now, policy.every_ms)) {
+      for (const key of await this.#dueKeys(policy, now, policy.everyMs)) {
         if (await job(() => this.#startPolicyRotation(policy, key.id, now))) report.started++;
       }
-      if (policy.notify_before_ms !== null) {
-        for (const key of await this.#dueKeys(policy, now, policy.every_ms - policy.notify_before_ms)) {
+      if (policy.notifyBeforeMs !== null) {
+        for (const key of await this.#dueKeys(policy, now, policy.everyMs - policy.notifyBeforeMs)) {
           if (await job(() => this.#remind(policy, key, now))) report.reminders++;
         }
       }
@@ -162,23 +161,23 @@ export class RotationScheduler {
   }
 
   /** Active keys under `policy` created at least `ageMs` ago, not rolled back from a rotation within `every`. */
-  #dueKeys(policy: RotationPoliciesTable, now: number, ageMs: number): Promise<KeyRecord[]> {
+  #dueKeys(policy: RotationPolicyRecord, now: number, ageMs: number): Promise<KeyRecord[]> {
     const scope = { policy, defaultTarget: DEFAULT_POLICY_TARGET, exceptConsumerId: ROOT_CONSUMER_ID };
     return findKeysDueUnderPolicy(this.#o.store.db, scope, now, ageMs, this.#batch());
   }
 
   /** Starts a policy rotation of one key; its successor waits for the old key's holder to claim it. */
-  #startPolicyRotation(policy: RotationPoliciesTable, keyId: string, now: number): Promise<boolean> {
+  #startPolicyRotation(policy: RotationPolicyRecord, keyId: string, now: number): Promise<boolean> {
     const steps = this.#o.engine.steps;
     return this.#o.store.mutate(async (tx) => {
       const key = await steps.key(tx.db, keyId);
       const current = await this.#o.policies.effective(tx.db, key.consumerId);
-      if (statusOf(key, now) !== 'active' || current?.id !== policy.id || key.createdAt > now - current.every_ms) {
+      if (statusOf(key, now) !== 'active' || current?.id !== policy.id || key.createdAt > now - current.everyMs) {
         return false;
       }
       await steps.start(tx, this.#actor, key, now, {
-        graceMs: current.grace_ms,
-        rule: parseRetireRule(current.retire),
+        graceMs: current.graceMs,
+        rule: current.retire,
         origin: 'policy',
         policyId: current.id,
         onReuse: onReuseOf(current),
@@ -189,12 +188,12 @@ export class RotationScheduler {
   }
 
   /** Sends the one reminder of a key's coming policy rotation. */
-  #remind(policy: RotationPoliciesTable, key: KeyRecord, now: number): Promise<boolean> {
+  #remind(policy: RotationPolicyRecord, key: KeyRecord, now: number): Promise<boolean> {
     const reminder = {
       keyId: key.id,
       consumerId: key.consumerId,
       policyId: policy.id,
-      dueAt: key.createdAt + policy.every_ms,
+      dueAt: key.createdAt + policy.everyMs,
     };
     return this.#o.store.mutate((tx) =>
       recordRotationReminder(tx, reminder, { at: now, actor: actorName(this.#actor) }),

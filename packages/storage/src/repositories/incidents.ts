@@ -56,11 +56,6 @@ export function openIncidents(db: Db, afterId: string | null, limit: number): Pr
   return q.orderBy('id').limit(limit).execute();
 }
 
-/** Moves a key's retirement to `at` (a leak's rollover: the key stops at the end of the grace, held or not). */
-export async function setKeyRetiresAt(db: Db, keyId: string, at: number, now: number): Promise<void> {
-  await db.updateTable('keys').set({ retires_at: at, updated_at: now }).where('id', '=', keyId).execute();
-}
-
 /** When the successor of a rotation was claimed, and which key it is (an incident's timeline). */
 export function rotationClaim(
   db: Db,

@@ -77,6 +77,29 @@ export async function updateKey(tx: Tx, key: KeyRecord, changes: KeyChanges, eve
   return { ...key, ...changes, updatedAt: event.at };
 }
 
+/**
+ * Moves a key's retirement to `retiresAt` (a leak's rollover: the key stops at the end of the grace),
+ * with a `key.updated` change and audit event (`consumerId`, `retiresAt` as ISO 8601, then `event.data`).
+ * Returns the changed key.
+ */
+export async function setKeyRetirement(
+  tx: Tx,
+  key: KeyRecord,
+  retiresAt: number,
+  event: WriteEvent,
+): Promise<KeyRecord> {
+  await tx.db
+    .updateTable('keys')
+    .set({ retires_at: retiresAt, updated_at: event.at })
+    .where('id', '=', key.id)
+    .execute();
+  await recordWrite(tx, keyEntity('key.updated', key), event, {
+    consumerId: key.consumerId,
+    retiresAt: new Date(retiresAt).toISOString(),
+  });
+  return { ...key, retiresAt, updatedAt: event.at };
+}
+
 /** Revokes a key at `event.at`, with a `key.revoked` change and audit event (`consumerId`, `reason`, then `event.data`). */
 export async function revokeKey(
   tx: Tx,

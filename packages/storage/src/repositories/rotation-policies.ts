@@ -1,17 +1,69 @@
+import type { OnReuse, RetireRule } from '@keyroll/core';
 import type { RotationPoliciesTable } from '../schema.js';
 import type { Db, Tx } from '../store.js';
+import { readJson } from './json-columns.js';
 import { keyStatusIs } from './key-status-filter.js';
 import { decodeKey, type KeyRecord } from './keys.js';
 import { recordWrite, type WriteEvent } from './write-event.js';
 
+/** A rotation policy, decoded: durations and dates in epoch ms, its retire rule parsed. */
+export interface RotationPolicyRecord {
+  id: string;
+  /** `default` or the consumer's id. */
+  target: string;
+  /** `null` for the default policy. */
+  consumerId: string | null;
+  everyMs: number;
+  graceMs: number;
+  retire: RetireRule;
+  notifyBeforeMs: number | null;
+  onReuse: OnReuse;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The record of a stored policy row (anything but a stored `revoke` reacts to reuse with `reject`). */
+export function decodeRotationPolicy(row: RotationPoliciesTable): RotationPolicyRecord {
+  return {
+    id: row.id,
+    target: row.target,
+    consumerId: row.consumer_id,
+    everyMs: row.every_ms,
+    graceMs: row.grace_ms,
+    retire: readJson<RetireRule>(row.retire),
+    notifyBeforeMs: row.notify_before_ms,
+    onReuse: row.on_reuse === 'revoke' ? 'revoke' : 'reject',
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The row of a policy record. */
+export function encodeRotationPolicy(policy: RotationPolicyRecord): RotationPoliciesTable {
+  return {
+    id: policy.id,
+    target: policy.target,
+    consumer_id: policy.consumerId,
+    every_ms: policy.everyMs,
+    grace_ms: policy.graceMs,
+    retire: JSON.stringify(policy.retire),
+    notify_before_ms: policy.notifyBeforeMs,
+    on_reuse: policy.onReuse,
+    created_at: policy.createdAt,
+    updated_at: policy.updatedAt,
+  };
+}
+
 /** The stored rotation policy of `target` (a consumer id or `default`), or `undefined`. */
-export function findRotationPolicy(db: Db, target: string): Promise<RotationPoliciesTable | undefined> {
-  return db.selectFrom('rotation_policies').selectAll().where('target', '=', target).executeTakeFirst();
+export async function findRotationPolicy(db: Db, target: string): Promise<RotationPolicyRecord | undefined> {
+  const row = await db.selectFrom('rotation_policies').selectAll().where('target', '=', target).executeTakeFirst();
+  return row && decodeRotationPolicy(row);
 }
 
 /** Every stored rotation policy, by target. */
-export function listRotationPolicies(db: Db): Promise<RotationPoliciesTable[]> {
-  return db.selectFrom('rotation_policies').selectAll().orderBy('target').execute();
+export async function listRotationPolicies(db: Db): Promise<RotationPolicyRecord[]> {
+  const rows = await db.selectFrom('rotation_policies').selectAll().orderBy('target').execute();
+  return rows.map(decodeRotationPolicy);
 }
 
 /**
@@ -20,33 +72,38 @@ export function listRotationPolicies(db: Db): Promise<RotationPoliciesTable[]> {
  */
 export async function saveRotationPolicy(
   tx: Tx,
-  row: RotationPoliciesTable,
+  policy: RotationPolicyRecord,
   replaces: boolean,
   event: WriteEvent,
 ): Promise<void> {
+  const row = encodeRotationPolicy(policy);
   if (replaces) await tx.db.updateTable('rotation_policies').set(row).where('id', '=', row.id).execute();
   else await tx.db.insertInto('rotation_policies').values(row).execute();
-  await recordWrite(tx, { kind: 'rotation_policy.set', targetType: 'rotation_policy', id: row.id }, event, {
-    consumerId: row.consumer_id,
-    target: row.target,
-    every: row.every_ms,
-    gracePeriodMs: row.grace_ms,
-    onReuse: row.on_reuse,
+  await recordWrite(tx, { kind: 'rotation_policy.set', targetType: 'rotation_policy', id: policy.id }, event, {
+    consumerId: policy.consumerId,
+    target: policy.target,
+    every: policy.everyMs,
+    gracePeriodMs: policy.graceMs,
+    onReuse: policy.onReuse,
   });
 }
 
 /** Deletes a rotation policy, with a `rotation_policy.deleted` change and audit event (`consumerId`, `target`). */
-export async function deleteRotationPolicy(tx: Tx, row: RotationPoliciesTable, event: WriteEvent): Promise<void> {
-  await tx.db.deleteFrom('rotation_policies').where('id', '=', row.id).execute();
-  await recordWrite(tx, { kind: 'rotation_policy.deleted', targetType: 'rotation_policy', id: row.id }, event, {
-    consumerId: row.consumer_id,
-    target: row.target,
+export async function deleteRotationPolicy(
+  tx: Tx,
+  policy: Pick<RotationPolicyRecord, 'id' | 'consumerId' | 'target'>,
+  event: WriteEvent,
+): Promise<void> {
+  await tx.db.deleteFrom('rotation_policies').where('id', '=', policy.id).execute();
+  await recordWrite(tx, { kind: 'rotation_policy.deleted', targetType: 'rotation_policy', id: policy.id }, event, {
+    consumerId: policy.consumerId,
+    target: policy.target,
   });
 }
 
 /** Which keys a policy covers: its consumer's, or (the default policy) those of consumers without a policy of their own. */
 export interface PolicyScope {
-  policy: Pick<RotationPoliciesTable, 'consumer_id' | 'every_ms'>;
+  policy: Pick<RotationPolicyRecord, 'consumerId' | 'everyMs'>;
   /** The target of the default policy, whose row covers no consumer by itself. */
   defaultTarget: string;
   /** A consumer the default policy never covers (the root consumer). */
@@ -65,7 +122,7 @@ export async function findKeysDueUnderPolicy(
   limit: number,
 ): Promise<KeyRecord[]> {
   const { policy, defaultTarget, exceptConsumerId } = scope;
-  const consumerId = policy.consumer_id;
+  const consumerId = policy.consumerId;
   const rows = await db
     .selectFrom('keys')
     .selectAll()
@@ -91,7 +148,7 @@ export async function findKeysDueUnderPolicy(
             .select('rotations.id')
             .whereRef('rotations.old_key_id', '=', 'keys.id')
             .where('rotations.state', '=', 'rolled_back')
-            .where('rotations.ended_at', '>', now - policy.every_ms),
+            .where('rotations.ended_at', '>', now - policy.everyMs),
         ),
       ),
     )

@@ -6,6 +6,7 @@ import {
   insertKey,
   listKeys,
   revokeKey,
+  setKeyRetirement,
   updateKey,
 } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +149,28 @@ for (const dialect of DIALECTS) {
             action: 'key.revoked',
             target_id: 'key_f1',
             data: { consumerId: 'consumer_f', reason: 'leaked' },
+          }),
+        ],
+      });
+    });
+
+    it('moves a key retirement with a change (with the key hash) and an audit event', async () => {
+      const [stored] = await seed(t.store, consumer('consumer_r'), [key('key_r1', 'consumer_r')]);
+      if (!stored) throw new Error('not seeded');
+      const before = await heads(t.store);
+      const moved = await t.store.mutate((tx) =>
+        setKeyRetirement(tx, stored, 90_000, { at: 5000, actor: ACTOR, data: { fields: ['retiresAt'] } }),
+      );
+      const read = await findKeyById(t.store.db, 'key_r1');
+      expect(read).toEqual(moved);
+      expect(read).toEqual({ ...stored, retiresAt: 90_000, updatedAt: 5000 });
+      expect(await logsAfter(t.store, before.change, before.audit)).toEqual({
+        changes: [{ kind: 'key.updated', entity_id: 'key_r1', key_hash: 'hash-of-key_r1' }],
+        audit: [
+          expect.objectContaining({
+            action: 'key.updated',
+            target_id: 'key_r1',
+            data: { consumerId: 'consumer_r', retiresAt: new Date(90_000).toISOString(), fields: ['retiresAt'] },
           }),
         ],
       });

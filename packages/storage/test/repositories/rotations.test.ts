@@ -13,7 +13,7 @@ import {
   keyLastUsedAt,
   listRotationPolicies,
   listRotations,
-  type RotationPoliciesTable,
+  type RotationPolicyRecord,
   recordRotationReminder,
   requestsFromMinute,
   saveRotationPolicy,
@@ -56,18 +56,18 @@ function rotation(
   };
 }
 
-function policy(id: string, target: string, fields: Partial<RotationPoliciesTable> = {}): RotationPoliciesTable {
+function policy(id: string, target: string, fields: Partial<RotationPolicyRecord> = {}): RotationPolicyRecord {
   return {
     id,
     target,
-    consumer_id: target === 'default' ? null : target,
-    every_ms: 10_000,
-    grace_ms: 1000,
-    retire: JSON.stringify({ mode: 'deadline' }),
-    notify_before_ms: null,
-    on_reuse: 'reject',
-    created_at: 1000,
-    updated_at: 1000,
+    consumerId: target === 'default' ? null : target,
+    everyMs: 10_000,
+    graceMs: 1000,
+    retire: { mode: 'deadline' } as RotationPolicyRecord['retire'],
+    notifyBeforeMs: null,
+    onReuse: 'reject',
+    createdAt: 1000,
+    updatedAt: 1000,
     ...fields,
   };
 }
@@ -241,7 +241,7 @@ for (const dialect of DIALECTS) {
       const before = await heads(t.store);
       const set = policy('policy_p', 'c_pol');
       await t.store.mutate((tx) => saveRotationPolicy(tx, set, false, { at: 1000, actor: ACTOR }));
-      const replaced = { ...set, every_ms: 20_000, updated_at: 2000 };
+      const replaced = { ...set, everyMs: 20_000, updatedAt: 2000 };
       await t.store.mutate((tx) => saveRotationPolicy(tx, replaced, true, { at: 2000, actor: ACTOR }));
       expect(await findRotationPolicy(t.store.db, 'c_pol')).toEqual(replaced);
       expect((await listRotationPolicies(t.store.db)).map((p) => p.target)).toContain('c_pol');
