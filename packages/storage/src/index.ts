@@ -56,7 +56,13 @@ export {
   findLiveConsumer,
   listLiveConsumers,
 } from './repositories/consumers.js';
-export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
+export {
+  type DataPlaneSnapshot,
+  type DataPlaneSnapshotSink,
+  readDataPlaneSnapshot,
+  SNAPSHOT_PAGE_SIZE,
+  streamDataPlaneSnapshot,
+} from './repositories/data-plane.js';
 export {
   type EdgeUsageBatch,
   type EdgeUsageBucket,
@@ -77,6 +83,7 @@ export { keyStatusIs } from './repositories/key-status-filter.js';
 export {
   encodeKey,
   insertKey,
+  insertKeysUnlogged,
   type KeyChanges,
   type NewKey,
   revokeKey,
