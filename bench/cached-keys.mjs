@@ -4,28 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '@keyroll/core';
-import { createStore, migrateToLatest } from '@keyroll/storage';
-import { CachingKeyLookup, cachedKeyFromRow, StorageKeyLookup, Verifier } from '@keyroll/verifier/internal';
+import { createStore, decodeKey, migrateToLatest } from '@keyroll/storage';
+import { CachingKeyLookup, cachedKeyFromRecord, StorageKeyLookup, Verifier } from '@keyroll/verifier/internal';
 
-/** The machine, for the results table. */
-export function machine() {
-  const cpus = os.cpus();
-  return `${cpus[0]?.model?.trim() ?? 'cpu'} × ${cpus.length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
-}
-
-/** The load average line every benchmark prints (its numbers depend on what else the machine does). */
-export function loadAverageLine() {
-  return `load average: ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')} on ${os.cpus().length} CPUs`;
-}
-
-/** Median of numbers. */
-export function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+export { loadAverageLine, machine, median, randomOrder } from './bench-common.mjs';
 
 /** `n` fresh keys: secrets and the rows storage would hold for them. */
 export function makeKeys(n) {
@@ -72,7 +54,7 @@ export function keyRow(i, g, now = Date.now()) {
  */
 export async function cachedVerifier(rows, options = {}) {
   const { verifier, lookup, store } = await emptyVerifier(rows.length, options);
-  for (const row of rows) lookup.cache.setKey(cachedKeyFromRow(row));
+  for (const row of rows) lookup.cache.setKey(cachedKeyFromRecord(decodeKey(row)));
   return { verifier, lookup, store };
 }
 
@@ -124,11 +106,4 @@ export function floorRate(lookup, keys, order, ms) {
     now = performance.now();
   }
   return done / ((now - started) / 1000);
-}
-
-/** A random visiting order of `n` keys, `length` long. */
-export function randomOrder(n, length) {
-  const order = new Uint32Array(length);
-  for (let i = 0; i < length; i++) order[i] = Math.floor(Math.random() * n);
-  return order;
 }

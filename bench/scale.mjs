@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { generateKey } from '@keyroll/core';
-import { cachedKeyFromRow } from '@keyroll/verifier/internal';
+import { decodeKey } from '@keyroll/storage';
+import { cachedKeyFromRecord } from '@keyroll/verifier/internal';
 import {
   emptyVerifier,
   floorRate,
@@ -50,7 +51,7 @@ async function filled(n) {
   for (let i = 0; i < n; i++) secrets.push(generateKey('kr_live'));
   const before = heap();
   const now = Date.now();
-  for (let i = 0; i < n; i++) lookup.cache.setKey(cachedKeyFromRow(keyRow(i, secrets[i], now)));
+  for (let i = 0; i < n; i++) lookup.cache.setKey(cachedKeyFromRecord(decodeKey(keyRow(i, secrets[i], now))));
   const bytesPerKey = (heap() - before) / n;
   // The floor over the same keys: one SHA-256 and one Map.get, as large a Map.
   const floorMap = new Map();

@@ -56,7 +56,13 @@ export {
   findLiveConsumer,
   listLiveConsumers,
 } from './repositories/consumers.js';
-export { type DataPlaneSnapshot, readDataPlaneSnapshot } from './repositories/data-plane.js';
+export {
+  type DataPlaneSnapshot,
+  type DataPlaneSnapshotSink,
+  readDataPlaneSnapshot,
+  SNAPSHOT_PAGE_SIZE,
+  streamDataPlaneSnapshot,
+} from './repositories/data-plane.js';
 export {
   type EdgeClientSighting,
   type EdgeUsageBatch,
@@ -78,6 +84,7 @@ export {
   applyKeyLifecycle,
   encodeKey,
   insertKey,
+  insertKeysUnlogged,
   type KeyChanges,
   type LifecycleKey,
   type NewKey,

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { ApiError } from '@keyroll/core';
-import { type DataPlaneSnapshot, readDataPlaneSnapshot } from '@keyroll/storage';
+import { streamDataPlaneSnapshot } from '@keyroll/storage';
 import { edgeConsumerOf, edgeKeyOf, edgePlanOf, type SnapshotLine } from '@keyroll/verifier/internal';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
@@ -31,32 +31,63 @@ export async function snapshotRoute(app: FastifyInstance, deps: Pick<AppDeps, 's
       },
     },
     async (_req, reply) => {
-      let snapshot: DataPlaneSnapshot;
-      try {
-        snapshot = await readDataPlaneSnapshot(deps.store.db);
-      } catch {
-        throw new ApiError('UNAVAILABLE', 'storage is unreachable: the snapshot cannot be read');
-      }
+      const body = new PassThrough();
+      let sentHead!: () => void;
+      const headSent = new Promise<void>((resolve) => {
+        sentHead = resolve;
+      });
+      // Lines are gathered into chunks; a chunk the socket cannot take yet holds the read (and the
+      // transaction) until it drains, so at most a page of rows sits in this process per edge.
+      let lines: string[] = [];
+      const flush = async () => {
+        if (lines.length === 0) return;
+        const chunk = `${lines.join('\n')}\n`;
+        lines = [];
+        if (!body.write(chunk) && !body.destroyed) await drained(body);
+        if (body.destroyed) throw new Error('the client went away');
+      };
+      const add = async (line: string) => {
+        lines.push(line);
+        if (lines.length >= LINES_PER_CHUNK) await flush();
+      };
+      const reading = streamDataPlaneSnapshot(deps.store.db, {
+        head: (seq) => {
+          lines.push(JSON.stringify({ seq }));
+          sentHead();
+        },
+        keys: async (page) => {
+          for (const k of page) await add(JSON.stringify({ key: edgeKeyOf(k) } satisfies SnapshotLine));
+        },
+        consumers: async (page) => {
+          for (const c of page) await add(JSON.stringify({ consumer: edgeConsumerOf(c) } satisfies SnapshotLine));
+        },
+        plans: async (page) => {
+          for (const p of page) await add(JSON.stringify({ plan: edgePlanOf(p) } satisfies SnapshotLine));
+        },
+      }).then(flush);
+      // Storage unreachable before the head is read: a 503 problem. Failing later, mid-stream: the
+      // response is cut off (no final chunk), which the edge sees as a failed load, never as a short snapshot.
+      const started = await Promise.race([headSent.then(() => true), reading.then(() => true)]).catch(() => false);
+      if (!started) throw new ApiError('UNAVAILABLE', 'storage is unreachable: the snapshot cannot be read');
+      reading.then(
+        () => body.end(),
+        (e: unknown) => body.destroy(e instanceof Error ? e : new Error(String(e))),
+      );
       reply.header('content-type', 'application/x-ndjson; charset=utf-8').header('cache-control', 'no-store');
-      return reply.send(Readable.from(snapshotChunks(snapshot)));
+      return reply.send(body);
     },
   );
 }
 
-function* snapshotChunks(s: DataPlaneSnapshot): Generator<string> {
-  let lines: string[] = [JSON.stringify({ seq: s.seq })];
-  for (const line of snapshotLines(s)) {
-    lines.push(JSON.stringify(line));
-    if (lines.length >= LINES_PER_CHUNK) {
-      yield `${lines.join('\n')}\n`;
-      lines = [];
-    }
-  }
-  if (lines.length > 0) yield `${lines.join('\n')}\n`;
-}
-
-function* snapshotLines(s: DataPlaneSnapshot): Generator<SnapshotLine> {
-  for (const k of s.keys) yield { key: edgeKeyOf(k) };
-  for (const c of s.consumers) yield { consumer: edgeConsumerOf(c) };
-  for (const p of s.plans) yield { plan: edgePlanOf(p) };
+/** Resolves once the stream can take more, or has been destroyed. */
+function drained(stream: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }

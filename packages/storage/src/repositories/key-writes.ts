@@ -1,6 +1,6 @@
 import type { Effects } from '@keyroll/core';
 import type { KeysTable } from '../schema.js';
-import type { Tx } from '../store.js';
+import type { Db, Tx } from '../store.js';
 import { writeJsonOrNull } from './json-columns.js';
 import type { KeyRecord } from './keys.js';
 import { recordWrite, type WriteEvent } from './write-event.js';
@@ -161,4 +161,20 @@ export async function applyKeyLifecycle(
     if (!key) throw new Error(`change about key ${c.keyId}, which the step did not read`);
     await tx.change({ at, kind: c.kind, entityId: key.id, keyHash: key.hash });
   }
+}
+
+/**
+ * Inserts many keys at once (batches of multi-row inserts in one transaction) **without** change-log
+ * rows or audit events: for seeding benchmarks and fixtures only, never for a key a client holds.
+ * Each key is its own lineage unless `lineageId` says otherwise.
+ */
+export async function insertKeysUnlogged(db: Db, keys: readonly KeyRecord[]): Promise<void> {
+  // SQLite allows 32,766 bound parameters per statement; a key row binds 22.
+  const BATCH = 1000;
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const rows = keys.slice(i, i + BATCH).map((k) => ({ ...encodeKey(k), lineage_id: k.lineageId }));
+      await trx.insertInto('keys').values(rows).execute();
+    }
+  });
 }

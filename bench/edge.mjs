@@ -1,0 +1,333 @@
+// bench:edge — an edge verifier (createRemoteVerifier, in a child process) following a keyroll node
+// (this process, SQLite in a temp dir, loopback HTTP):
+//   (a) revocation: from the node's response to a revoke (and from the request's start) until the
+//       edge rejects the key, which it verifies every millisecond; stamped with the monotonic clock
+//       both processes share;
+//   (b) snapshot: the edge's boot from the node's snapshot at 1M keys (seeded straight through
+//       storage's insertKeysUnlogged): load time and the edge's memory per key after a full GC;
+//   (c) lookups: the edge's verifications/s vs the floor (SHA-256 + Map.get over a Map as large as
+//       the edge's table), in interleaved rounds, over 1,000 keys in random order.
+//
+//   npm run bench:edge                                   (builds first)
+//   BENCH_EDGE_KEYS=100000 BENCH_TRIALS=200 BENCH_ROUNDS=20 BENCH_MS=200 node bench/edge.mjs
+//
+// Targets (issue 13): revocation p99 ≤ 50 ms; ≤ 200 B/key and ≤ 10 s load at 1M keys; lookups ≥ 0.8 × floor.
+import { fork } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { generateKey } from '@keyroll/core';
+import { createKeyroll, loadConfig } from '@keyroll/server';
+import { insertKeysUnlogged } from '@keyroll/storage';
+import { createRemoteVerifier } from '@keyroll/verifier';
+import { loadAverageLine, machine, median, randomOrder } from './bench-common.mjs';
+
+const role = process.argv[2] ?? 'main';
+const KEYS = Number(process.env.BENCH_EDGE_KEYS ?? 1_000_000);
+const KNOWN = 1000;
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 200);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const MS = Number(process.env.BENCH_MS ?? 200);
+const TARGET = { p99Ms: 50, bytesPerKey: 200, loadSeconds: 10, lookupRatio: 0.8 };
+
+/** The hash of the `i`-th filler key (no secret exists for it): the edge child recomputes it for the floor. */
+const fillerHash = (i) => createHash('sha256').update(`bench-edge-filler-${i}`).digest('hex');
+
+function heapAndExternal() {
+  globalThis.gc();
+  globalThis.gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, external: m.external };
+}
+
+/** The edge: boots from the node, then measures what it is asked to. */
+async function runEdge(url, token) {
+  let edge;
+  const known = [];
+  process.on('message', async (msg) => {
+    if (msg.type === 'load') {
+      const before = heapAndExternal();
+      const t0 = performance.now();
+      // The lookup rounds hold the event loop for seconds at a time: a bound that long keeps them from
+      // reading as staleness (the revocation trials measure the link itself).
+      edge = await createRemoteVerifier({ url, token, usageFlushMs: 0, maxStalenessMs: 3_600_000 });
+      const loadMs = performance.now() - t0;
+      const after = heapAndExternal();
+      const keys = edge.status().keys;
+      process.send({
+        type: 'loaded',
+        loadMs,
+        keys,
+        heapPerKey: (after.heap - before.heap) / keys,
+        externalPerKey: (after.external - before.external) / keys,
+        rss: process.memoryUsage().rss,
+      });
+    } else if (msg.type === 'lookups') {
+      known.push(...msg.keys);
+      // The floor: one SHA-256 and one Map.get over as many hashes as the edge holds.
+      const map = new Map();
+      for (let i = 0; i < msg.fillers; i++) map.set(fillerHash(i), i);
+      for (const k of known) map.set(createHash('sha256').update(k).digest('hex'), k);
+      const floor = (key) => map.get(createHash('sha256').update(key).digest('hex'));
+      const order = randomOrder(known.length, 200_000);
+      await edgeRate(edge.verifier, known, order, 300);
+      const edgeRuns = [];
+      const floorRuns = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        edgeRuns.push(await edgeRate(edge.verifier, known, order, MS));
+        floorRuns.push(floorRate(floor, known, order, MS));
+        await new Promise((r) => setImmediate(r)); // let the link read its heartbeats
+      }
+      process.send({ type: 'rates', edge: edgeRuns, floor: floorRuns });
+    } else if (msg.type === 'watch') {
+      for (;;) {
+        if ((await edge.verifier.verify(msg.key)).code === 'VALID') break;
+        await sleep(1);
+      }
+      process.send({ type: 'ready' });
+      for (;;) {
+        const r = await edge.verifier.verify(msg.key);
+        if (r.code === 'REVOKED') {
+          process.send({ type: 'rejected', at: String(process.hrtime.bigint()) });
+          return;
+        }
+        await sleep(1);
+      }
+    } else if (msg.type === 'stop') {
+      await edge?.close();
+      process.exit(0);
+    }
+  });
+  process.send({ type: 'up' });
+}
+
+async function edgeRate(verifier, keys, order, ms) {
+  let done = 0;
+  let i = 0;
+  const started = performance.now();
+  let now = started;
+  while (now - started < ms) {
+    for (let j = 0; j < 1000; j++) {
+      const r = await verifier.verify(keys[order[i]], { scopes: ['read'] });
+      if (r.code !== 'VALID') throw new Error(`unexpected ${r.code}`);
+      i = i + 1 === order.length ? 0 : i + 1;
+    }
+    done += 1000;
+    now = performance.now();
+  }
+  return done / ((now - started) / 1000);
+}
+
+function floorRate(lookup, keys, order, ms) {
+  let done = 0;
+  let i = 0;
+  const started = performance.now();
+  let now = started;
+  while (now - started < ms) {
+    for (let j = 0; j < 1000; j++) {
+      if (lookup(keys[order[i]]) === undefined) throw new Error('floor miss');
+      i = i + 1 === order.length ? 0 : i + 1;
+    }
+    done += 1000;
+    now = performance.now();
+  }
+  return done / ((now - started) / 1000);
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** A key row for the bulk insert: the `i`-th of the consumer's. */
+function keyRecord(i, consumerId, hash, now) {
+  const id = `key_bench${i.toString(36).padStart(12, '0')}`;
+  return {
+    id,
+    consumerId,
+    name: 'default',
+    hash,
+    hint: 'kr_live_…bnch',
+    prefix: 'kr_live',
+    version: 1,
+    predecessorId: null,
+    lineageId: id,
+    scopes: ['read', 'trade'],
+    metadata: {},
+    allowedIps: null,
+    rateLimit: null,
+    quota: null,
+    planId: null,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: null,
+    retiresAt: null,
+    revokedAt: null,
+    revokeReason: null,
+    lastUsedAt: null,
+  };
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-edge-'));
+  const kr = await createKeyroll(
+    loadConfig({
+      KEYROLL_DATA_DIR: dataDir,
+      KEYROLL_LOG_LEVEL: 'error',
+      KEYROLL_AUDIT_KEY: randomBytes(24).toString('hex'),
+    }),
+    { scheduler: false },
+  );
+  const auth = { authorization: `Bearer ${kr.bootstrap.rootKey}` };
+  const call = async (method, path, payload) => {
+    const res = await kr.app.inject({ method, url: path, headers: auth, payload });
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
+    return res.json();
+  };
+  const consumer = await call('POST', '/v1/consumers', { name: 'bench' });
+  const token = (await call('POST', '/v1/keys', { consumerId: 'root', scopes: ['dataplane:read'] })).key;
+
+  // Seed: KNOWN keys whose secrets we keep (to verify), the rest fillers with a hash and no secret.
+  const t0 = performance.now();
+  const now = Date.now();
+  const secrets = [];
+  const fillers = Math.max(0, KEYS - KNOWN);
+  const BATCH = 50_000;
+  for (let start = 0; start < KEYS; start += BATCH) {
+    const batch = [];
+    for (let i = start; i < Math.min(KEYS, start + BATCH); i++) {
+      let hash;
+      if (i < fillers) hash = fillerHash(i);
+      else {
+        const g = generateKey('kr_live');
+        secrets.push(g.key);
+        hash = g.hash;
+      }
+      batch.push(keyRecord(i, consumer.id, hash, now));
+    }
+    await insertKeysUnlogged(kr.store.db, batch);
+  }
+  const seedSeconds = (performance.now() - t0) / 1000;
+  await kr.app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${kr.app.server.address().port}`;
+
+  const edge = fork(new URL(import.meta.url).pathname, ['edge', url, token], {
+    stdio: 'inherit',
+    execArgv: ['--expose-gc'],
+  });
+  const next = (type) =>
+    new Promise((resolve) => {
+      const on = (m) => {
+        if (m.type !== type) return;
+        edge.off('message', on);
+        resolve(m);
+      };
+      edge.on('message', on);
+    });
+  await next('up');
+
+  // (b) snapshot load
+  const loadedP = next('loaded');
+  edge.send({ type: 'load' });
+  const loaded = await loadedP;
+
+  // (c) lookups vs floor
+  const ratesP = next('rates');
+  edge.send({ type: 'lookups', keys: secrets, fillers });
+  const rates = await ratesP;
+  const lookupRatio = median(rates.edge.map((v, i) => v / rates.floor[i]));
+
+  // (a) revocation
+  // A consumer of its own (the seeded one holds more active keys than a consumer may).
+  const revoking = await call('POST', '/v1/consumers', { name: 'bench-revocations' });
+  const fromRequest = [];
+  const fromResponse = [];
+  for (let i = 0; i < TRIALS; i++) {
+    const created = await call('POST', '/v1/keys', { consumerId: revoking.id });
+    const ready = next('ready');
+    edge.send({ type: 'watch', key: created.key });
+    await ready;
+    const rejected = next('rejected');
+    const r0 = process.hrtime.bigint();
+    await call('POST', `/v1/keys/${created.id}/revoke`, {});
+    const r1 = process.hrtime.bigint();
+    const at = BigInt((await rejected).at);
+    fromRequest.push(Number(at - r0) / 1e6);
+    fromResponse.push(Math.max(0, Number(at - r1) / 1e6));
+  }
+
+  edge.send({ type: 'stop' });
+  await new Promise((r) => edge.once('exit', r));
+  await kr.close();
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const stats = (xs) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const r = (v) => Number(v.toFixed(2));
+    return { p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1]) };
+  };
+  const req = stats(fromRequest);
+  const res = stats(fromResponse);
+  const loadSeconds = loaded.loadMs / 1000;
+  const bytesPerKey = loaded.heapPerKey + loaded.externalPerKey;
+  const edgeRateMedian = Math.round(median(rates.edge));
+  const floorRateMedian = Math.round(median(rates.floor));
+  const pass = {
+    revocation: res.p99 <= TARGET.p99Ms,
+    bytesPerKey: bytesPerKey <= TARGET.bytesPerKey,
+    load: loadSeconds <= TARGET.loadSeconds,
+    lookups: lookupRatio >= TARGET.lookupRatio,
+  };
+  const mark = (ok) => (ok ? 'PASS' : 'FAIL');
+
+  console.log(`\nbench:edge — a node on SQLite (this process) and an edge verifier (a child process), loopback HTTP`);
+  console.log(`machine: ${machine()}`);
+  console.log(`seeded ${loaded.keys} keys in ${seedSeconds.toFixed(1)} s (storage's insertKeysUnlogged)\n`);
+  console.log(`(a) revocation, ${TRIALS} trials: revoke on the node → the edge rejects the key`);
+  console.log('measured from                        p50 ms    p90 ms    p99 ms    max ms');
+  for (const [label, s] of [
+    ['revoke request sent', req],
+    ['revoke response received', res],
+  ]) {
+    console.log(
+      `${label.padEnd(34)} ${String(s.p50).padStart(8)}  ${String(s.p90).padStart(8)}  ${String(s.p99).padStart(8)}  ${String(s.max).padStart(8)}`,
+    );
+  }
+  console.log(`p99 from the response: ${res.p99} ms (target ≤ ${TARGET.p99Ms} ms) ${mark(pass.revocation)}\n`);
+  console.log(`(b) snapshot of ${loaded.keys} keys`);
+  console.log(`load time: ${loadSeconds.toFixed(2)} s (target ≤ ${TARGET.loadSeconds} s) ${mark(pass.load)}`);
+  console.log(
+    `edge memory per key after a full GC: ${Math.round(bytesPerKey)} B (heap ${Math.round(loaded.heapPerKey)} + external ${Math.round(loaded.externalPerKey)}; target ≤ ${TARGET.bytesPerKey} B) ${mark(pass.bytesPerKey)}`,
+  );
+  console.log(`edge process RSS after the load: ${Math.round(loaded.rss / 2 ** 20)} MiB\n`);
+  console.log(`(c) lookups, ${ROUNDS} rounds × ${MS} ms, ${KNOWN} keys in random order, medians of rounds`);
+  console.log(`floor (SHA-256 + Map.get over ${loaded.keys} hashes): ${floorRateMedian}/s`);
+  console.log(`edge verifier:                                  ${edgeRateMedian}/s`);
+  console.log(`edge / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio}) ${mark(pass.lookups)}`);
+  console.log(loadAverageLine());
+  console.log(
+    JSON.stringify({
+      bench: 'edge',
+      database: 'sqlite',
+      keys: loaded.keys,
+      trials: TRIALS,
+      fromRequestMs: req,
+      fromResponseMs: res,
+      loadSeconds: Number(loadSeconds.toFixed(2)),
+      bytesPerKey: Math.round(bytesPerKey),
+      heapBytesPerKey: Math.round(loaded.heapPerKey),
+      externalBytesPerKey: Math.round(loaded.externalPerKey),
+      edgeRssMiB: Math.round(loaded.rss / 2 ** 20),
+      opsPerSec: { edge: edgeRateMedian, floor: floorRateMedian },
+      lookupRatio: Number(lookupRatio.toFixed(3)),
+      target: TARGET,
+      pass,
+      loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),
+      machine: machine(),
+    }),
+  );
+}
+
+if (role === 'edge') await runEdge(process.argv[3], process.argv[4]);
+else await main();

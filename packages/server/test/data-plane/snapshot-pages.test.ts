@@ -1,0 +1,99 @@
+import type { AddressInfo } from 'node:net';
+import { insertKeysUnlogged, type KeyRecord, SNAPSHOT_PAGE_SIZE } from '@keyroll/storage';
+import { createRemoteVerifier } from '@keyroll/verifier';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DIALECTS } from '../../../../test/support/databases.js';
+import { eventually } from '../../../../test/support/eventually.js';
+import { createHarness, type Harness } from '../../../../test/support/harness.js';
+
+/** More keys than one page of the snapshot's reads. */
+const BULK = SNAPSHOT_PAGE_SIZE * 2 + 17;
+
+for (const dialect of DIALECTS) {
+  describe.skipIf(!dialect.available)(`a snapshot of several pages on ${dialect.name}`, () => {
+    let h: Harness;
+    let url: string;
+    let token: string;
+    let real: { key: string; keyId: string; consumerId: string };
+
+    beforeAll(async () => {
+      h = await createHarness(dialect);
+      await h.kr.app.listen({ port: 0, host: '127.0.0.1' });
+      url = `http://127.0.0.1:${(h.kr.app.server.address() as AddressInfo).port}`;
+      token = await h.rootKeyWith(['dataplane:read']);
+      real = await h.consumerWithKey({ scopes: ['read'] });
+      const now = h.clock.now();
+      const bulk: KeyRecord[] = Array.from({ length: BULK }, (_, i) => {
+        const id = `key_bulk${String(i).padStart(6, '0')}`;
+        return {
+          id,
+          consumerId: real.consumerId,
+          name: id,
+          hash: `${i.toString(16).padStart(8, '0')}${'0'.repeat(56)}`,
+          hint: 'bulk',
+          prefix: 'kr_live',
+          version: 1,
+          predecessorId: null,
+          lineageId: id,
+          scopes: ['read'],
+          metadata: {},
+          allowedIps: null,
+          rateLimit: null,
+          quota: null,
+          planId: null,
+          createdAt: now,
+          updatedAt: now,
+          expiresAt: null,
+          retiresAt: null,
+          revokedAt: null,
+          revokeReason: null,
+          lastUsedAt: null,
+        };
+      });
+      await insertKeysUnlogged(h.db.store.db, bulk);
+    });
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    it('streams every key once, in id order, and an edge boots from it', async () => {
+      const res = await fetch(`${url}/v1/data-plane/snapshot`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      const lines = (await res.text())
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l));
+      expect(lines[0]).toHaveProperty('seq');
+      const ids = lines.filter((l) => 'key' in l).map((l) => l.key.id as string);
+      // the bulk keys, the consumer's real key and the two root keys
+      expect(ids).toHaveLength(BULK + 3);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect([...ids].sort()).toEqual(ids);
+      const edge = await createRemoteVerifier({ url, token });
+      try {
+        expect(edge.status().keys).toBeGreaterThanOrEqual(BULK + 1);
+        expect(await edge.verifier.verify(real.key, { scopes: ['read'] })).toMatchObject({ valid: true });
+      } finally {
+        await edge.close();
+      }
+    });
+
+    it('lets go of its read when the client goes away mid-stream: the node keeps writing', async () => {
+      const abort = new AbortController();
+      const res = await fetch(`${url}/v1/data-plane/snapshot`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: abort.signal,
+      });
+      const reader = res.body?.getReader();
+      await reader?.read();
+      abort.abort();
+      await reader?.cancel().catch(() => undefined);
+      const before = await h.json('POST', '/v1/consumers', { name: 'after an aborted snapshot' }, 201);
+      expect(before.id).toBeTruthy();
+      await eventually(async () => {
+        const r = await fetch(`${url}/v1/data-plane/snapshot`, { headers: { authorization: `Bearer ${token}` } });
+        return (await r.text()).includes(before.id);
+      }, 'a later snapshot to show the new consumer');
+    });
+  });
+}
