@@ -4,8 +4,8 @@ import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyr
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   connectRedisRateLimiter,
-  createRateLimiter,
   createVerificationPipeline,
+  MemoryRateLimiter,
   RootKeyAudit,
 } from '@keyroll/verifier/internal';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
@@ -96,7 +96,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     keyPrefix: config.keyPrefix,
     rootKeyPrefix: config.rootKeyPrefix,
   });
-  const limiter = redis?.limiter ?? createRateLimiter();
+  const limiter = redis?.limiter ?? new MemoryRateLimiter();
   const rootKeyAudit = new RootKeyAudit({
     store,
     onError: (err) => app.log.error({ err }, 'root key presentation could not be audited'),

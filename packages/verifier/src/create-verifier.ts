@@ -1,9 +1,7 @@
 import type { Clock } from '@keyroll/core';
 import { createStore } from '@keyroll/storage';
 import { createChangeFeed } from './create-change-feed.js';
-import { connectRedisRateLimiter } from './limiter/connect-redis-limiter.js';
-import { MemoryRateLimiter } from './limiter/memory-rate-limiter.js';
-import type { RateLimiter } from './limiter/rate-limiter.js';
+import { createRateLimiter } from './limiter/create-rate-limiter.js';
 import type { RootKeyListener } from './root-key-audit.js';
 import { createVerificationPipeline } from './verification-pipeline.js';
 import type { Verifier } from './verifier.js';
@@ -54,9 +52,7 @@ export async function createVerifier(options: CreateVerifierOptions): Promise<Em
     throw new TypeError('createVerifier: databaseUrl must start with postgres:// or sqlite:');
   }
   // Redis first, so that an unreachable one fails the start before anything else is held open.
-  const limiter: RateLimiter = options.redisUrl
-    ? (await connectRedisRateLimiter({ url: options.redisUrl, prefix: options.redisPrefix })).limiter
-    : new MemoryRateLimiter();
+  const limiter = await createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
   const store = createStore({ databaseUrl: options.databaseUrl, dataDir: '.' });
   const pipeline = createVerificationPipeline({
     store,

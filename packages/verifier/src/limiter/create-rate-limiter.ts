@@ -1,24 +1,24 @@
-import { Redis } from 'ioredis';
+import { connectRedisRateLimiter } from './connect-redis-limiter.js';
 import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 /** Options of {@link createRateLimiter}. */
 export interface CreateRateLimiterOptions {
-  /** `redis://…`: cluster-wide, exact limits; unset: node-local limits in memory. */
+  /** `redis://…`: cluster-wide, exact limits that fail closed; unset: node-local limits in memory. */
   redisUrl?: string | undefined;
   /** Prepended to every Redis key (default `keyroll:`). */
   redisPrefix?: string | undefined;
 }
 
 /**
- * The rate limiter the configuration asks for: Redis when a URL is given, memory otherwise.
+ * The rate limiter the configuration asks for, failing closed like a keyroll node: with a Redis
+ * URL, {@link connectRedisRateLimiter}'s (an unreachable Redis rejects with `RedisUnreachableError`;
+ * while Redis is away keys with limits are refused with `ApiError('UNAVAILABLE')`, never counted
+ * node-locally); without one, node-local counting in memory. Used by embedded and edge verifiers.
  * @example
- * const limiter = createRateLimiter({ redisUrl: process.env.KEYROLL_REDIS_URL });
+ * const limiter = await createRateLimiter({ redisUrl: process.env.KEYROLL_REDIS_URL });
  */
-export function createRateLimiter(options: CreateRateLimiterOptions = {}): RateLimiter {
+export async function createRateLimiter(options: CreateRateLimiterOptions = {}): Promise<RateLimiter> {
   if (!options.redisUrl) return new MemoryRateLimiter();
-  // A request waits at most this long for Redis before the node-local fallback counts it.
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 1000 });
-  return new RedisRateLimiter({ redis, prefix: options.redisPrefix });
+  return (await connectRedisRateLimiter({ url: options.redisUrl, prefix: options.redisPrefix })).limiter;
 }

@@ -25,7 +25,11 @@ export interface CreateRemoteVerifierOptions {
    * holds when stale, trading the bound for availability (logged, shown in `status()`).
    */
   onStale?: OnStale;
-  /** `redis://…` to share rate limits and quotas with the nodes; counted in this process without it. */
+  /**
+   * `redis://…` to share rate limits and quotas with the nodes; counted in this process without it.
+   * Like a keyroll node, limits then fail closed: an unreachable Redis rejects `createRemoteVerifier`
+   * with a `RedisUnreachableError`, and while Redis is away keys with limits are refused (`UNAVAILABLE`, 503).
+   */
   redisUrl?: string | undefined;
   redisPrefix?: string | undefined;
   clock?: Clock;
@@ -67,7 +71,8 @@ export interface RemoteVerifier {
  * snapshot, follows its change stream over Server-Sent Events, and decides exactly as
  * {@link createVerifier} does (same decision, same limits). Deadlines (retirement, expiry) are
  * judged locally from timestamps; revocations arrive within the stated `maxStalenessMs` bound, or
- * keys are refused. Rejects when the snapshot cannot be loaded.
+ * keys are refused. Rejects when the snapshot cannot be loaded, or when `redisUrl` is given and
+ * Redis cannot be reached.
  * @example
  * const { verifier } = await createRemoteVerifier({ url: 'https://keys.example.com', token: process.env.KEYROLL_EDGE_TOKEN! });
  * app.get('/orders', { preHandler: keyrollFastify({ verifier, scopes: ['read'] }) }, handler);
@@ -86,6 +91,8 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
     throw new TypeError("createRemoteVerifier: onStale must be 'refuse' or 'serve-cached'");
   }
   const clock = options.clock ?? systemClock;
+  // Redis first, as in createVerifier: an unreachable one fails the start before the link is opened.
+  const limiter = await createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
   const fetchFn = options.fetch ?? fetch;
   let link: DataPlaneLink | undefined;
   const table = new KeyTable(() => link?.refusing() ?? false);
@@ -102,8 +109,10 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
     log: options.log ?? (() => undefined),
     fetch: fetchFn,
   });
-  await link.start();
-  const limiter = createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
+  await link.start().catch(async (e: unknown) => {
+    await limiter.close();
+    throw e;
+  });
   const usage = new EdgeUsageReporter({
     base,
     token: options.token,
