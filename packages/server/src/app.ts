@@ -1,6 +1,5 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TrustedProxies } from '@keyroll/gateway';
 import { answerClientError, refuseTunnel } from '@keyroll/verifier/internal';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { alertRoutes } from './alerts/alert-routes.js';
@@ -23,6 +22,7 @@ import { finishOpenApiDocument } from './http/openapi-document.js';
 import { OPERATION_IDS } from './http/openapi-operation-ids.js';
 import { postmanRoutes } from './http/postman-routes.js';
 import { frameworkErrorProblem, installErrorHandling } from './http/problem.js';
+import { fastifyTrustProxy } from './http/proxy-trust.js';
 import { rejectNulCharacters } from './http/reject-nul.js';
 import { requestValidatorFactory } from './http/request-validation.js';
 import { trackRouteMethods } from './http/route-methods.js';
@@ -60,9 +60,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   const app = Fastify({
     logger: keyRedactingLogger(options.logger),
     bodyLimit: 64 * 1024,
-    // Only listed proxies are believed, right-most untrusted X-Forwarded-For hop first, as at the gateway;
-    // `true` (believe anyone) would let any client choose the address its key's allow-list is judged on.
-    trustProxy: trustOnly(options.trustedProxies ?? []),
+    // Only listed proxies are believed, right-most untrusted X-Forwarded-For hop first, as at the gateway.
+    trustProxy: fastifyTrustProxy(options.trustedProxies ?? []),
     // Ids are at most 64 characters: a longer one is a 400 naming the parameter, not the router's 414.
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: frameworkErrorProblem,
@@ -132,11 +131,4 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(async (scope) => leakRoutes(scope, deps));
   await app.register(async (scope) => usageExportRoutes(scope, deps));
   return app;
-}
-
-/** Fastify's `trustProxy` for a list of proxies: `false` without one, else a check of each hop. */
-function trustOnly(list: readonly string[]): false | ((address: string) => boolean) {
-  if (list.length === 0) return false;
-  const trusted = new TrustedProxies(list);
-  return (address) => trusted.has(address);
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
-import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyroll/gateway';
+import { ForwardAuth, Gateway, loadGatewayConfig } from '@keyroll/gateway';
 import { createStore, migrateToLatest, type Store } from '@keyroll/storage';
 import {
   connectRedisRateLimiter,
@@ -19,6 +19,7 @@ import { RetentionJob } from './cluster/retention.js';
 import type { Config } from './config.js';
 import { ConsumerService } from './consumers/consumer-service.js';
 import { applyListenerLimits } from './http/listener-limits.js';
+import { proxyTrust } from './http/proxy-trust.js';
 import { type BootstrapResult, bootstrap } from './keys/bootstrap.js';
 import { KeyService } from './keys/key-service.js';
 import { GithubPublicKeys } from './leaks/github-public-keys.js';
@@ -71,13 +72,9 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
-  // Forward-auth reads the client address from these proxies' X-Forwarded-For, routes or not.
-  const trustedProxies = gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies);
-  // The API's own proxies (its request.ip, judged by key IP allow-lists); unset: the same as forward-auth's.
-  const apiTrustedProxies =
-    config.trustedProxies === undefined
-      ? trustedProxies
-      : trustedProxyList(config.trustedProxies, 'KEYROLL_TRUSTED_PROXIES');
+  // Forward-auth reads the client address from the gateway's proxies, routes or not; the API from
+  // KEYROLL_TRUSTED_PROXIES (its request.ip, judged by key IP allow-lists), unset: the same list.
+  const proxies = proxyTrust(config, gatewayConfig);
   // Before anything is opened: a node told to share limits through Redis never starts without it.
   const redis = config.redisUrl
     ? await connectRedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix })
@@ -184,7 +181,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
     forwardAuth: new ForwardAuth({
       verifier,
       routes: gatewayConfig?.routes ?? null,
-      trustedProxies,
+      trustedProxies: proxies.forwardAuth,
       clock,
     }),
     selfService: new SelfServiceLimits({ limiter, clock, perMinute: config.selfServiceRateLimit }),
@@ -209,7 +206,7 @@ export async function createKeyroll(config: Readonly<Config>, options: CreateKey
   const boot = await bootstrap(store, keys, clock, config.dataDir);
   await cluster.start();
   deps.monitoring.observe(deps.verifier);
-  const app = await buildApp(deps, { logger: options.logger, trustedProxies: apiTrustedProxies });
+  const app = await buildApp(deps, { logger: options.logger, trustedProxies: proxies.api });
   applyListenerLimits(app.server, config.listener);
   if (audit.sealedNow) {
     app.log.error(

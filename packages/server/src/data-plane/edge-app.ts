@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { forwardAuthRoutes } from '../http/forward-auth-routes.js';
 import { keyRedactingLogger } from '../http/log-redaction.js';
 import { frameworkErrorProblem, installErrorHandling } from '../http/problem.js';
+import { fastifyTrustProxy } from '../http/proxy-trust.js';
 import { trackRouteMethods } from '../http/route-methods.js';
 import { Problem } from '../http/schemas.js';
 import { verifyRoutes } from '../keys/verify-routes.js';
@@ -16,6 +17,11 @@ export interface EdgeAppOptions {
   counter: EdgeVerificationCounter;
   /** The forward-auth decision (`/v1/forward-auth`) on the edge's verifier and the gateway's routes. */
   forwardAuth: ForwardAuth;
+  /**
+   * Reverse proxies in front of the edge's API (`KEYROLL_TRUSTED_PROXIES`, as on a node), whose
+   * `X-Forwarded-For` gives `request.ip` — what a root key's IP allow-list is judged on. Default: none.
+   */
+  trustedProxies?: readonly string[];
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -24,7 +30,8 @@ export async function buildEdgeApp(o: EdgeAppOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: keyRedactingLogger(o.logger),
     bodyLimit: 64 * 1024,
-    trustProxy: false,
+    // Only listed proxies are believed, right-most untrusted X-Forwarded-For hop first, as on a node.
+    trustProxy: fastifyTrustProxy(o.trustedProxies ?? []),
     frameworkErrors: frameworkErrorProblem,
     clientErrorHandler: answerClientError,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },

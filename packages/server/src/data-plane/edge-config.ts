@@ -14,6 +14,8 @@ export interface EdgeConfig {
   gatewayPort: number | undefined;
   gatewayConfig: string | undefined;
   gatewayTrustedProxies: string | undefined;
+  /** `KEYROLL_TRUSTED_PROXIES`: reverse proxies in front of the API port (unset: the gateway's list), as on a node. */
+  trustedProxies: string | undefined;
   /** `KEYROLL_EDGE_MAX_STALENESS` in ms (default 10 s). */
   maxStalenessMs: number;
   /** `KEYROLL_EDGE_ON_STALE`: `refuse` (default) or `serve-cached`. */
@@ -50,6 +52,7 @@ export function loadEdgeConfig(env: Env = process.env): Readonly<EdgeConfig> {
     gatewayPort: port(env, 'KEYROLL_GATEWAY_PORT'),
     gatewayConfig: env.KEYROLL_GATEWAY_CONFIG || undefined,
     gatewayTrustedProxies: env.KEYROLL_GATEWAY_TRUSTED_PROXIES || undefined,
+    trustedProxies: env.KEYROLL_TRUSTED_PROXIES || undefined,
     maxStalenessMs: staleness(env.KEYROLL_EDGE_MAX_STALENESS),
     onStale,
     redisUrl: env.KEYROLL_REDIS_URL || undefined,

@@ -1,7 +1,8 @@
 import type { Clock } from '@keyroll/core';
-import { ForwardAuth, Gateway, loadGatewayConfig, trustedProxyList } from '@keyroll/gateway';
+import { ForwardAuth, Gateway, loadGatewayConfig } from '@keyroll/gateway';
 import { createRemoteVerifier, type RemoteVerifier } from '@keyroll/verifier';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { proxyTrust } from '../http/proxy-trust.js';
 import { buildEdgeApp } from './edge-app.js';
 import type { EdgeConfig } from './edge-config.js';
 import { EdgeVerificationCounter } from './edge-metrics.js';
@@ -26,10 +27,12 @@ export interface StartEdgeOptions {
  * cannot), follows its changes, and builds the verify API and the gateway on the remote verifier.
  */
 export async function startEdge(config: Readonly<EdgeConfig>, options: StartEdgeOptions = {}): Promise<EdgeNode> {
-  // Read before connecting: a bad route file fails the start, not the first request.
+  // Read before connecting: a bad route file or proxy list fails the start, not the first request.
   const gatewayConfig = config.gatewayConfig
     ? loadGatewayConfig(config.gatewayConfig, config.gatewayTrustedProxies)
     : null;
+  // As on a node: forward-auth believes the gateway's proxies, the API KEYROLL_TRUSTED_PROXIES.
+  const proxies = proxyTrust(config, gatewayConfig);
   const counter = new EdgeVerificationCounter();
   let app: FastifyInstance | undefined;
   const remote = await createRemoteVerifier({
@@ -49,10 +52,10 @@ export async function startEdge(config: Readonly<EdgeConfig>, options: StartEdge
   const forwardAuth = new ForwardAuth({
     verifier: remote.verifier,
     routes: gatewayConfig?.routes ?? null,
-    trustedProxies: gatewayConfig?.trustedProxies ?? trustedProxyList(config.gatewayTrustedProxies),
+    trustedProxies: proxies.forwardAuth,
     ...(options.clock && { clock: options.clock }),
   });
-  app = await buildEdgeApp({ remote, counter, forwardAuth, logger: options.logger });
+  app = await buildEdgeApp({ remote, counter, forwardAuth, trustedProxies: proxies.api, logger: options.logger });
   const gateway =
     gatewayConfig &&
     new Gateway({
