@@ -23,12 +23,13 @@ export function cliProblem(e: unknown): CliProblem {
 }
 
 /**
- * Reports a failed command: `{"error": {code, status?, detail, url?}}` on stdout with `--json`, else
+ * Reports a failed command: `{"error": {code, status?, detail, url?}}` on one line of stdout with
+ * `--json` (so a streamed NDJSON export that fails midway stays one object per line), else
  * `keyroll: <status> <code>: <detail> (<url>)` on stderr. The caller exits non-zero.
  */
 export function reportError(e: unknown, json: boolean): void {
   if (json) {
-    process.stdout.write(`${JSON.stringify({ error: cliProblem(e) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ error: cliProblem(e) })}\n`);
     return;
   }
   process.stderr.write(`keyroll: ${e instanceof Error ? e.message : String(e)}\n`);

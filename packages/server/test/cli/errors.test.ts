@@ -6,11 +6,13 @@ import { assertBuilt, cli, closedPort } from './run-cli.js';
 beforeAll(assertBuilt);
 
 describe('CLI errors when the server cannot be reached', () => {
-  it('with --json: the code, the reason and the URL tried, as JSON on stdout, exit 1', async () => {
+  it('with --json: the code, the reason and the URL tried, as one JSON line on stdout, exit 1', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     for (const args of [['status'], ['alerts', 'list'], ['audit', 'export'], ['usage', 'key', 'key_x']]) {
       const res = await cli([...args, '--json', '--url', url], { KEYROLL_ROOT_KEY: 'kr_root_x' });
       expect(res.code, args.join(' ')).toBe(1);
+      // One line, so an NDJSON export (audit export, usage export) that fails midway stays NDJSON.
+      expect(res.stdout.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
       const { error } = JSON.parse(res.stdout);
       expect(error).toEqual({ code: 'UNREACHABLE', detail: 'ECONNREFUSED', url: expect.stringMatching(`^${url}/v1/`) });
       expect(res.stderr).toBe('');
