@@ -40,7 +40,8 @@ export function buildCli(): Command {
   program
     .command('edge')
     .description('run an edge verifier following a node over HTTPS, without a database (KEYROLL_EDGE_* variables)')
-    .action(edge);
+    .option('--json', 'print the start as one JSON line')
+    .action((opts) => edge(opts));
 
   const consumers = program.command('consumers').description('manage consumers');
   consumers

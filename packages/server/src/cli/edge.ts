@@ -3,8 +3,12 @@ import { loadEdgeConfig } from '../data-plane/edge-config.js';
 import { startEdge } from '../data-plane/edge-node.js';
 import { REDACTED_HEADERS } from '../http/log-redaction.js';
 
-/** Starts an edge verifier from the environment (no database) and serves until SIGINT/SIGTERM. */
-export async function edge(): Promise<void> {
+/**
+ * Starts an edge verifier from the environment (no database) and serves until SIGINT/SIGTERM. With
+ * `json`, the start is one JSON line on stdout (`url`, `upstream`, `keys`, `appliedSeq`, `onStale`,
+ * `maxStalenessMs`, `verify`, `health`, `gateway` when it runs) for scripts and supervisors.
+ */
+export async function edge(opts: { json?: boolean } = {}): Promise<void> {
   const config = loadEdgeConfig();
   const node = await startEdge(config, { logger: { level: config.logLevel, redact: REDACTED_HEADERS } });
   const address = await node.app.listen({ host: config.host, port: config.port });
@@ -19,11 +23,24 @@ export async function edge(): Promise<void> {
     `  verify:    ${address}/v1/keys/verify`,
     `  health:    ${address}/healthz, ${address}/readyz, ${address}/metrics`,
   ];
-  if (node.gateway) {
-    const gateway = await node.gateway.listen(config.gatewayPort ?? DEFAULT_GATEWAY_PORT, config.host);
-    lines.push(`  gateway:   ${gateway} (routes from KEYROLL_GATEWAY_CONFIG)`);
-  }
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  const gateway = node.gateway
+    ? await node.gateway.listen(config.gatewayPort ?? DEFAULT_GATEWAY_PORT, config.host)
+    : null;
+  if (gateway) lines.push(`  gateway:   ${gateway} (routes from KEYROLL_GATEWAY_CONFIG)`);
+  if (opts.json) {
+    const started = {
+      url: address,
+      upstream: new URL(config.upstream).origin,
+      keys: s.keys,
+      appliedSeq: s.appliedSeq,
+      onStale: config.onStale,
+      maxStalenessMs: config.maxStalenessMs,
+      verify: `${address}/v1/keys/verify`,
+      health: `${address}/healthz`,
+      ...(gateway && { gateway }),
+    };
+    process.stdout.write(`${JSON.stringify(started)}\n`);
+  } else process.stdout.write(`${lines.join('\n')}\n\n`);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
