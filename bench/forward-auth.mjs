@@ -7,12 +7,18 @@
 // from this one, cycling over the same keys on both sides, loopback only. Rounds interleave the
 // two; medians of rounds. Skips with a message when nginx is not installed.
 //
+// autocannon ignores `Connection: close`: it writes its next request as soon as a response is
+// complete. nginx closes a client connection after `keepalive_requests` requests (1000 by
+// default), so a fast side used to hit that limit mid-round, and a request written into the
+// closing connection came back as ECONNRESET (the "1 connection error" of the first trial runs;
+// `keepalive_requests 50` reproduces it every run). The bench's nginx therefore keeps client
+// connections for the whole run; a load that still fails prints what it saw.
+//
 //   npm run bench:forward-auth                                  (builds first)
 //   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=20 BENCH_KEYS=100 node bench/forward-auth.mjs
 import { fork, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,15 +129,15 @@ async function freePort() {
   return port;
 }
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+/** Whether nginx itself answers on `port` (a 401 from nginx for a request without a key). */
+async function nginxAnswers(port) {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/api/items`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status === 401 && /^nginx/.test(res.headers.get('server') ?? '');
+  } catch {
+    return false;
+  }
 }
 
 /** One nginx (one worker) serving both sides, in the foreground, with its own prefix. */
@@ -146,6 +152,7 @@ error_log ${join(dir, 'error.log')} error;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 100000000;
   ${temp.join('\n  ')}
 ${servers}
 }
@@ -154,38 +161,66 @@ ${servers}
   const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  for (let i = 0; ; i++) {
-    if ((await Promise.all(ports.map(canConnect))).every(Boolean)) break;
-    if (i > 100 || child.exitCode !== null) throw new Error(`nginx did not start (see ${join(dir, 'error.log')})`);
-    await sleep(100);
-  }
-  return {
-    stop: async () => {
+  // Ready when nginx answers on every port, probed over HTTP: a bare TCP connect could reach another
+  // process that took a port between freePort() and nginx's bind (the machine is shared).
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dir, { recursive: true, force: true });
-    },
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
   };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      let log = '';
+      try {
+        log = readFileSync(join(dir, 'error.log'), 'utf8');
+      } catch {}
+      await stop();
+      throw new Error(`nginx exited with ${child.exitCode}: ${log}`);
+    }
+    if ((await Promise.all(ports.map(nginxAnswers))).every(Boolean)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('nginx did not answer on its ports within 10 s');
+    }
+    await sleep(50);
+  }
+  return { stop };
 }
 
 async function load(url, keys, seconds) {
   const { default: autocannon } = await import('autocannon');
   let i = 0;
-  const r = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
+  const seen = new Map(); // what went wrong, by message, so that a failed run says why
+  const note = (what) => seen.set(what, (seen.get(what) ?? 0) + 1);
+  const r = await new Promise((resolve, reject) => {
+    const tracker = autocannon(
       {
-        setupRequest: (req) => {
-          req.headers = { ...req.headers, 'x-api-key': keys[i++ % keys.length] };
-          return req;
-        },
+        url,
+        connections: CONNECTIONS,
+        duration: seconds,
+        requests: [
+          {
+            setupRequest: (req) => {
+              req.headers = { ...req.headers, 'x-api-key': keys[i++ % keys.length] };
+              return req;
+            },
+          },
+        ],
       },
-    ],
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+    tracker.on('reqError', (e) => note(`${e.code ?? 'error'}: ${e.message}`));
+    tracker.on('response', (_client, status) => {
+      if (status >= 300) note(`status ${status}`);
+    });
   });
   if (r.errors > 0 || r.non2xx > 0 || r.timeouts > 0) {
-    throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} time-outs`);
+    const why = [...seen].map(([m, n]) => `${n} × ${m}`).join('; ');
+    throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} time-outs (${why})`);
   }
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
@@ -197,21 +232,32 @@ async function main() {
     console.log(JSON.stringify({ bench: 'forward-auth', skipped: true, reason: 'no nginx' }));
     return;
   }
-  const upstream = await start(['upstream']);
-  const keyroll = await start(['keyroll']);
-  const { keys } = keyroll.info;
-  const [authPort, mapPort] = [await freePort(), await freePort()];
-  const nginx = await startNginx(
-    binary,
-    guideSnippet(keyroll.info.port, upstream.info.port, authPort) + staticMap(keys, upstream.info.port, mapPort),
-    [authPort, mapPort],
-  );
-  const targets = [
-    { name: 'staticMap', url: `http://127.0.0.1:${mapPort}/api/items` },
-    { name: 'authRequest', url: `http://127.0.0.1:${authPort}/api/items` },
-  ];
+  // Whatever fails, every child started so far is stopped (no upstream left behind holding the terminal).
+  const stops = [];
   const runs = { staticMap: [], authRequest: [] };
+  let keys;
   try {
+    const upstream = await start(['upstream']);
+    stops.push(async () => upstream.child.kill());
+    const keyroll = await start(['keyroll']);
+    stops.push(async () => {
+      if (keyroll.child.exitCode !== null) return;
+      const exited = new Promise((r) => keyroll.child.once('exit', r));
+      keyroll.child.send('stop');
+      await exited;
+    });
+    keys = keyroll.info.keys;
+    const [authPort, mapPort] = [await freePort(), await freePort()];
+    const nginx = await startNginx(
+      binary,
+      guideSnippet(keyroll.info.port, upstream.info.port, authPort) + staticMap(keys, upstream.info.port, mapPort),
+      [authPort, mapPort],
+    );
+    stops.push(nginx.stop);
+    const targets = [
+      { name: 'staticMap', url: `http://127.0.0.1:${mapPort}/api/items` },
+      { name: 'authRequest', url: `http://127.0.0.1:${authPort}/api/items` },
+    ];
     // A refused key is refused on both sides (and a sanity check that the configurations differ only in the check).
     for (const t of targets) {
       const res = await fetch(t.url, { headers: { 'x-api-key': 'kr_live_notakey' } });
@@ -222,9 +268,7 @@ async function main() {
       for (const t of targets) runs[t.name].push(await load(t.url, keys, SECONDS));
     }
   } finally {
-    await nginx.stop();
-    keyroll.child.send('stop');
-    upstream.child.kill();
+    for (const stop of stops.reverse()) await stop();
   }
   const result = Object.fromEntries(
     Object.entries(runs).map(([name, rs]) => [

@@ -1,39 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../support/databases.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { send } from '../support/http-send.js';
 import { type CodeKeys, expectDeprecationHeaders, keysForEveryCode } from '../support/key-fixtures.js';
 import { type LoopbackUpstream, startUpstream } from '../support/loopback-upstream.js';
-import { proxyBinary, type RunningProxy, startCaddy, startNginx } from '../support/proxy-processes.js';
+import { guideSnippet, proxyRoutes, type RunningProxy, realProxies } from '../support/proxy-processes.js';
 
 // The real nginx and Caddy from Debian in front of a loopback upstream, asking a real keyroll node
 // (routes from a gateway config) through /v1/forward-auth, with the configurations the
 // verification guide prints: its tested snippets are read from the page, so they cannot drift.
-const GUIDE = readFileSync(new URL('../../docs/guides/verification.md', import.meta.url), 'utf8');
-
-/** The guide's snippet marked `<!-- tested-snippet: name -->`, pointed at this test's keyroll, upstream and port. */
-function snippet(name: string, keyroll: string, upstream: string, port: number): string {
-  const m = new RegExp(`<!-- tested-snippet: ${name} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(GUIDE);
-  if (!m?.[1]) throw new Error(`docs/guides/verification.md has no tested snippet ${name}`);
-  return m[1]
-    .replaceAll('127.0.0.1:7070', new URL(keyroll).host)
-    .replaceAll('127.0.0.1:9000', new URL(upstream).host)
-    .replace('listen 8080;', `listen 127.0.0.1:${port};`)
-    .replace(/^:8080 \{/m, `http://127.0.0.1:${port} {`);
-}
-
-const ROUTES = (upstream: string) => ({
-  routes: [
-    { pathPrefix: '/api', upstream, scopes: ['read'] },
-    { pathPrefix: '/api/orders', upstream, scopes: ['write'], methods: ['POST'] },
-  ],
-});
-
-const PROXIES = [
-  { name: 'nginx', binary: proxyBinary('nginx'), start: startNginx },
-  { name: 'caddy', binary: proxyBinary('caddy'), start: startCaddy },
-] as const;
+// forward-auth-edge.test.ts puts the same proxies in front of an edge.
+const PROXIES = realProxies();
 
 const dialect = DIALECTS.find((d) => d.name === 'sqlite');
 
@@ -48,10 +25,10 @@ for (const proxy of PROXIES) {
     beforeAll(async () => {
       if (!dialect || proxy.binary === null) return;
       upstream = await startUpstream();
-      h = await createHarness(dialect, { KEYROLL_GATEWAY_CONFIG: JSON.stringify(ROUTES(upstream.url)) });
+      h = await createHarness(dialect, { KEYROLL_GATEWAY_CONFIG: JSON.stringify(proxyRoutes(upstream.url)) });
       const keyroll = await h.kr.app.listen({ port: 0, host: '127.0.0.1' });
       keys = await keysForEveryCode(h);
-      running = await proxy.start(proxy.binary, (port) => snippet(proxy.name, keyroll, upstream.url, port));
+      running = await proxy.start(proxy.binary, (port) => guideSnippet(proxy.name, keyroll, upstream.url, port));
       base = running.base;
     });
     afterAll(async () => {

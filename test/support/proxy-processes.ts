@@ -33,6 +33,42 @@ export function proxyBinary(name: 'nginx' | 'caddy'): string | null {
   return null;
 }
 
+/** The verification guide, whose tested proxy configurations the proxy suites run. */
+const GUIDE = readFileSync(new URL('../../docs/guides/verification.md', import.meta.url), 'utf8');
+
+/**
+ * The guide's snippet marked `<!-- tested-snippet: name -->`, pointed at this suite's keyroll (a
+ * node or an edge: whatever answers `/v1/forward-auth`), upstream and port. Read from the page, so
+ * the configuration the guide prints is the one tested.
+ */
+export function guideSnippet(name: 'nginx' | 'caddy', keyroll: string, upstream: string, port: number): string {
+  const m = new RegExp(`<!-- tested-snippet: ${name} -->\\n\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(GUIDE);
+  if (!m?.[1]) throw new Error(`docs/guides/verification.md has no tested snippet ${name}`);
+  return m[1]
+    .replaceAll('127.0.0.1:7070', new URL(keyroll).host)
+    .replaceAll('127.0.0.1:9000', new URL(upstream).host)
+    .replace('listen 8080;', `listen 127.0.0.1:${port};`)
+    .replace(/^:8080 \{/m, `http://127.0.0.1:${port} {`);
+}
+
+/** The route file of the proxy suites: `/api` needs scope `read`, `POST /api/orders` needs `write`. */
+export function proxyRoutes(upstream: string) {
+  return {
+    routes: [
+      { pathPrefix: '/api', upstream, scopes: ['read'] },
+      { pathPrefix: '/api/orders', upstream, scopes: ['write'], methods: ['POST'] },
+    ],
+  };
+}
+
+/** The real proxies the suites put in front of keyroll, each with its binary (null: skipped, see {@link proxyBinary}). */
+export function realProxies() {
+  return [
+    { name: 'nginx', binary: proxyBinary('nginx'), start: startNginx },
+    { name: 'caddy', binary: proxyBinary('caddy'), start: startCaddy },
+  ] as const;
+}
+
 /** Starts nginx in the foreground with its own prefix, pid, logs and temp paths; `server` is the server block(s). */
 export async function startNginx(binary: string, server: (port: number) => string): Promise<RunningProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'keyroll-nginx-'));
