@@ -127,3 +127,25 @@ export async function act(button, slot, fn) {
     button.disabled = false;
   }
 }
+
+/**
+ * A card form that makes one change: a heading, labelled controls (`fields`: [label, control] pairs),
+ * a primary submit button and a slot for a failure. Submitting runs `onSubmit` through {@link act}.
+ */
+export function formCard(title, fields, submitLabel, onSubmit) {
+  const slot = el('div');
+  const submit = el('button', { type: 'submit', class: 'primary' }, submitLabel);
+  const form = el(
+    'form',
+    { class: 'card inline-form' },
+    el('h2', {}, title),
+    fields.map(([label, control]) => el('label', {}, `${label} `, control)),
+    submit,
+    slot,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(submit, slot, onSubmit);
+  });
+  return form;
+}
