@@ -1,7 +1,7 @@
 // One consumer: its keys, issuing, rotating and revoking them.
 import { api, query } from './api.js';
 import { consumerUsage } from './consumer-usage.js';
-import { act, badge, confirmDialog, el, link, problemBox, replace, when } from './dom.js';
+import { act, badge, confirmDialog, el, formCard, link, problemBox, replace, when } from './dom.js';
 import { planLink } from './names.js';
 import { pagedTable } from './paged.js';
 import { secretPanel } from './secret.js';
@@ -101,57 +101,38 @@ function issueForm(consumerId, panel, refresh) {
   const name = el('input', { name: 'keyName', maxLength: 200, placeholder: 'production' });
   const scopes = el('input', { name: 'scopes', placeholder: 'orders:read orders:write' });
   const expiresIn = el('input', { name: 'expiresIn', placeholder: 'e.g. 90d (optional)', maxLength: 32 });
-  const slot = el('div');
-  const submit = el('button', { type: 'submit', class: 'primary' }, 'Issue key');
-  const form = el(
-    'form',
-    { class: 'card inline-form' },
-    el('h3', {}, 'Issue a key'),
-    el('label', {}, 'Name ', name),
-    el('label', {}, 'Scopes ', scopes),
-    el('label', {}, 'Expires in ', expiresIn),
-    submit,
-    el('button', { type: 'button', onclick: () => replace(panel) }, 'Cancel'),
-    slot,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    act(submit, slot, async () => {
+  return formCard(
+    'Issue a key',
+    [
+      ['Name', name],
+      ['Scopes', scopes],
+      ['Expires in', expiresIn],
+    ],
+    'Issue key',
+    async () => {
       const body = { consumerId, scopes: scopesOf(scopes.value) };
       if (name.value.trim()) body.name = name.value.trim();
       if (expiresIn.value.trim()) body.expiresIn = expiresIn.value.trim();
       const created = await api('POST', '/v1/keys', body);
       replace(panel, secretPanel(`New key ${created.hint}`, created.key));
       refresh();
-    });
-  });
-  return form;
+    },
+    { heading: 'h3', onCancel: () => replace(panel) },
+  );
 }
 
 /** The "rotate" form of key `k`: a grace period, 0 meaning an emergency rotation. */
 function rotateForm(k, panel, refresh) {
   const grace = el('input', { name: 'gracePeriod', value: '24h', maxLength: 32, required: true });
   const reason = el('input', { name: 'reason', maxLength: 200, placeholder: 'optional' });
-  const slot = el('div');
-  const submit = el('button', { type: 'submit', class: 'primary' }, 'Rotate');
-  const form = el(
-    'form',
-    { class: 'card inline-form' },
-    el('h3', {}, `Rotate key ${k.hint}`),
-    el(
-      'p',
-      { class: 'muted' },
-      'Both keys work during the grace period; 0 retires the old key immediately (emergency).',
-    ),
-    el('label', {}, 'Grace period ', grace),
-    el('label', {}, 'Reason ', reason),
-    submit,
-    el('button', { type: 'button', onclick: () => replace(panel) }, 'Cancel'),
-    slot,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    act(submit, slot, async () => {
+  return formCard(
+    `Rotate key ${k.hint}`,
+    [
+      ['Grace period', grace],
+      ['Reason', reason],
+    ],
+    'Rotate',
+    async () => {
       const emergency = isZero(grace.value);
       if (
         emergency &&
@@ -171,9 +152,13 @@ function rotateForm(k, panel, refresh) {
         el('p', {}, link(`/rotations/${encodeURIComponent(res.rotation.id)}`, 'Follow the rotation →')),
       );
       refresh();
-    });
-  });
-  return form;
+    },
+    {
+      heading: 'h3',
+      note: 'Both keys work during the grace period; 0 retires the old key immediately (emergency).',
+      onCancel: () => replace(panel),
+    },
+  );
 }
 
 /** Revokes key `k` after confirmation. */

@@ -1,6 +1,6 @@
 // Consumers: the list and the create form.
 import { api, query } from './api.js';
-import { act, badge, el, link, replace, when } from './dom.js';
+import { badge, el, formCard, link, replace, when } from './dom.js';
 import { consumerLink, planLink } from './names.js';
 import { pagedTable } from './paged.js';
 
@@ -8,27 +8,20 @@ import { pagedTable } from './paged.js';
 function createForm() {
   const name = el('input', { name: 'name', required: true, maxLength: 200, placeholder: 'acme-billing' });
   const externalId = el('input', { name: 'externalId', maxLength: 200, placeholder: 'optional' });
-  const slot = el('div');
-  const submit = el('button', { type: 'submit', class: 'primary' }, 'Create consumer');
-  const form = el(
-    'form',
-    { class: 'card inline-form' },
-    el('h2', {}, 'New consumer'),
-    el('label', {}, 'Name ', name),
-    el('label', {}, 'External id ', externalId),
-    submit,
-    slot,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    act(submit, slot, async () => {
+  return formCard(
+    'New consumer',
+    [
+      ['Name', name],
+      ['External id', externalId],
+    ],
+    'Create consumer',
+    async () => {
       const body = { name: name.value.trim() };
       if (externalId.value.trim()) body.externalId = externalId.value.trim();
       const consumer = await api('POST', '/v1/consumers', body);
       location.hash = `#/consumers/${encodeURIComponent(consumer.id)}`;
-    });
-  });
-  return form;
+    },
+  );
 }
 
 /** The consumers (matching `q`, when given) as a paged table. */

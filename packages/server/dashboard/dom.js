@@ -127,3 +127,29 @@ export async function act(button, slot, fn) {
     button.disabled = false;
   }
 }
+
+/**
+ * A card form that makes one change: a heading, labelled controls (`fields`: [label, control] pairs),
+ * a primary submit button and a slot for a failure. Submitting runs `onSubmit` through {@link act}.
+ * `options`: `heading` (its tag, `h2` by default), `note` (a muted line above the fields), `onCancel`
+ * (adds a Cancel button calling it).
+ */
+export function formCard(title, fields, submitLabel, onSubmit, { heading = 'h2', note, onCancel } = {}) {
+  const slot = el('div');
+  const submit = el('button', { type: 'submit', class: 'primary' }, submitLabel);
+  const form = el(
+    'form',
+    { class: 'card inline-form' },
+    el(heading, {}, title),
+    note ? el('p', { class: 'muted' }, note) : null,
+    fields.map(([label, control]) => el('label', {}, `${label} `, control)),
+    submit,
+    onCancel ? el('button', { type: 'button', onclick: onCancel }, 'Cancel') : null,
+    slot,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(submit, slot, onSubmit);
+  });
+  return form;
+}

@@ -1,6 +1,6 @@
 // Plans: the list, creating one, and each plan's quota use by the keys of a consumer on it.
 import { api, query } from './api.js';
-import { act, el, link, problemBox, replace, table, when } from './dom.js';
+import { el, formCard, link, problemBox, replace, table, when } from './dom.js';
 import { pagedTable } from './paged.js';
 import { quotaChart } from './usage-chart.js';
 
@@ -24,31 +24,24 @@ function createForm() {
     el('option', { value: 'day' }, 'day'),
     el('option', { value: 'month' }, 'month'),
   );
-  const slot = el('div');
-  const submit = el('button', { type: 'submit', class: 'primary' }, 'Create plan');
-  const form = el(
-    'form',
-    { class: 'card inline-form' },
-    el('h2', {}, 'New plan'),
-    el('label', {}, 'Name ', name),
-    el('label', {}, 'Rate limit ', rate),
-    el('label', {}, 'per ', win),
-    el('label', {}, 'Quota ', quota),
-    el('label', {}, 'per ', period),
-    submit,
-    slot,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    act(submit, slot, async () => {
+  return formCard(
+    'New plan',
+    [
+      ['Name', name],
+      ['Rate limit', rate],
+      ['per', win],
+      ['Quota', quota],
+      ['per', period],
+    ],
+    'Create plan',
+    async () => {
       const body = { name: name.value.trim() };
       if (rate.value) body.rateLimit = { limit: Number(rate.value), window: win.value.trim() };
       if (quota.value) body.quota = { limit: Number(quota.value), period: period.value };
       const plan = await api('POST', '/v1/plans', body);
       location.hash = `#/plans/${encodeURIComponent(plan.id)}`;
-    });
-  });
-  return form;
+    },
+  );
 }
 
 /** Renders the plans list into `view`. */

@@ -1,6 +1,6 @@
 // Rotation policies: the default and per-consumer rules that rotate keys at an age; set and remove them.
 import { api, Problem, query } from './api.js';
-import { act, confirmDialog, el, problemBox, replace, table, when } from './dom.js';
+import { act, confirmDialog, el, formCard, problemBox, replace, table, when } from './dom.js';
 import { consumerLink } from './names.js';
 
 /** The consumer named exactly `name` (case-insensitive), found through `?q=`; a NOT_FOUND Problem when none. */
@@ -16,21 +16,15 @@ function setForm(refresh) {
   const consumer = el('input', { name: 'policyConsumer', maxLength: 200, placeholder: 'empty: the default' });
   const every = el('input', { name: 'every', required: true, maxLength: 16, size: 6, value: '90d' });
   const grace = el('input', { name: 'policyGrace', required: true, maxLength: 16, size: 6, value: '7d' });
-  const slot = el('div');
-  const submit = el('button', { type: 'submit', class: 'primary' }, 'Set policy');
-  const form = el(
-    'form',
-    { class: 'card inline-form' },
-    el('h2', {}, 'Set a policy'),
-    el('label', {}, 'Consumer ', consumer),
-    el('label', {}, 'Rotate every ', every),
-    el('label', {}, 'Grace period ', grace),
-    submit,
-    slot,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    act(submit, slot, async () => {
+  return formCard(
+    'Set a policy',
+    [
+      ['Consumer', consumer],
+      ['Rotate every', every],
+      ['Grace period', grace],
+    ],
+    'Set policy',
+    async () => {
       const name = consumer.value.trim();
       const target = name ? (await consumerNamed(name)).id : 'default';
       await api('PUT', `/v1/rotation-policies/${encodeURIComponent(target)}`, {
@@ -38,9 +32,8 @@ function setForm(refresh) {
         gracePeriod: grace.value.trim(),
       });
       await refresh();
-    });
-  });
-  return form;
+    },
+  );
 }
 
 /** Renders the rotation policies into `view`. */

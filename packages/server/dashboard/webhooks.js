@@ -1,6 +1,6 @@
 // Webhooks: the subscriptions, and one webhook's deliveries with redelivery.
 import { api, query } from './api.js';
-import { act, badge, el, link, problemBox, replace, when } from './dom.js';
+import { act, badge, el, formCard, link, problemBox, replace, when } from './dom.js';
 import { consumerLink } from './names.js';
 import { pagedTable } from './paged.js';
 import { secretPanel } from './secret.js';
@@ -9,20 +9,14 @@ import { secretPanel } from './secret.js';
 function createForm(panel, refresh) {
   const url = el('input', { name: 'webhookUrl', type: 'url', required: true, maxLength: 2048, size: 36 });
   const events = el('input', { name: 'events', required: true, value: '*', placeholder: 'key.* rotation.*' });
-  const slot = el('div');
-  const submit = el('button', { type: 'submit', class: 'primary' }, 'Create webhook');
-  const form = el(
-    'form',
-    { class: 'card inline-form' },
-    el('h2', {}, 'New webhook'),
-    el('label', {}, 'URL ', url),
-    el('label', {}, 'Events ', events),
-    submit,
-    slot,
-  );
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    act(submit, slot, async () => {
+  return formCard(
+    'New webhook',
+    [
+      ['URL', url],
+      ['Events', events],
+    ],
+    'Create webhook',
+    async () => {
       const created = await api('POST', '/v1/webhooks', {
         url: url.value.trim(),
         events: events.value.split(/[\s,]+/).filter(Boolean),
@@ -37,9 +31,8 @@ function createForm(panel, refresh) {
         ),
       );
       refresh();
-    });
-  });
-  return form;
+    },
+  );
 }
 
 /** Renders the webhooks list, and the form that creates one, into `view`. */

@@ -127,9 +127,10 @@ export {
   type AlertRecord,
   acknowledgeAlert,
   findAlert,
-  insertAlert,
   latestAlertRaisedAt,
   listAlerts,
+  type NewAlert,
+  raiseAlert,
 } from './repositories/alerts.js';
 export {
   type ExpiringKeyRow,

@@ -22,7 +22,7 @@ for (const dialect of DIALECTS) {
     it('gives concurrent mutations distinct change numbers', async () => {
       const seqs = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          t.store.mutate(async (tx) => tx.change({ at: i, kind: 'test.concurrent', entityId: `e${i}` })),
+          t.store.mutate(async (tx) => tx.change({ at: i, kind: 'consumer.updated', entityId: `e${i}` })),
         ),
       );
       expect(new Set(seqs).size).toBe(20);
@@ -61,7 +61,7 @@ for (const dialect of DIALECTS) {
         });
         // The first mutation takes its number, then stays open.
         const first = t.store.mutate(async (tx) => {
-          const seq = await tx.change({ at: 1, kind: 'test.late', entityId: 'first' });
+          const seq = await tx.change({ at: 1, kind: 'consumer.updated', entityId: 'first' });
           appended(seq);
           await gate;
           return seq;
@@ -70,7 +70,7 @@ for (const dialect of DIALECTS) {
         // A second one starts meanwhile, on another connection.
         let secondSettled = false;
         const second = t.store
-          .mutate(async (tx) => tx.change({ at: 2, kind: 'test.late', entityId: 'second' }))
+          .mutate(async (tx) => tx.change({ at: 2, kind: 'consumer.updated', entityId: 'second' }))
           .finally(() => {
             secondSettled = true;
           });
@@ -95,7 +95,7 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow();
       await expect(
         t.store.mutate(async (tx) => {
-          await tx.change({ at: 1, kind: 'test.failed', entityId: 'x' });
+          await tx.change({ at: 1, kind: 'consumer.updated', entityId: 'x' });
           await tx.audit({ at: 1, actor: 'test', action: 'test.failed', targetType: 't', targetId: 'x' });
           throw new Error('boom');
         }),

@@ -153,7 +153,7 @@ for (const dialect of DIALECTS) {
       const lookup = new CachingKeyLookup({ source: new StorageKeyLookup(db.store) });
       const a = await storeKey(db.store, consumerId);
       await lookup.get(a.hash);
-      for (const kind of ['consumer.updated', 'plan.updated', 'rotation.reminder']) {
+      for (const kind of ['consumer.updated', 'plan.updated', 'rotation.reminder'] as const) {
         lookup.apply({ seq: 0, at: 0, kind, entityId: consumerId, keyHash: null });
       }
       expect(lookup.cache.get(a.hash)?.id).toBe(a.id);

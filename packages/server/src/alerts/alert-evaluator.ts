@@ -4,10 +4,10 @@ import {
   countKeyUsageSince,
   failuresByConsumerMinute,
   findRollingRotationOfKey,
-  insertAlert,
   latestAlertRaisedAt,
   listAuditEvents,
   listRetiringKeysInUse,
+  raiseAlert,
   readAuditSeqHead,
   readState,
   type Store,
@@ -296,35 +296,12 @@ export class AlertEvaluator {
   async #raise(tx: Tx, f: Finding, now: number): Promise<{ raised: boolean; raisedAt: number }> {
     const recent = await latestAlertRaisedAt(tx.db, f.rule, f.subject, f.quietSince);
     if (recent !== undefined) return { raised: false, raisedAt: recent };
-    const id = newId('alert', now);
-    await insertAlert(tx.db, {
-      id,
-      rule: f.rule,
-      severity: f.severity,
-      subject: f.subject,
-      consumerId: f.consumerId,
-      keyId: f.keyId,
-      message: f.message,
-      data: f.data,
-      raisedAt: now,
-      acknowledgedAt: null,
-      acknowledgedBy: null,
-    });
-    await tx.audit({
-      at: now,
-      actor: 'system:alerts',
-      action: 'alert.raised',
-      targetType: 'alert',
-      targetId: id,
-      data: {
-        consumerId: f.consumerId,
-        keyId: f.keyId,
-        rule: f.rule,
-        severity: f.severity,
-        message: f.message,
-        ...f.data,
-      },
-    });
+    const { rule, severity, subject, consumerId, keyId, message, data } = f;
+    await raiseAlert(
+      tx,
+      { id: newId('alert', now), rule, severity, subject, consumerId, keyId, message, data },
+      { at: now, actor: 'system:alerts' },
+    );
     return { raised: true, raisedAt: now };
   }
 }

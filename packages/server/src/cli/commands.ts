@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
-import { type AdminTarget, callAdmin, resolveTarget } from './admin-client.js';
+import { callAdmin } from './admin-client.js';
 import { registerAlertCommands } from './alert-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerClusterCommands } from './cluster-commands.js';
+import { changeAndPrint, seg, targetOf } from './command-kit.js';
 import { registerCompletionCommand } from './completion-commands.js';
 import { edge } from './edge.js';
 import { addIncidentCommands } from './incident-commands.js';
@@ -27,7 +28,6 @@ import { registerWebhookCommands } from './webhook-commands.js';
 /** The `keyroll` command line: `serve`, and every admin command group against a running server. */
 export function buildCli(): Command {
   const program = new Command('keyroll').description('API keys with zero-downtime rotation').showHelpAfterError();
-  const target = (cmd: Command): AdminTarget => resolveTarget(cmd.optsWithGlobals());
   program
     .option('--url <url>', 'server URL (default $KEYROLL_URL or http://127.0.0.1:7070)')
     .option('--root-key <key>', 'root key (default $KEYROLL_ROOT_KEY or <data dir>/root-key)');
@@ -49,20 +49,18 @@ export function buildCli(): Command {
     .requiredOption('--name <name>', 'display name')
     .option('--external-id <id>', 'your own id for this consumer')
     .option('--json', 'print JSON')
-    .action(async (opts, cmd: Command) => {
-      const c = await callAdmin<Row>(target(cmd), 'POST', '/v1/consumers', {
-        name: opts.name,
-        externalId: opts.externalId,
-      });
-      print(opts.json, c, () => [`created consumer ${c.id} (${c.name})`]);
-    });
+    .action((opts, cmd: Command) =>
+      changeAndPrint(cmd, 'POST', '/v1/consumers', { name: opts.name, externalId: opts.externalId }, (c) => [
+        `created consumer ${c.id} (${c.name})`,
+      ]),
+    );
   consumers
     .command('list')
     .option('--limit <n>', 'page size', '100')
     .option('--json', 'print JSON')
     .action(async (opts, cmd: Command) => {
       const page = await callAdmin<{ data: Row[] }>(
-        target(cmd),
+        targetOf(cmd),
         'GET',
         `/v1/consumers?limit=${encodeURIComponent(opts.limit)}`,
       );
@@ -77,18 +75,15 @@ export function buildCli(): Command {
     .option('--scopes <list>', 'comma-separated scopes', (v: string) => v.split(',').filter(Boolean))
     .option('--expires-in <duration>', 'lifetime, e.g. 90d')
     .option('--json', 'print JSON')
-    .action(async (opts, cmd: Command) => {
-      const k = await callAdmin<Row>(target(cmd), 'POST', '/v1/keys', {
-        consumerId: opts.consumer,
-        name: opts.name,
-        scopes: opts.scopes,
-        expiresIn: opts.expiresIn,
-      });
-      print(opts.json, k, () => [
-        `created key ${k.id} (version ${k.version}) for ${k.consumerId}`,
-        `secret (shown once): ${k.key}`,
-      ]);
-    });
+    .action((opts, cmd: Command) =>
+      changeAndPrint(
+        cmd,
+        'POST',
+        '/v1/keys',
+        { consumerId: opts.consumer, name: opts.name, scopes: opts.scopes, expiresIn: opts.expiresIn },
+        (k) => [`created key ${k.id} (version ${k.version}) for ${k.consumerId}`, `secret (shown once): ${k.key}`],
+      ),
+    );
   keys
     .command('list')
     .option('--consumer <id>', 'only this consumer')
@@ -107,7 +102,7 @@ export function buildCli(): Command {
       const q = new URLSearchParams({ limit: opts.limit });
       if (opts.consumer) q.set('consumerId', opts.consumer);
       if (opts.status) q.set('status', opts.status);
-      const page = await callAdmin<{ data: Row[] }>(target(cmd), 'GET', `/v1/keys?${q}`);
+      const page = await callAdmin<{ data: Row[] }>(targetOf(cmd), 'GET', `/v1/keys?${q}`);
       print(opts.json, page, () =>
         table(page.data, ['id', 'consumerId', 'name', 'hint', 'version', 'status', 'scopes']),
       );
@@ -116,12 +111,11 @@ export function buildCli(): Command {
     .command('revoke <id>')
     .option('--reason <reason>', 'why')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts, cmd: Command) => {
-      const k = await callAdmin<Row>(target(cmd), 'POST', `/v1/keys/${encodeURIComponent(id)}/revoke`, {
-        reason: opts.reason,
-      });
-      print(opts.json, k, () => [`revoked key ${k.id} (${k.revokeReason})`]);
-    });
+    .action((id: string, opts, cmd: Command) =>
+      changeAndPrint(cmd, 'POST', `/v1/keys/${seg(id)}/revoke`, { reason: opts.reason }, (k) => [
+        `revoked key ${k.id} (${k.revokeReason})`,
+      ]),
+    );
   keys
     .command('rotate <id>')
     .description('issue a successor; the old key stays valid for the grace period (0 = emergency rollover)')
@@ -130,7 +124,7 @@ export function buildCli(): Command {
     .option('--interval <duration>', 'with --wait: time between polls', DEFAULT_WATCH_INTERVAL)
     .option('--json', 'print JSON (with --wait: the answer on one line, then NDJSON progress lines)')
     .action(async (id: string, opts, cmd: Command) => {
-      const t = target(cmd);
+      const t = targetOf(cmd);
       const intervalMs = watchInterval(opts.interval);
       const r = await callAdmin<{ key: string; newKeyId: string; rotation: Row }>(
         t,
@@ -163,7 +157,7 @@ export function buildCli(): Command {
       const q = new URLSearchParams({ limit: opts.limit });
       if (opts.state) q.set('state', opts.state);
       if (opts.consumer) q.set('consumerId', opts.consumer);
-      const page = await callAdmin<{ data: Row[] }>(target(cmd), 'GET', `/v1/rotations?${q}`);
+      const page = await callAdmin<{ data: Row[] }>(targetOf(cmd), 'GET', `/v1/rotations?${q}`);
       const rows = page.data.map((r) => ({ ...r, shareOnNew: (r.progress as Row | undefined)?.shareOnNew }));
       print(opts.json, page, () =>
         table(rows, ['id', 'consumerId', 'state', 'oldKeyId', 'newKeyId', 'retiresAt', 'shareOnNew']),
@@ -177,10 +171,11 @@ export function buildCli(): Command {
       .command(`${name} <id>`)
       .description(description)
       .option('--json', 'print JSON')
-      .action(async (id: string, opts, cmd: Command) => {
-        const r = await callAdmin<Row>(target(cmd), 'POST', `/v1/rotations/${encodeURIComponent(id)}/${name}`);
-        print(opts.json, r, () => [`rotation ${r.id} is ${r.state}`]);
-      });
+      .action((id: string, _opts, cmd: Command) =>
+        changeAndPrint(cmd, 'POST', `/v1/rotations/${seg(id)}/${name}`, undefined, (r) => [
+          `rotation ${r.id} is ${r.state}`,
+        ]),
+      );
   }
   addWatchCommand(rotations);
   rotations
@@ -188,12 +183,11 @@ export function buildCli(): Command {
     .description("push back the old key's retirement")
     .requiredOption('--by <duration>', 'how much longer, e.g. 2d')
     .option('--json', 'print JSON')
-    .action(async (id: string, opts, cmd: Command) => {
-      const r = await callAdmin<Row>(target(cmd), 'POST', `/v1/rotations/${encodeURIComponent(id)}/extend`, {
-        by: opts.by,
-      });
-      print(opts.json, r, () => [`rotation ${r.id}: the old key now retires at ${r.retiresAt}`]);
-    });
+    .action((id: string, opts, cmd: Command) =>
+      changeAndPrint(cmd, 'POST', `/v1/rotations/${seg(id)}/extend`, { by: opts.by }, (r) => [
+        `rotation ${r.id}: the old key now retires at ${r.retiresAt}`,
+      ]),
+    );
   addLeakCommands(program);
   addIncidentCommands(program);
   registerPlanCommands(program);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { callAdmin } from './admin-client.js';
-import { seg, targetOf } from './command-kit.js';
+import { changeAndPrint, seg, targetOf } from './command-kit.js';
 import { fields, print, query, type Row, table } from './output.js';
 
 /** `none` as given on the command line stays `'none'` (commander turns a parsed `null` into `''`). */
@@ -40,6 +40,11 @@ function quota(text: string): OrNone<QuotaInput> {
 
 const COLUMNS = ['id', 'name', 'rateLimit', 'quota', 'updatedAt'];
 
+/** The body of a plan's create or update from `--name`, `--rate-limit` and `--quota`. */
+function planBody(opts: { name?: string; rateLimit?: OrNone<unknown>; quota?: OrNone<unknown> }): Row {
+  return { name: opts.name, rateLimit: orNull(opts.rateLimit), quota: orNull(opts.quota) };
+}
+
 /** `keyroll plans list|get|create|update|delete`: named rate limits and quotas. */
 export function registerPlanCommands(program: Command): void {
   const plans = program.command('plans').description('manage plans (named rate limits and quotas)');
@@ -64,14 +69,9 @@ export function registerPlanCommands(program: Command): void {
     .option('--rate-limit <n/window>', 'e.g. 100/1m', rateLimit)
     .option('--quota <n/period>', 'e.g. 5000/month, 100/day or 1000+100/day (refilling credits)', quota)
     .option('--json', 'print JSON')
-    .action(async (opts, cmd: Command) => {
-      const plan = await callAdmin<Row>(targetOf(cmd), 'POST', '/v1/plans', {
-        name: opts.name,
-        rateLimit: orNull(opts.rateLimit),
-        quota: orNull(opts.quota),
-      });
-      print(opts.json, plan, () => [`created plan ${plan.id} (${plan.name})`]);
-    });
+    .action((opts, cmd: Command) =>
+      changeAndPrint(cmd, 'POST', '/v1/plans', planBody(opts), (plan) => [`created plan ${plan.id} (${plan.name})`]),
+    );
   plans
     .command('update <id>')
     .description('change a plan; everyone on it follows at once')
@@ -79,14 +79,11 @@ export function registerPlanCommands(program: Command): void {
     .option('--rate-limit <n/window>', 'e.g. 100/1m, or none', rateLimit)
     .option('--quota <n/period>', 'e.g. 5000/month, 1000+100/day, or none', quota)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts, cmd: Command) => {
-      const plan = await callAdmin<Row>(targetOf(cmd), 'PATCH', `/v1/plans/${seg(id)}`, {
-        name: opts.name,
-        rateLimit: orNull(opts.rateLimit),
-        quota: orNull(opts.quota),
-      });
-      print(opts.json, plan, () => [`updated plan ${plan.id} (${plan.name})`]);
-    });
+    .action((id: string, opts, cmd: Command) =>
+      changeAndPrint(cmd, 'PATCH', `/v1/plans/${seg(id)}`, planBody(opts), (plan) => [
+        `updated plan ${plan.id} (${plan.name})`,
+      ]),
+    );
   plans
     .command('delete <id>')
     .description('delete a plan no consumer or key is on')

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { callAdmin } from './admin-client.js';
-import { seg, targetOf } from './command-kit.js';
+import { changeAndPrint, seg, targetOf } from './command-kit.js';
 import { fields, print, type Row, table } from './output.js';
 
 /** `keyroll policies list|get|set|delete`: automatic rotation at an age, per consumer or by default. */
@@ -30,17 +30,15 @@ export function registerPolicyCommands(program: Command): void {
     .option('--notify-before <duration>', 'announce a rotation this long before it starts')
     .addOption(new Option('--on-reuse <action>', 'when a retired key is used').choices(['reject', 'revoke']))
     .option('--json', 'print JSON')
-    .action(async (target: string, opts, cmd: Command) => {
-      const policy = await callAdmin<Row>(targetOf(cmd), 'PUT', `/v1/rotation-policies/${seg(target)}`, {
-        every: opts.every,
-        gracePeriod: opts.grace,
-        notifyBefore: opts.notifyBefore,
-        onReuse: opts.onReuse,
-      });
-      print(opts.json, policy, () => [
-        `policy ${policy.target}: rotate every ${policy.every}, grace ${policy.gracePeriod}`,
-      ]);
-    });
+    .action((target: string, opts, cmd: Command) =>
+      changeAndPrint(
+        cmd,
+        'PUT',
+        `/v1/rotation-policies/${seg(target)}`,
+        { every: opts.every, gracePeriod: opts.grace, notifyBefore: opts.notifyBefore, onReuse: opts.onReuse },
+        (policy) => [`policy ${policy.target}: rotate every ${policy.every}, grace ${policy.gracePeriod}`],
+      ),
+    );
   policies
     .command('delete <target>')
     .option('--json', 'print JSON')

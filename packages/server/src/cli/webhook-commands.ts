@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { callAdmin } from './admin-client.js';
-import { seg, targetOf } from './command-kit.js';
+import { changeAndPrint, seg, targetOf } from './command-kit.js';
 import { fields, print, query, type Row, table } from './output.js';
 
 const list = (v: string) => v.split(',').filter(Boolean);
@@ -32,15 +32,15 @@ export function registerWebhookCommands(program: Command): void {
     .option('--consumer <id>', "only this consumer's events")
     .option('--description <text>', 'what it is for')
     .option('--json', 'print JSON')
-    .action(async (opts, cmd: Command) => {
-      const hook = await callAdmin<Row>(targetOf(cmd), 'POST', '/v1/webhooks', {
-        url: opts.endpoint,
-        events: opts.events,
-        consumerId: opts.consumer,
-        description: opts.description,
-      });
-      print(opts.json, hook, () => [`created webhook ${hook.id}`, `signing secret (shown once): ${hook.secret}`]);
-    });
+    .action((opts, cmd: Command) =>
+      changeAndPrint(
+        cmd,
+        'POST',
+        '/v1/webhooks',
+        { url: opts.endpoint, events: opts.events, consumerId: opts.consumer, description: opts.description },
+        (hook) => [`created webhook ${hook.id}`, `signing secret (shown once): ${hook.secret}`],
+      ),
+    );
   webhooks
     .command('delete <id>')
     .option('--json', 'print JSON')
@@ -67,9 +67,9 @@ export function registerWebhookCommands(program: Command): void {
     .command('redeliver <id> <deliveryId>')
     .description('queue a delivery again, with a fresh attempt budget')
     .option('--json', 'print JSON')
-    .action(async (id: string, deliveryId: string, opts, cmd: Command) => {
-      const path = `/v1/webhooks/${seg(id)}/deliveries/${seg(deliveryId)}/redeliver`;
-      const delivery = await callAdmin<Row>(targetOf(cmd), 'POST', path);
-      print(opts.json, delivery, () => [`delivery ${delivery.id} is ${delivery.status}`]);
-    });
+    .action((id: string, deliveryId: string, _opts, cmd: Command) =>
+      changeAndPrint(cmd, 'POST', `/v1/webhooks/${seg(id)}/deliveries/${seg(deliveryId)}/redeliver`, undefined, (d) => [
+        `delivery ${d.id} is ${d.status}`,
+      ]),
+    );
 }

@@ -8,7 +8,6 @@ import {
   type IncidentsTable,
   incidentById,
   incidentOfKey,
-  insertAlert,
   insertIncident,
   type KeyRecord,
   listAuditEvents,
@@ -17,6 +16,7 @@ import {
   openIncidents,
   type Page,
   type PageRequest,
+  raiseAlert,
   revokeKey,
   rotationClaim,
   type Store,
@@ -299,37 +299,20 @@ export class LeakService {
   }
 
   async #raiseAlert(tx: Tx, row: IncidentsTable, now: number): Promise<void> {
-    const id = newId('alert', now);
-    const message = `key ${row.key_id} (${row.key_hint}) leaked (${row.source}); action: ${row.action}`;
-    const data = { incidentId: row.id, source: row.source, url: row.url, action: row.action };
-    await insertAlert(tx.db, {
-      id,
-      rule: 'key_leaked',
-      severity: 'critical',
-      subject: row.id,
-      consumerId: row.consumer_id,
-      keyId: row.key_id,
-      message,
-      data,
-      raisedAt: now,
-      acknowledgedAt: null,
-      acknowledgedBy: null,
-    });
-    await tx.audit({
-      at: now,
-      actor: 'system:alerts',
-      action: 'alert.raised',
-      targetType: 'alert',
-      targetId: id,
-      data: {
-        consumerId: row.consumer_id,
-        keyId: row.key_id,
+    await raiseAlert(
+      tx,
+      {
+        id: newId('alert', now),
         rule: 'key_leaked',
         severity: 'critical',
-        message,
-        ...data,
+        subject: row.id,
+        consumerId: row.consumer_id,
+        keyId: row.key_id,
+        message: `key ${row.key_id} (${row.key_hint}) leaked (${row.source}); action: ${row.action}`,
+        data: { incidentId: row.id, source: row.source, url: row.url, action: row.action },
       },
-    });
+      { at: now, actor: 'system:alerts' },
+    );
   }
 
   /** Audits `incident.updated` (a webhook to the provider's and the consumer's endpoints). */

@@ -1,3 +1,4 @@
+import { queueDelivery } from '@keyroll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -58,7 +59,7 @@ for (const dialect of DIALECTS) {
       expect(bad.stderr).toContain('--rate-limit');
     });
 
-    it('webhooks: create, list, get, deliveries, delete', async () => {
+    it('webhooks: create, list, get, deliveries, redeliver, delete', async () => {
       const consumer = await h.json('POST', '/v1/consumers', { name: 'hooked' }, 201);
       const hook = await cliJson(
         ['webhooks', 'create', '--endpoint', 'http://127.0.0.1:9/keyroll', '--events', 'key.*,rotation.started'],
@@ -79,6 +80,14 @@ for (const dialect of DIALECTS) {
       const human = await cli(['webhooks', 'deliveries', hook.id], env);
       expect(human.code).toBe(0);
       expect(human.stdout).toMatch(/^(id\s+eventType\s+status|\(none\))/);
+
+      const payload = { type: 'key.created', data: { keyId: 'key_cli' } };
+      const queued = { id: 'dl_cli', webhookId: hook.id, eventSeq: 1, eventType: 'key.created', payload };
+      await queueDelivery(h.db.store.db, { ...queued, at: h.clock.now() });
+      const redelivered = await cliJson(['webhooks', 'redeliver', hook.id, 'dl_cli'], env);
+      expect(redelivered).toMatchObject({ id: 'dl_cli', status: 'pending', attempts: 0 });
+      const again = await cli(['webhooks', 'redeliver', hook.id, 'dl_cli'], env);
+      expect(again).toMatchObject({ code: 0, stdout: 'delivery dl_cli is pending\n' });
 
       expect(await cliJson(['webhooks', 'delete', hook.id], env)).toEqual({ id: hook.id, deleted: true });
       const gone = await cli(['webhooks', 'deliveries', hook.id, '--json'], env);

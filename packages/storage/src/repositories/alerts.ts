@@ -1,7 +1,8 @@
 import { decodeCursor, type Page, type PageRequest, pageSize, toPage } from '../pagination.js';
 import type { AlertsTable } from '../schema.js';
-import type { Db } from '../store.js';
+import type { Db, Tx } from '../store.js';
 import { readJson } from './json-columns.js';
+import type { WriteEvent } from './write-event.js';
 
 /** A stored alert, its data decoded. Times are epoch ms. */
 export interface AlertRecord {
@@ -43,24 +44,42 @@ export function decodeAlert(row: AlertsTable): AlertRecord {
   };
 }
 
-/** Stores a new alert. */
-export async function insertAlert(db: Db, alert: AlertRecord): Promise<void> {
-  await db
+/** An alert about to be raised: open (not acknowledged), raised at its event's instant. */
+export type NewAlert = Omit<AlertRecord, 'raisedAt' | 'acknowledgedAt' | 'acknowledgedBy'>;
+
+/**
+ * Raises an alert: stores it, open and raised at `event.at`, with an `alert.raised` audit event
+ * targeting it (`consumerId`, `keyId`, `rule`, `severity`, `message`, then the alert's `data`, then
+ * `event.data`), in the caller's transaction. The only way alerts are written. Returns the stored alert.
+ */
+export async function raiseAlert(tx: Tx, alert: NewAlert, event: WriteEvent): Promise<AlertRecord> {
+  const stored: AlertRecord = { ...alert, raisedAt: event.at, acknowledgedAt: null, acknowledgedBy: null };
+  await tx.db
     .insertInto('alerts')
     .values({
-      id: alert.id,
-      rule: alert.rule,
-      severity: alert.severity,
-      subject: alert.subject,
-      consumer_id: alert.consumerId,
-      key_id: alert.keyId,
-      message: alert.message,
-      data: JSON.stringify(alert.data),
-      raised_at: alert.raisedAt,
-      acknowledged_at: alert.acknowledgedAt,
-      acknowledged_by: alert.acknowledgedBy,
+      id: stored.id,
+      rule: stored.rule,
+      severity: stored.severity,
+      subject: stored.subject,
+      consumer_id: stored.consumerId,
+      key_id: stored.keyId,
+      message: stored.message,
+      data: JSON.stringify(stored.data),
+      raised_at: stored.raisedAt,
+      acknowledged_at: null,
+      acknowledged_by: null,
     })
     .execute();
+  const { consumerId, keyId, rule, severity, message, data } = stored;
+  await tx.audit({
+    at: event.at,
+    actor: event.actor,
+    action: 'alert.raised',
+    targetType: 'alert',
+    targetId: stored.id,
+    data: { consumerId, keyId, rule, severity, message, ...data, ...event.data },
+  });
+  return stored;
 }
 
 /** Alerts, newest first. */

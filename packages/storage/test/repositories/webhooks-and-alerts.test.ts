@@ -3,15 +3,17 @@ import {
   claimDueDeliveries,
   countOpenDeliveries,
   deleteWebhook,
+  findAlert,
   findDelivery,
   findLiveWebhook,
   hasDueDelivery,
-  insertAlert,
   insertWebhook,
   latestAlertRaisedAt,
   listAlerts,
+  listAuditEvents,
   listEnabledWebhooks,
   queueDelivery,
+  raiseAlert,
   recordDeliveryAttempt,
   updateWebhook,
   type WebhookRecord,
@@ -116,8 +118,10 @@ for (const dialect of DIALECTS) {
         acknowledgedAt: null,
         acknowledgedBy: null,
       });
-      await insertAlert(t.store.db, alert('al_1', 10));
-      await insertAlert(t.store.db, alert('al_2', 20));
+      const raise = ({ raisedAt, acknowledgedAt, acknowledgedBy, ...a }: ReturnType<typeof alert>) =>
+        t.store.mutate((tx) => raiseAlert(tx, a, { at: raisedAt, actor: 'system:alerts' }));
+      expect(await raise(alert('al_1', 10))).toEqual(alert('al_1', 10));
+      await raise(alert('al_2', 20));
       expect(await latestAlertRaisedAt(t.store.db, 'unknown_key_burst', '10.0.0.1', 0)).toBe(20);
       expect(await latestAlertRaisedAt(t.store.db, 'unknown_key_burst', '10.0.0.1', 21)).toBeUndefined();
       expect(await latestAlertRaisedAt(t.store.db, 'failure_rate', '10.0.0.1', 0)).toBeUndefined();
@@ -126,6 +130,56 @@ for (const dialect of DIALECTS) {
       expect(open.data).toEqual([alert('al_2', 20)]);
       const seen = await listAlerts(t.store.db, { acknowledged: true }, {});
       expect(seen.data).toEqual([{ ...alert('al_1', 10), acknowledgedAt: 30, acknowledgedBy: 'root:key_1' }]);
+    });
+
+    it('raising an alert appends exactly one alert.raised audit event for it, in the same transaction', async () => {
+      const raised = await t.store.mutate((tx) =>
+        raiseAlert(
+          tx,
+          {
+            id: 'al_audited',
+            rule: 'key_leaked',
+            severity: 'critical',
+            subject: 'inc_1',
+            consumerId: 'con_1',
+            keyId: 'key_1',
+            message: 'key key_1 leaked',
+            data: { incidentId: 'inc_1', source: 'github' },
+          },
+          { at: 40, actor: 'system:alerts' },
+        ),
+      );
+      expect(raised).toMatchObject({ id: 'al_audited', raisedAt: 40, acknowledgedAt: null, acknowledgedBy: null });
+      const events = await listAuditEvents(t.store.db, { targetId: 'al_audited', limit: 10 });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        at: 40,
+        actor: 'system:alerts',
+        action: 'alert.raised',
+        targetType: 'alert',
+        targetId: 'al_audited',
+        data: {
+          consumerId: 'con_1',
+          keyId: 'key_1',
+          rule: 'key_leaked',
+          severity: 'critical',
+          message: 'key key_1 leaked',
+          incidentId: 'inc_1',
+          source: 'github',
+        },
+      });
+      // Every stored alert has its one event: the alert and its audit are written together or not at all.
+      const alerts = (await listAlerts(t.store.db, {}, { limit: 100 })).data;
+      const audited = await listAuditEvents(t.store.db, { action: 'alert.raised', limit: 100 });
+      expect(audited.map((e) => e.targetId).sort()).toEqual(alerts.map((a) => a.id).sort());
+      await expect(
+        t.store.mutate(async (tx) => {
+          await raiseAlert(tx, { ...raised, id: 'al_rolled_back' }, { at: 50, actor: 'system:alerts' });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await findAlert(t.store.db, 'al_rolled_back')).toBeUndefined();
+      expect(await listAuditEvents(t.store.db, { targetId: 'al_rolled_back', limit: 10 })).toEqual([]);
     });
   });
 }
