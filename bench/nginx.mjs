@@ -49,7 +49,8 @@ async function nginxAnswers(port, path) {
  * One nginx (one worker) serving `servers` (http-context blocks), in the foreground, with its own
  * prefix. Resolves once nginx answers a keyless request to `path` with its own 401 on every port
  * (an HTTP probe, not a fixed sleep: a bare TCP connect could reach another process that took a port
- * between freePort() and nginx's bind — the machine is shared). `stop()` ends it and removes its dir.
+ * between freePort() and nginx's bind — the machine is shared). `stop()` ends it and removes its dir;
+ * `pid` is its one process (master_process off), for its CPU time.
  */
 export async function startNginx(binary, servers, ports, path = '/api/items') {
   const dir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-nginx-'));
@@ -100,5 +101,5 @@ ${servers}
     }
     await sleep(50);
   }
-  return { stop, log };
+  return { stop, log, pid: child.pid };
 }
