@@ -1,44 +1,34 @@
-// bench:forward-auth — nginx in front of a minimal API, two ways, in one nginx process and one run:
-//   auth_request: every request asks keyroll's GET /v1/forward-auth (the guide's tested nginx
-//                 configuration, read from docs/guides/verification.md, so it cannot drift);
-//   static map:   nginx alone, `map $http_x_api_key $ok { … }` over the same keys (no revocation,
-//                 no rotation, no limits: the floor of "nginx checks a key").
-// The upstream and keyroll (SQLite, a temp dir) run in child processes; autocannon drives the load
-// from this one, cycling over the same keys on both sides, loopback only. Rounds interleave the
-// two; medians of rounds. Skips with a message when nginx is not installed.
-//
-// autocannon ignores `Connection: close`: it writes its next request as soon as a response is
-// complete. nginx closes a client connection after `keepalive_requests` requests (1000 by
-// default), so a fast side used to hit that limit mid-round, and a request written into the
-// closing connection came back as ECONNRESET (the "1 connection error" of the first trial runs;
-// `keepalive_requests 50` reproduces it every run). The bench's nginx therefore keeps client
-// connections for the whole run; a load that still fails prints what it saw.
+// bench:forward-auth — nginx in front of a minimal API, three ways, in one nginx process and one run:
+//   auth_request, reused:   every request asks keyroll's GET /v1/forward-auth over a kept-alive
+//                           connection (an `upstream { keepalive … }` block, HTTP/1.1);
+//   auth_request, per check: the same, opening a new connection to keyroll for every check
+//                           (`proxy_pass` straight to the address: nginx's default, HTTP/1.0);
+//   static map:             nginx alone, `map $http_x_api_key $ok { … }` over the same keys (no
+//                           revocation, no rotation, no limits: the floor of "nginx checks a key").
+// Both auth_request sides are the guide's tested nginx configuration (read from
+// docs/guides/verification.md, so it cannot drift), as printed and with its connection handling
+// switched to the other way (see `reused` and `perCheck`). The upstream and keyroll (SQLite, a temp
+// dir) run in child processes; keyroll counts the connections it accepts, so the bench shows
+// whether the checks reuse them. autocannon drives the load from this one, cycling over the same
+// keys on every side, loopback only. Rounds interleave the sides; medians of rounds. Skips with a
+// message when nginx is not installed. (Why the bench's nginx keeps client connections for the
+// whole run: bench/nginx.mjs.)
 //
 //   npm run bench:forward-auth                                  (builds first)
 //   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=20 BENCH_KEYS=100 node bench/forward-auth.mjs
-import { fork, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadAverageLine, machine, median } from './bench-common.mjs';
+import { freePort, nginxBinary, startNginx } from './nginx.mjs';
 
 const role = process.argv[2] ?? 'main';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100);
-
-function nginxBinary() {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin']) {
-    try {
-      accessSync(join(dir, 'nginx'), constants.X_OK);
-      return join(dir, 'nginx');
-    } catch {}
-  }
-  return null;
-}
 
 /** A minimal JSON API: what both sides ultimately answer. */
 function runUpstream() {
@@ -73,9 +63,13 @@ async function runKeyroll() {
       keys.push((await call('/v1/keys', { consumerId: consumer.id })).key);
   }
   await kr.app.listen({ port: 0, host: '127.0.0.1' });
+  // Connections accepted so far: per request, whether nginx's checks reuse them.
+  let connections = 0;
+  kr.app.server.on('connection', () => connections++);
   process.send({ port: kr.app.server.address().port, keys });
   process.on('message', async (m) => {
     if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
+    if (m === 'connections') return process.send({ connections });
     if (m !== 'stop') return;
     await kr.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -91,15 +85,51 @@ function start(args) {
   });
 }
 
-/** The guide's tested nginx snippet, pointed at this run's keyroll, upstream and port. */
-function guideSnippet(keyrollPort, upstreamPort, port) {
+/** The guide's tested nginx snippet, pointed at this run's keyroll and upstream (its `listen 8080;` left for {@link listen}). */
+function guideSnippet(keyrollPort, upstreamPort) {
   const guide = readFileSync(new URL('../docs/guides/verification.md', import.meta.url), 'utf8');
   const m = /<!-- tested-snippet: nginx -->\n```\w+\n([\s\S]*?)```/.exec(guide);
   if (!m?.[1]) throw new Error('docs/guides/verification.md has no tested snippet nginx');
   return m[1]
     .replaceAll('127.0.0.1:7070', `127.0.0.1:${keyrollPort}`)
-    .replaceAll('127.0.0.1:9000', `127.0.0.1:${upstreamPort}`)
-    .replace('listen 8080;', `listen 127.0.0.1:${port};`);
+    .replaceAll('127.0.0.1:9000', `127.0.0.1:${upstreamPort}`);
+}
+
+function listen(snippet, port) {
+  if (!snippet.includes('listen 8080;')) throw new Error("the guide's nginx snippet has no `listen 8080;`");
+  return snippet.replace('listen 8080;', `listen 127.0.0.1:${port};`);
+}
+
+const UPSTREAM_BLOCK = /upstream (\w+) \{[^}]*?server ([\d.:]+);[^}]*\}\n+/;
+
+/** The snippet with connections to keyroll kept alive (as is, when the guide already does so). */
+function reused(snippet) {
+  if (UPSTREAM_BLOCK.test(snippet)) return snippet;
+  const pass = /proxy_pass http:\/\/([\d.:]+)\/v1\/forward-auth;/;
+  const m = pass.exec(snippet);
+  if (!m) throw new Error("the guide's nginx snippet has no `proxy_pass http://…/v1/forward-auth;`");
+  const upstream = `upstream keyroll_bench_reused {\n    server ${m[1]};\n    keepalive 32;\n    keepalive_timeout 4s;\n}\n\n`;
+  return (
+    upstream +
+    snippet.replace(
+      pass,
+      'proxy_pass http://keyroll_bench_reused/v1/forward-auth;\n        proxy_http_version 1.1;\n        proxy_set_header Connection "";',
+    )
+  );
+}
+
+/** The snippet opening a new connection to keyroll per check (as is, when the guide has no upstream block). */
+function perCheck(snippet) {
+  const m = UPSTREAM_BLOCK.exec(snippet);
+  if (!m) return snippet;
+  const out = snippet
+    .replace(UPSTREAM_BLOCK, '')
+    .replace(`proxy_pass http://${m[1]}/v1/forward-auth;`, `proxy_pass http://${m[2]}/v1/forward-auth;`)
+    .replace(/\n[ \t]*proxy_http_version 1\.1;/, '')
+    .replace(/\n[ \t]*proxy_set_header Connection "";/, '');
+  if (/keepalive|proxy_http_version|Connection ""|http:\/\/[a-z_]+\//.test(out))
+    throw new Error(`could not undo the guide's connection reuse:\n${out}`);
+  return out;
 }
 
 function staticMap(keys, upstreamPort, port) {
@@ -119,76 +149,6 @@ server {
     }
 }
 `;
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-/** Whether nginx itself answers on `port` (a 401 from nginx for a request without a key). */
-async function nginxAnswers(port) {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/api/items`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.status === 401 && /^nginx/.test(res.headers.get('server') ?? '');
-  } catch {
-    return false;
-  }
-}
-
-/** One nginx (one worker) serving both sides, in the foreground, with its own prefix. */
-async function startNginx(binary, servers, ports) {
-  const dir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-nginx-'));
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(dir, t)};`);
-  const conf = `daemon off;
-master_process off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  ${temp.join('\n  ')}
-${servers}
-}
-`;
-  writeFileSync(join(dir, 'nginx.conf'), conf);
-  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  // Ready when nginx answers on every port, probed over HTTP: a bare TCP connect could reach another
-  // process that took a port between freePort() and nginx's bind (the machine is shared).
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      let log = '';
-      try {
-        log = readFileSync(join(dir, 'error.log'), 'utf8');
-      } catch {}
-      await stop();
-      throw new Error(`nginx exited with ${child.exitCode}: ${log}`);
-    }
-    if ((await Promise.all(ports.map(nginxAnswers))).every(Boolean)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error('nginx did not answer on its ports within 10 s');
-    }
-    await sleep(50);
-  }
-  return { stop };
 }
 
 async function load(url, keys, seconds) {
@@ -222,7 +182,7 @@ async function load(url, keys, seconds) {
     const why = [...seen].map(([m, n]) => `${n} × ${m}`).join('; ');
     throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} time-outs (${why})`);
   }
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total };
 }
 
 async function main() {
@@ -234,7 +194,7 @@ async function main() {
   }
   // Whatever fails, every child started so far is stopped (no upstream left behind holding the terminal).
   const stops = [];
-  const runs = { staticMap: [], authRequest: [] };
+  const runs = { staticMap: [], authRequestPerCheck: [], authRequestReused: [] };
   let keys;
   try {
     const upstream = await start(['upstream']);
@@ -247,25 +207,39 @@ async function main() {
       await exited;
     });
     keys = keyroll.info.keys;
-    const [authPort, mapPort] = [await freePort(), await freePort()];
+    const connectionsOfKeyroll = () =>
+      new Promise((resolve) => {
+        keyroll.child.once('message', (m) => resolve(m.connections));
+        keyroll.child.send('connections');
+      });
+    const [perCheckPort, reusedPort, mapPort] = [await freePort(), await freePort(), await freePort()];
+    const guide = guideSnippet(keyroll.info.port, upstream.info.port);
     const nginx = await startNginx(
       binary,
-      guideSnippet(keyroll.info.port, upstream.info.port, authPort) + staticMap(keys, upstream.info.port, mapPort),
-      [authPort, mapPort],
+      listen(perCheck(guide), perCheckPort) +
+        listen(reused(guide), reusedPort) +
+        staticMap(keys, upstream.info.port, mapPort),
+      [perCheckPort, reusedPort, mapPort],
     );
     stops.push(nginx.stop);
     const targets = [
       { name: 'staticMap', url: `http://127.0.0.1:${mapPort}/api/items` },
-      { name: 'authRequest', url: `http://127.0.0.1:${authPort}/api/items` },
+      { name: 'authRequestPerCheck', url: `http://127.0.0.1:${perCheckPort}/api/items` },
+      { name: 'authRequestReused', url: `http://127.0.0.1:${reusedPort}/api/items` },
     ];
-    // A refused key is refused on both sides (and a sanity check that the configurations differ only in the check).
+    // A refused key is refused on every side (and a sanity check that the configurations differ only in the check).
     for (const t of targets) {
       const res = await fetch(t.url, { headers: { 'x-api-key': 'kr_live_notakey' } });
       if (res.status !== 401) throw new Error(`${t.name}: an unknown key got ${res.status}`);
     }
     for (const t of targets) await load(t.url, keys, 2); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const t of targets) runs[t.name].push(await load(t.url, keys, SECONDS));
+      for (const t of targets) {
+        const before = await connectionsOfKeyroll();
+        const run = await load(t.url, keys, SECONDS);
+        run.keyrollConnectionsPerRequest = ((await connectionsOfKeyroll()) - before) / run.requests;
+        runs[t.name].push(run);
+      }
     }
   } finally {
     for (const stop of stops.reverse()) await stop();
@@ -277,27 +251,47 @@ async function main() {
         rps: Math.round(median(rs.map((r) => r.rps))),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        // New connections keyroll accepted per request: 1 when every check opens one, ~0 when reused.
+        ...(name !== 'staticMap' && {
+          keyrollConnectionsPerRequest: Number(median(rs.map((r) => r.keyrollConnectionsPerRequest)).toFixed(4)),
+        }),
       },
     ]),
   );
-  const perRound = runs.authRequest.map((a, i) => a.rps / runs.staticMap[i].rps);
-  const ratio = median(perRound);
+  const perRound = (a, b) => runs[a].map((r, i) => r.rps / runs[b][i].rps);
+  const ratios = {
+    perCheckVsMap: perRound('authRequestPerCheck', 'staticMap'),
+    reusedVsMap: perRound('authRequestReused', 'staticMap'),
+    reusedVsPerCheck: perRound('authRequestReused', 'authRequestPerCheck'),
+  };
+  const fixed = (xs) => xs.map((r) => Number(r.toFixed(3)));
   console.log(
     `\nbench:forward-auth — nginx (1 worker), ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, ${keys.length} keys cycled, medians of rounds`,
   );
   console.log(`machine: ${machine()}\n`);
-  console.log('nginx checks the key by                    req/s    p50 (ms)   p99 (ms)');
+  console.log(
+    'nginx checks the key by                              req/s    p50 (ms)   p99 (ms)   keyroll conns/request',
+  );
   for (const [name, label] of [
     ['staticMap', 'a static map (nginx alone)'],
-    ['authRequest', 'auth_request → keyroll /v1/forward-auth'],
+    ['authRequestPerCheck', 'auth_request → keyroll, a connection per check'],
+    ['authRequestReused', 'auth_request → keyroll, kept-alive connections'],
   ]) {
     const r = result[name];
     console.log(
-      `${label.padEnd(40)} ${String(r.rps).padStart(8)}   ${String(r.p50).padStart(8)}   ${String(r.p99).padStart(8)}`,
+      `${label.padEnd(50)} ${String(r.rps).padStart(8)}   ${String(r.p50).padStart(8)}   ${String(r.p99).padStart(8)}   ${String(r.keyrollConnectionsPerRequest ?? '-').padStart(8)}`,
     );
   }
-  console.log(`\nauth_request / static map: ${ratio.toFixed(3)} (no target: the price of a live check)`);
-  console.log(`  per round: ${perRound.map((r) => r.toFixed(3)).join(' ')}`);
+  for (const [name, label] of [
+    ['perCheckVsMap', 'auth_request (a connection per check) / static map'],
+    ['reusedVsMap', 'auth_request (kept alive) / static map'],
+    ['reusedVsPerCheck', 'auth_request kept alive / a connection per check'],
+  ]) {
+    console.log(
+      `${label}: ${median(ratios[name]).toFixed(3)}  (per round: ${ratios[name].map((r) => r.toFixed(3)).join(' ')})`,
+    );
+  }
+  console.log('(no target: the price of a live check)');
   console.log(loadAverageLine());
   console.log(
     JSON.stringify({
@@ -307,8 +301,8 @@ async function main() {
       connections: CONNECTIONS,
       keys: keys.length,
       ...result,
-      ratio: Number(ratio.toFixed(3)),
-      ratioPerRound: perRound.map((r) => Number(r.toFixed(3))),
+      ...Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, Number(median(v).toFixed(3))])),
+      ratiosPerRound: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, fixed(v)])),
       loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),
       machine: machine(),
     }),

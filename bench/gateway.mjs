@@ -1,18 +1,26 @@
 // bench:gateway — requests/s and p99 latency through the gateway (key verified in-process), through
-// the same proxy with authentication switched off, and straight to the upstream, in one run.
-// The upstream and the proxies run in child processes; autocannon drives the load from this one.
+// the same proxy with authentication switched off, straight to the upstream, and — when nginx is
+// installed — through nginx checking the key against a static map, in one run.
+// The upstream and the proxies run in child processes; nginx (one worker) in its own; autocannon
+// drives the load from this one.
 //
 //   npm run bench:gateway            (builds first)
 //   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 node bench/gateway.mjs
 //
 // Prints a table, the ratios, and a final JSON line. DESIGN target: gateway ≥ 0.9 × auth off.
-// On a small or shared machine the numbers move between runs: the rounds interleave the three
+// On a small or shared machine the numbers move between runs: the rounds interleave the
 // targets and the median is reported, so drift hits all of them alike.
-import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// The nginx comparison: nginx alone, `map $http_x_api_key` over the bench's one key (no revocation,
+// rotation, limits or usage: the floor of "a proxy checks a key"), proxying to the same upstream over
+// kept-alive connections, as the gateway's connection pool does. Its CPU time per request comes from
+// /proc (Linux; clock ticks, so coarse). Skipped, with a message, without nginx.
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
+import { freePort, nginxBinary, startNginx } from './nginx.mjs';
 
 const role = process.argv[2] ?? 'main';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -82,11 +90,60 @@ function start(args) {
 
 async function load(url, headers, seconds) {
   const { default: autocannon } = await import('autocannon');
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
+  const seen = new Map(); // what went wrong, by message, so that a failed run says why
+  const note = (what) => seen.set(what, (seen.get(what) ?? 0) + 1);
+  const r = await new Promise((resolve, reject) => {
+    const tracker = autocannon({ url, connections: CONNECTIONS, duration: seconds, headers }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
+    tracker.on('reqError', (e) => note(`${e.code ?? 'error'}: ${e.message}`));
+    tracker.on('response', (_client, status) => {
+      if (status >= 300) note(`status ${status}`);
+    });
+  });
   if (r.errors > 0 || r.non2xx > 0 || r.timeouts > 0) {
-    throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} time-outs`);
+    const why = [...seen].map(([m, n]) => `${n} × ${m}`).join('; ');
+    throw new Error(`${url}: ${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} time-outs (${why})`);
   }
   return { rps: r.requests.average, p99: r.latency.p99, requests: r.requests.total };
+}
+
+/** nginx alone in front of the upstream: a static map of the one key, kept-alive upstream connections. */
+function nginxStaticMap(key, upstreamPort, port) {
+  return `
+upstream keyroll_bench_api {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 64;
+    keepalive_timeout 50s;
+}
+map_hash_bucket_size 128;
+map $http_x_api_key $keyroll_bench_ok {
+    default 0;
+    "${key}" 1;
+}
+server {
+    listen 127.0.0.1:${port};
+    location / {
+        if ($keyroll_bench_ok = 0) { return 401; }
+        proxy_set_header X-Api-Key "";
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_pass http://keyroll_bench_api;
+    }
+}
+`;
+}
+
+/** CPU time (µs) a process has used, from /proc (null where there is none). */
+function cpuOfPid(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
 }
 
 /** The proxies process's CPU time (µs) so far. */
@@ -103,14 +160,6 @@ function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function nginxVersion() {
-  try {
-    return execFileSync('nginx', ['-v'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString() || 'nginx';
-  } catch {
-    return null;
-  }
-}
-
 async function main() {
   const loadBefore = os.loadavg()[0].toFixed(1);
   const upstream = await start(['upstream']);
@@ -122,20 +171,47 @@ async function main() {
     { name: 'authOff', url: `${authOffUrl}/api/items`, headers: {} },
     { name: 'gateway', url: `${gatewayUrl}/api/items`, headers: { 'x-api-key': key } },
   ];
+  const binary = nginxBinary();
+  let nginx = null;
+  try {
+    if (binary) {
+      const port = await freePort();
+      nginx = await startNginx(binary, nginxStaticMap(key, upstream.info.port, port), [port]);
+      const refused = await fetch(`http://127.0.0.1:${port}/api/items`, {
+        headers: { 'x-api-key': 'kr_live_notakey' },
+      });
+      if (refused.status !== 401) throw new Error(`nginx: an unknown key got ${refused.status}`);
+      targets.push({ name: 'nginx', url: `http://127.0.0.1:${port}/api/items`, headers: { 'x-api-key': key } });
+    }
+  } catch (err) {
+    await nginx?.stop();
+    proxies.child.send('stop');
+    upstream.child.kill();
+    throw err;
+  }
+  const cpuOfTarget = async (name) => {
+    if (name === 'direct') return null;
+    if (name === 'nginx') return cpuOfPid(nginx.pid);
+    const c = await cpuOf(proxies.child);
+    return c.user + c.system;
+  };
   const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
   try {
     for (const t of targets) await load(t.url, t.headers, 2); // warm-up: JIT, pools, key cache
-    // Rounds interleave the targets so that drift of the machine hits all three alike.
+    // Rounds interleave the targets so that drift of the machine hits all of them alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
-        const before = await cpuOf(proxies.child);
+        const before = await cpuOfTarget(t.name);
         const run = await load(t.url, t.headers, SECONDS);
-        const after = await cpuOf(proxies.child);
-        const used = after.user + after.system - before.user - before.system;
-        runs[t.name].push({ ...run, cpuUs: used / run.requests });
+        const after = await cpuOfTarget(t.name);
+        runs[t.name].push({
+          ...run,
+          cpuUs: before === null || after === null ? null : (after - before) / run.requests,
+        });
       }
     }
   } finally {
+    await nginx?.stop();
     proxies.child.send('stop');
     upstream.child.kill();
   }
@@ -145,8 +221,11 @@ async function main() {
       {
         rps: Math.round(median(runs[t.name].map((r) => r.rps))),
         p99: median(runs[t.name].map((r) => r.p99)),
-        // CPU of the proxy process per request: steady even when other work shares the machine.
-        ...(t.name !== 'direct' && { cpuUsPerRequest: Number(median(runs[t.name].map((r) => r.cpuUs)).toFixed(1)) }),
+        // CPU of the proxy process (nginx's own for nginx) per request: steadier when other work shares the machine.
+        ...(t.name !== 'direct' &&
+          runs[t.name].every((r) => r.cpuUs !== null) && {
+            cpuUsPerRequest: Number(median(runs[t.name].map((r) => r.cpuUs)).toFixed(1)),
+          }),
       },
     ]),
   );
@@ -156,7 +235,8 @@ async function main() {
   // Requests the same CPU serves with authentication, relative to without: the throughput ratio a
   // proxy bound by its own CPU reaches.
   const cpuRatio = result.authOff.cpuUsPerRequest / result.gateway.cpuUsPerRequest;
-  const nginx = nginxVersion();
+  const vsNginx = result.nginx ? result.gateway.rps / result.nginx.rps : null;
+  const perRoundVsNginx = result.nginx ? runs.gateway.map((g, i) => g.rps / runs.nginx[i].rps) : null;
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
   console.log(
@@ -168,7 +248,9 @@ async function main() {
     ['direct', 'upstream directly'],
     ['authOff', 'proxy, authentication off'],
     ['gateway', 'gateway (key verified)'],
+    ['nginx', 'nginx, static key map'],
   ]) {
+    if (!result[name]) continue;
     console.log(
       `${label.padEnd(28)} ${String(result[name].rps).padStart(8)}   ${String(result[name].p99).padStart(8)}   ${String(result[name].cpuUsPerRequest ?? '-').padStart(8)}`,
     );
@@ -178,9 +260,9 @@ async function main() {
   console.log(`gateway / direct:   ${vsDirect.toFixed(3)}`);
   console.log(`CPU per request, auth off / gateway: ${cpuRatio.toFixed(3)} (the same ratio, measured by CPU time)`);
   console.log(
-    nginx
-      ? `nginx found (${nginx.trim()}) but the nginx comparison is not implemented yet`
-      : 'nginx: not installed, comparison skipped',
+    vsNginx === null
+      ? 'nginx: not installed, comparison skipped'
+      : `gateway / nginx (static key map): ${vsNginx.toFixed(3)} (no target; per round: ${perRoundVsNginx.map((r) => r.toFixed(3)).join(' ')})`,
   );
   console.log(
     JSON.stringify({
@@ -197,7 +279,13 @@ async function main() {
       cpuRatioAuthOffVsGateway: Number(cpuRatio.toFixed(3)),
       target: TARGET,
       pass: vsAuthOff >= TARGET,
-      nginx: null,
+      ...(result.nginx
+        ? {
+            ratioGatewayVsNginx: Number(vsNginx.toFixed(3)),
+            ratioGatewayVsNginxPerRound: perRoundVsNginx.map((r) => Number(r.toFixed(3))),
+          }
+        : { nginx: null }),
+      loadAverageAfter: Number(os.loadavg()[0].toFixed(1)),
     }),
   );
 }

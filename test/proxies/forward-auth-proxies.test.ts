@@ -85,6 +85,31 @@ for (const proxy of PROXIES) {
       expectDeprecationHeaders(res, keys.deprecated.retiresAt);
     });
 
+    it('passes a request body to the upstream only, and checks over reused connections to keyroll', async () => {
+      // A body sent on to keyroll over a kept-alive connection would be read as the next request
+      // there; the guide's configurations drop it and keep the connections to keyroll open.
+      let opened = 0;
+      const count = () => {
+        opened++;
+      };
+      h.kr.app.server.on('connection', count);
+      try {
+        const payload = 'x'.repeat(70_000);
+        for (const framing of [{}, { 'transfer-encoding': 'chunked' }]) {
+          const res = await send(base, 'POST', '/api/echo', { 'x-api-key': keys.valid.key, ...framing }, payload);
+          expect(res.status, running.output()).toBe(200);
+          expect(res.raw.toString()).toBe(payload);
+        }
+        for (let i = 0; i < 5; i++) {
+          expect((await send(base, 'GET', '/api/x', { 'x-api-key': keys.valid.key })).status).toBe(200);
+        }
+      } finally {
+        h.kr.app.server.off('connection', count);
+      }
+      // One new connection at most (the previous one may have idled out); a connection per check would be 7.
+      expect(opened).toBeLessThanOrEqual(1);
+    });
+
     it("refuses with 403 what the route's scopes refuse, on the original method", async () => {
       const res = await send(
         base,
