@@ -44,12 +44,19 @@ export async function createHarness(
     const headers = { ...(options.headers ?? {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
     return kr.app.inject({ ...options, headers });
   };
-  const json: Harness['json'] = async (method, url, body, expectStatus, auth) => {
+  const json = async <T = any>(
+    method: InjectOptions['method'],
+    url: string,
+    body?: unknown,
+    expectStatus?: number,
+    auth?: string | null,
+  ): Promise<T> => {
     const res = await request({ method, url, ...(body === undefined ? {} : { payload: body as object }), auth });
     if (expectStatus !== undefined && res.statusCode !== expectStatus) {
       throw new Error(`${method} ${url}: expected ${expectStatus}, got ${res.statusCode}: ${res.body}`);
     }
-    return res.body ? res.json() : undefined;
+    // An empty answer (e.g. a 204) comes back as `undefined`; callers expecting one ignore the result.
+    return (res.body ? res.json<T>() : undefined) as T;
   };
   return {
     kr,

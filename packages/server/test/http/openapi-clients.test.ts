@@ -11,6 +11,8 @@ import { createHarness, type Harness } from '../../../../test/support/harness.js
 const REPO = resolve(import.meta.dirname, '../../../..');
 const run = promisify(execFile);
 const dialect = DIALECTS.find((d) => d.available);
+/** An OpenAPI document, as @readme/openapi-parser takes it. */
+type OpenApiDocument = Exclude<Parameters<typeof validate>[0], string>;
 
 /** True when openapi-python-client is on the PATH (it comes from PyPI, which not every machine reaches). */
 const pythonClient = spawnSync('openapi-python-client', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -19,7 +21,7 @@ describe.skipIf(!dialect)('clients generated from /openapi.json', () => {
   let h: Harness;
   let dir: string;
   let docFile: string;
-  let doc: object;
+  let doc: OpenApiDocument;
 
   beforeAll(async () => {
     if (!dialect) return;

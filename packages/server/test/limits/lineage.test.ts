@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
@@ -76,7 +77,8 @@ for (const dialect of DIALECTS) {
       // Rows written before the column existed (or by an older node): the migration's fill-in restores them.
       await h.kr.store.db.updateTable('keys').set({ lineage_id: null }).execute();
       await h.kr.store.db.schema.alterTable('keys').dropColumn('lineage_id').execute();
-      await migrateKeyLineage(h.kr.store.db);
+      // Migrations take an untyped database, as kysely's Migrator hands them one.
+      await migrateKeyLineage(h.kr.store.db as Kysely<any>);
       expect(await chain()).toEqual(rows);
       const roots = await h.kr.store.db
         .selectFrom('keys')

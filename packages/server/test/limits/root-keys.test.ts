@@ -51,7 +51,11 @@ for (const dialect of DIALECTS) {
 
     it('the gateway refuses a root key as an unknown key and forwards nothing', async () => {
       const unknown = await send(base, 'GET', '/api/things', { 'x-api-key': generateKey('kr_root').key });
-      for (const headers of [{ 'x-api-key': h.rootKey }, { authorization: `Bearer ${h.rootKey}` }]) {
+      const rootKeyHeaders: Record<string, string>[] = [
+        { 'x-api-key': h.rootKey },
+        { authorization: `Bearer ${h.rootKey}` },
+      ];
+      for (const headers of rootKeyHeaders) {
         const res = await send(base, 'GET', '/api/things', headers);
         expectRefusal(res, 'NOT_FOUND');
         expect(res.body).toEqual(unknown.body);

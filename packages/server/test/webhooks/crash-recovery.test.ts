@@ -76,16 +76,16 @@ for (const dialect of DIALECTS) {
       const first = await startServer(db);
       child = first.child;
       const rootKey = readFileSync(join(db.dataDir, 'root-key'), 'utf8').trim();
-      const call = async (path: string, body: unknown) => {
+      const call = async <T extends { id: string }>(path: string, body: unknown): Promise<T> => {
         const res = await fetch(`${first.url}${path}`, {
           method: 'POST',
           headers: { authorization: `Bearer ${rootKey}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
         });
         expect(res.status).toBe(201);
-        return res.json();
+        return (await res.json()) as T;
       };
-      const hook = await call('/v1/webhooks', { url: rx.url, events: ['key.created'] });
+      const hook = await call<{ id: string; secret: string }>('/v1/webhooks', { url: rx.url, events: ['key.created'] });
       const consumer = await call('/v1/consumers', { name: 'crash test' });
       const keyIds: string[] = [];
       for (const name of ['a', 'b', 'c']) keyIds.push((await call('/v1/keys', { consumerId: consumer.id, name })).id);

@@ -129,7 +129,11 @@ export function middlewareSuite(framework: string, start: StartApp): void {
 
       it('answers a root key exactly as an unknown key, and audits it once', async () => {
         const unknown = await send(app.url, 'GET', '/things', { 'x-api-key': keys.cases.NOT_FOUND.key });
-        for (const headers of [{ 'x-api-key': h.rootKey }, { authorization: `Bearer ${h.rootKey}` }]) {
+        const rootKeyHeaders: Record<string, string>[] = [
+          { 'x-api-key': h.rootKey },
+          { authorization: `Bearer ${h.rootKey}` },
+        ];
+        for (const headers of rootKeyHeaders) {
           const res = await send(app.url, 'GET', '/things', headers);
           expectRefusal(res, 'NOT_FOUND');
           expect(res.body).toEqual(unknown.body);
