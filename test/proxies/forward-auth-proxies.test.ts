@@ -95,7 +95,7 @@ for (const proxy of PROXIES) {
       h.kr.app.server.on('connection', count);
       try {
         const payload = 'x'.repeat(70_000);
-        for (const framing of [{}, { 'transfer-encoding': 'chunked' }]) {
+        for (const framing of [{}, { 'transfer-encoding': 'chunked' }] as Record<string, string>[]) {
           const res = await send(base, 'POST', '/api/echo', { 'x-api-key': keys.valid.key, ...framing }, payload);
           expect(res.status, running.output()).toBe(200);
           expect(res.raw.toString()).toBe(payload);
