@@ -33,6 +33,8 @@ export class ClientSignalTally {
   readonly #maxKeys: number;
   #unknown = new Map<string, UnknownKeyCount>();
   #clients = new Map<string, Map<string, ClientSighting>>();
+  /** The sighting each key counted last (every one held in `#clients`): spares building its id while the client stays the same. */
+  #recent = new Map<string, ClientSighting>();
 
   constructor(options: ClientSignalTallyOptions = {}) {
     this.clientsPerKey = options.clientsPerKey ?? 20;
@@ -56,21 +58,27 @@ export class ClientSignalTally {
       return;
     }
     if (e.keyId === null) return;
-    let clients = this.#clients.get(e.keyId);
-    if (!clients) {
-      if (this.#clients.size >= this.#maxKeys) return;
-      clients = new Map();
-      this.#clients.set(e.keyId, clients);
-    }
     const userAgent = (e.userAgent ?? '').slice(0, MAX_USER_AGENT);
-    const id = `${address}|${userAgent}`;
-    const seen = clients.get(id);
-    if (seen) {
-      seen.count++;
-      seen.lastSeen = Math.max(seen.lastSeen, e.at);
-    } else if (clients.size < this.clientsPerKey) {
-      clients.set(id, { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 });
+    let seen = this.#recent.get(e.keyId);
+    if (seen === undefined || seen.address !== address || seen.userAgent !== userAgent) {
+      let clients = this.#clients.get(e.keyId);
+      if (!clients) {
+        if (this.#clients.size >= this.#maxKeys) return;
+        clients = new Map();
+        this.#clients.set(e.keyId, clients);
+      }
+      const id = `${address}|${userAgent}`;
+      seen = clients.get(id);
+      if (!seen) {
+        if (clients.size < this.clientsPerKey) {
+          clients.set(id, { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 });
+        }
+        return;
+      }
+      this.#recent.set(e.keyId, seen);
     }
+    seen.count++;
+    seen.lastSeen = Math.max(seen.lastSeen, e.at);
   }
 
   /** Whether nothing was counted since the last take. */
@@ -89,6 +97,7 @@ export class ClientSignalTally {
       .map(([keyId, seen]): [string, ClientSighting[]] => [keyId, [...seen.entries()].sort(byId).map(([, c]) => c)]);
     this.#unknown = new Map();
     this.#clients = new Map();
+    this.#recent = new Map();
     return { unknownKeys, clients, clientsPerKey: this.clientsPerKey };
   }
 }

@@ -22,6 +22,8 @@ export class UsageMeter implements VerificationObserver {
   readonly #store: Store;
   #buckets = new Map<string, Bucket>();
   #lastUsed = new Map<string, number>();
+  /** The bucket each key counted into last (every one held in `#buckets`): spares building the bucket's id while it stays the same. */
+  #recent = new Map<string, Bucket>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -37,10 +39,18 @@ export class UsageMeter implements VerificationObserver {
   observe(e: VerificationEvent): void {
     if (e.keyId === null || e.consumerId === null) return;
     const minute = e.at - (e.at % USAGE_BUCKET_MS);
-    const id = `${e.keyId}|${minute}|${e.code}`;
-    const bucket = this.#buckets.get(id);
-    if (bucket) bucket.count++;
-    else this.#buckets.set(id, { keyId: e.keyId, consumerId: e.consumerId, minute, code: e.code, count: 1 });
+    const recent = this.#recent.get(e.keyId);
+    if (recent !== undefined && recent.minute === minute && recent.code === e.code) recent.count++;
+    else {
+      const id = `${e.keyId}|${minute}|${e.code}`;
+      let bucket = this.#buckets.get(id);
+      if (bucket) bucket.count++;
+      else {
+        bucket = { keyId: e.keyId, consumerId: e.consumerId, minute, code: e.code, count: 1 };
+        this.#buckets.set(id, bucket);
+      }
+      this.#recent.set(e.keyId, bucket);
+    }
     if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
   }
 
@@ -58,6 +68,7 @@ export class UsageMeter implements VerificationObserver {
     if (buckets.length === 0 && lastUsed.length === 0) return;
     this.#buckets = new Map();
     this.#lastUsed = new Map();
+    this.#recent = new Map();
     try {
       await recordUsage(this.#store.db, buckets, lastUsed);
     } catch (e) {

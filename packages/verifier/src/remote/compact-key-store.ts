@@ -14,12 +14,18 @@ const EMPTY = 0;
 const TOMBSTONE = -1;
 const NO_TIME = -1;
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/**
+ * Most built keys kept for lookups to come (about 1 MB at most): a key verified again is answered
+ * without parsing its hash, probing the table or building its {@link CachedKey} afresh.
+ */
+export const HOT_KEYS = 4096;
 
 /**
  * Every key of an edge, packed to stay near 150 bytes per key instead of ~520 for a `Map` of objects:
  * SHA-256 hashes as bytes in an open-addressing table, timestamps and versions in typed arrays,
  * consumer ids, names, scope lists and metadata shared between keys, the rare limits and IP lists
- * aside. A lookup builds the {@link CachedKey} it returns.
+ * aside. A lookup builds the {@link CachedKey} it returns, and keeps the last {@link HOT_KEYS} it
+ * built by hash (dropped on every `set` and `delete` of their hash, so a change is seen at once).
  */
 export class CompactKeyStore {
   #slots = new Int32Array(1024);
@@ -40,6 +46,8 @@ export class CompactKeyStore {
   readonly #interned = new Map<string, string>();
   readonly #scopeLists = new Map<string, readonly string[]>();
   readonly #probe = new Uint8Array(HASH_BYTES);
+  /** Keys built by `get`, by hash, oldest first. Whatever changes a key's row must drop its hash from here. */
+  readonly #hot = new Map<string, CachedKey>();
 
   /** Number of keys held. */
   get size(): number {
@@ -48,13 +56,28 @@ export class CompactKeyStore {
 
   /** The key with this hex SHA-256, or `null`. */
   get(hash: string): CachedKey | null {
+    const hot = this.#hot.get(hash);
+    if (hot !== undefined) return hot;
     if (!toBytes(hash, this.#probe)) return null;
     const slot = this.#find(this.#probe);
-    return slot < 0 ? null : this.#build((this.#slots[slot] ?? 0) - 1, hash);
+    if (slot < 0) return null;
+    const built = this.#build((this.#slots[slot] ?? 0) - 1, hash);
+    if (this.#hot.size >= HOT_KEYS) {
+      const oldest = this.#hot.keys().next();
+      if (!oldest.done) this.#hot.delete(oldest.value);
+    }
+    this.#hot.set(hash, built);
+    return built;
+  }
+
+  /** Number of built keys kept for lookups (at most {@link HOT_KEYS}). */
+  get hotSize(): number {
+    return this.#hot.size;
   }
 
   /** Stores (or replaces) a key. */
   set(key: CachedKey): void {
+    this.#hot.delete(key.hash);
     if (!toBytes(key.hash, this.#probe)) return;
     const found = this.#find(this.#probe);
     let row: number;
@@ -72,6 +95,7 @@ export class CompactKeyStore {
 
   /** Drops a key. */
   delete(hash: string): void {
+    this.#hot.delete(hash);
     if (!toBytes(hash, this.#probe)) return;
     const slot = this.#find(this.#probe);
     if (slot < 0) return;
@@ -107,10 +131,6 @@ export class CompactKeyStore {
   #build(row: number, hash: string): CachedKey {
     const id = this.#ids[row] ?? '';
     const extras = this.#extras.get(row);
-    const time = (i: number) => {
-      const t = this.#times[row * 3 + i] ?? NO_TIME;
-      return t === NO_TIME ? null : t;
-    };
     return {
       id,
       consumerId: this.#consumers[row] ?? '',
@@ -124,10 +144,15 @@ export class CompactKeyStore {
       rateLimit: extras?.rateLimit ?? null,
       quota: extras?.quota ?? null,
       planId: extras?.planId ?? null,
-      expiresAt: time(0),
-      retiresAt: time(1),
-      revokedAt: time(2),
+      expiresAt: this.#time(row * 3),
+      retiresAt: this.#time(row * 3 + 1),
+      revokedAt: this.#time(row * 3 + 2),
     };
+  }
+
+  #time(at: number): number | null {
+    const t = this.#times[at] ?? NO_TIME;
+    return t === NO_TIME ? null : t;
   }
 
   /** The slot holding this hash, or -1. */

@@ -32,6 +32,11 @@ export class EdgeUsageReporter implements VerificationObserver {
   readonly #o: EdgeUsageReporterOptions;
   #buckets = new Map<string, EdgeUsageBucket>();
   #lastUsed = new Map<string, number>();
+  /**
+   * The bucket each key counted into last (every one held in `#buckets`, never one taken into a
+   * batch): spares building the bucket's id while the key's minute and outcome stay the same.
+   */
+  #recent = new Map<string, EdgeUsageBucket>();
   readonly #signals = new ClientSignalTally(SIGNAL_BOUNDS);
   #unacknowledged: EdgeUsageBatch | null = null;
   #flushing: Promise<void> = Promise.resolve();
@@ -50,10 +55,18 @@ export class EdgeUsageReporter implements VerificationObserver {
     this.#signals.observe(e);
     if (e.keyId === null) return;
     const minute = e.at - (e.at % USAGE_BUCKET_MS);
-    const id = `${e.keyId}|${minute}|${e.code}`;
-    const bucket = this.#buckets.get(id);
-    if (bucket) bucket.count++;
-    else this.#buckets.set(id, { keyId: e.keyId, minute, code: e.code, count: 1 });
+    const recent = this.#recent.get(e.keyId);
+    if (recent !== undefined && recent.minute === minute && recent.code === e.code) recent.count++;
+    else {
+      const id = `${e.keyId}|${minute}|${e.code}`;
+      let bucket = this.#buckets.get(id);
+      if (bucket) bucket.count++;
+      else {
+        bucket = { keyId: e.keyId, minute, code: e.code, count: 1 };
+        this.#buckets.set(id, bucket);
+      }
+      this.#recent.set(e.keyId, bucket);
+    }
     if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
   }
 
@@ -78,6 +91,8 @@ export class EdgeUsageReporter implements VerificationObserver {
   }
 
   #takeBatch(): EdgeUsageBatch {
+    // A batch is sent unchanged however often it is retried: no bucket taken into it may count on.
+    this.#recent = new Map();
     const buckets: EdgeUsageBucket[] = [];
     for (const [id, b] of this.#buckets) {
       if (buckets.length >= MAX_USAGE_BUCKETS) break;
