@@ -31,7 +31,10 @@ const MAX_ADDRESS = 64;
 export class EdgeUsageReporter implements VerificationObserver {
   readonly #o: EdgeUsageReporterOptions;
   #buckets = new Map<string, EdgeUsageBucket>();
-  #lastUsed = new Map<string, number>();
+  /** When each key was last used (boxed, so that a later use updates it in place). */
+  #lastUsed = new Map<string, { at: number }>();
+  /** The minute of the last verification counted (computed again only when a verification falls outside it). */
+  #minute = 0;
   /**
    * The bucket each key counted into last (every one held in `#buckets`, never one taken into a
    * batch): spares building the bucket's id while the key's minute and outcome stay the same.
@@ -54,7 +57,8 @@ export class EdgeUsageReporter implements VerificationObserver {
   observe(e: VerificationEvent): void {
     this.#signals.observe(e);
     if (e.keyId === null) return;
-    const minute = e.at - (e.at % USAGE_BUCKET_MS);
+    let minute = this.#minute;
+    if (e.at < minute || e.at >= minute + USAGE_BUCKET_MS) this.#minute = minute = e.at - (e.at % USAGE_BUCKET_MS);
     const recent = this.#recent.get(e.keyId);
     if (recent !== undefined && recent.minute === minute && recent.code === e.code) recent.count++;
     else {
@@ -67,7 +71,11 @@ export class EdgeUsageReporter implements VerificationObserver {
       }
       this.#recent.set(e.keyId, bucket);
     }
-    if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
+    if (e.code === 'VALID') {
+      const used = this.#lastUsed.get(e.keyId);
+      if (used === undefined) this.#lastUsed.set(e.keyId, { at: e.at });
+      else if (used.at < e.at) used.at = e.at;
+    }
   }
 
   /** Sends the unacknowledged batch, then what was counted since; rejects when the control plane cannot take it. */
@@ -99,7 +107,7 @@ export class EdgeUsageReporter implements VerificationObserver {
       buckets.push(b);
       this.#buckets.delete(id);
     }
-    const lastUsed = [...this.#lastUsed].slice(0, MAX_USAGE_BUCKETS).map(([keyId, at]) => ({ keyId, at }));
+    const lastUsed = [...this.#lastUsed].slice(0, MAX_USAGE_BUCKETS).map(([keyId, used]) => ({ keyId, at: used.at }));
     for (const { keyId } of lastUsed) this.#lastUsed.delete(keyId);
     const signals = this.#signals.take();
     return {

@@ -101,9 +101,11 @@ describe('CompactKeyStore', () => {
     for (let i = 0; i < n; i++) store.set(keyOf(i));
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < n; i++) expect(store.get(hashOf(i))).toEqual(keyOf(i));
-      expect(store.hotSize).toBe(HOT_KEYS);
+      expect(store.hotSize).toBeGreaterThan(HOT_KEYS / 2);
+      expect(store.hotSize).toBeLessThanOrEqual(HOT_KEYS);
     }
+    const hot = store.hotSize;
     expect(store.get(hashOf(n))).toBeNull(); // an unknown hash is not kept
-    expect(store.hotSize).toBe(HOT_KEYS);
+    expect(store.hotSize).toBe(hot);
   });
 });
