@@ -19,6 +19,7 @@ type Bucket = UsageCount & { code: VerifyCode };
  * shutdown ({@link UsageMeter.close}) flushes what is left, so counts are exact after a flush.
  */
 export class UsageMeter implements VerificationObserver {
+  readonly readsDuration = false;
   readonly #store: Store;
   #buckets = new Map<string, Bucket>();
   /** When each key was last used (boxed, so that a later use updates it in place). */

@@ -39,6 +39,8 @@ export class Verifier {
   readonly #clock: Clock;
   readonly #limits: LimitChecker | undefined;
   readonly #observers: VerificationObserver[];
+  /** Whether an observer reads `durationMs` (verifications are timed only then). */
+  #timed: boolean;
   readonly #onRootKey: RootKeyListener | undefined;
 
   constructor(options: VerifierOptions) {
@@ -46,12 +48,14 @@ export class Verifier {
     this.#clock = options.clock ?? systemClock;
     this.#limits = options.limits;
     this.#observers = options.observers ?? [];
+    this.#timed = this.#observers.some((o) => o.readsDuration !== false);
     this.#onRootKey = options.onRootKey;
   }
 
   /** Adds an observer after construction (for components wired later). */
   addObserver(observer: VerificationObserver): void {
     this.#observers.push(observer);
+    this.#timed ||= observer.readsDuration !== false;
   }
 
   /**
@@ -61,7 +65,7 @@ export class Verifier {
    * a 400 `VALIDATION_FAILED` naming it, before anything is counted or observed.
    */
   verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-    const started = this.#observers.length > 0 ? performance.now() : 0;
+    const started = this.#timed ? performance.now() : 0;
     try {
       if (options.cost !== undefined) checkCost(options.cost);
       if (typeof key !== 'string')
@@ -122,7 +126,7 @@ export class Verifier {
         consumerId: result.consumerId ?? null,
         ip: options.ip,
         userAgent: options.userAgent,
-        durationMs: performance.now() - started,
+        durationMs: this.#timed ? performance.now() - started : 0,
       };
       for (const o of this.#observers) o.observe(event);
     }

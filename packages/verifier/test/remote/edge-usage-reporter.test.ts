@@ -2,7 +2,7 @@ import type { EdgeUsageBatch } from '@keyroll/storage';
 import { describe, expect, it } from 'vitest';
 import { ClientSignalTally } from '../../src/client-signal-tally.js';
 import type { VerificationEvent } from '../../src/observer.js';
-import { EdgeUsageReporter } from '../../src/remote/edge-usage-reporter.js';
+import { EdgeUsageReporter, MAX_USAGE_BUCKETS } from '../../src/remote/edge-usage-reporter.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
@@ -47,6 +47,49 @@ describe('EdgeUsageReporter', () => {
     expect(counts(bodies[2])).toEqual({ '0|VALID': 2, '60000|VALID': 1 });
     expect(bodies[2]?.id).not.toBe(bodies[0]?.id);
     expect(bodies[2]?.lastUsed).toEqual([{ keyId: 'key_a', at: T0 + 60_000 }]);
+    await reporter.close();
+  });
+});
+
+describe('EdgeUsageReporter with more keys than a batch takes', () => {
+  it('sends the last use of the keys left over, updated by their later uses', async () => {
+    const bodies: EdgeUsageBatch[] = [];
+    let fail = true;
+    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
+      bodies.push(JSON.parse(String(init?.body)));
+      if (fail) throw new TypeError('fetch failed: the answer was lost');
+      return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const reporter = new EdgeUsageReporter({
+      base: new URL('http://127.0.0.1:1/'),
+      token: 't',
+      fetch: fakeFetch,
+      flushIntervalMs: 0,
+    });
+    const n = MAX_USAGE_BUCKETS + 5;
+    for (let i = 0; i < n; i++) reporter.observe(event(`key_${i}`, 'VALID', T0 + 1));
+    await expect(reporter.flush()).rejects.toThrow(/answer was lost/);
+    expect(bodies[0]?.lastUsed).toHaveLength(MAX_USAGE_BUCKETS);
+    // Keys whose last use was left for the next batch, used again (later, then earlier), and one taken already.
+    reporter.observe(event(`key_${n - 1}`, 'VALID', T0 + 9));
+    reporter.observe(event(`key_${n - 1}`, 'VALID', T0 + 5));
+    reporter.observe(event(`key_${n - 2}`, 'REVOKED', T0 + 9));
+    reporter.observe(event('key_0', 'VALID', T0 + 7));
+    fail = false;
+    await reporter.flush();
+    expect(bodies).toHaveLength(3);
+    expect(bodies[1]).toEqual(bodies[0]);
+    const lastUsed = Object.fromEntries((bodies[2]?.lastUsed ?? []).map((u) => [u.keyId, u.at - T0]));
+    expect(lastUsed).toEqual({
+      [`key_${n - 5}`]: 1,
+      [`key_${n - 4}`]: 1,
+      [`key_${n - 3}`]: 1,
+      [`key_${n - 2}`]: 1,
+      [`key_${n - 1}`]: 9,
+      key_0: 7,
+    });
+    const total = (b: EdgeUsageBatch | undefined) => (b?.buckets ?? []).reduce((sum, x) => sum + x.count, 0);
+    expect(total(bodies[0]) + total(bodies[2])).toBe(n + 4);
     await reporter.close();
   });
 });
