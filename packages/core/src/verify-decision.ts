@@ -1,6 +1,6 @@
 import { type Cidr, ipAllowed } from './ip.js';
 import { type KeyStatus, type KeyTimes, keyStatusAt } from './key-status.js';
-import { missingScopes } from './scopes.js';
+import { grantCovers, missingScopes } from './scopes.js';
 
 /** Outcome codes of a verification; `VALID` is the only one that lets a request through. */
 export const VERIFY_CODES = [
@@ -47,6 +47,25 @@ const STATUS_CODE: Record<KeyStatus, VerifyCode> = {
   expired: 'EXPIRED',
 };
 
+// The two decisions that let a request through, shared (frozen): every verification makes one.
+const VALID_ACTIVE: KeyDecision = Object.freeze({ valid: true, code: 'VALID', status: 'active' });
+const VALID_DEPRECATED: KeyDecision = Object.freeze({ valid: true, code: 'VALID', status: 'deprecated' });
+
+/** True when the grants cover every required scope (what {@link missingScopes} answers empty, without building the list). */
+function coversAll(grants: readonly string[], required: readonly string[]): boolean {
+  for (const r of required) {
+    let covered = false;
+    for (const g of grants) {
+      if (grantCovers(g, r)) {
+        covered = true;
+        break;
+      }
+    }
+    if (!covered) return false;
+  }
+  return true;
+}
+
 /** Decides whether a found key may be used at `now` for the given requirements. Pure. */
 export function decideKey(key: VerifiableKey, req: VerifyRequirements, now: number): KeyDecision {
   const status = keyStatusAt(key, now);
@@ -55,9 +74,12 @@ export function decideKey(key: VerifiableKey, req: VerifyRequirements, now: numb
   if (key.allowedRanges && (!req.ip || !ipAllowed(req.ip, key.allowedRanges))) {
     return { valid: false, code: 'IP_NOT_ALLOWED', status };
   }
-  if (req.scopes && req.scopes.length > 0) {
-    const missing = missingScopes(key.scopes, req.scopes);
-    if (missing.length > 0) return { valid: false, code: 'INSUFFICIENT_SCOPE', status, missingScopes: missing };
+  if (req.scopes && req.scopes.length > 0 && !coversAll(key.scopes, req.scopes)) {
+    return { valid: false, code: 'INSUFFICIENT_SCOPE', status, missingScopes: missingScopes(key.scopes, req.scopes) };
   }
-  return { valid: true, code: 'VALID', status };
+  return status === 'active'
+    ? VALID_ACTIVE
+    : status === 'deprecated'
+      ? VALID_DEPRECATED
+      : { valid: true, code: 'VALID', status };
 }

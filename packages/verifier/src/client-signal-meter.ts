@@ -15,6 +15,7 @@ export interface ClientSignalMeterOptions extends ClientSignalTallyOptions {
  * storage is bounded per key.
  */
 export class ClientSignalMeter implements VerificationObserver {
+  readonly readsDuration = false;
   readonly #store: Store;
   readonly #tally: ClientSignalTally;
   #timer: NodeJS.Timeout | undefined;

@@ -20,6 +20,8 @@ function byId(a: [string, unknown], b: [string, unknown]): number {
 export const UNKNOWN_ADDRESS = 'unknown';
 const OVERFLOW_ADDRESS = 'other';
 const MAX_USER_AGENT = 200;
+/** What {@link ClientSignalTally} remembers of a key whose clients it cannot track until its next take. */
+const UNTRACKED: ClientSighting = Object.freeze({ address: '', userAgent: '', firstSeen: 0, lastSeen: 0, count: 0 });
 
 /**
  * Counts the per-request signals the usage meter does not, in memory: unknown keys (`NOT_FOUND`,
@@ -33,6 +35,11 @@ export class ClientSignalTally {
   readonly #maxKeys: number;
   #unknown = new Map<string, UnknownKeyCount>();
   #clients = new Map<string, Map<string, ClientSighting>>();
+  /**
+   * The sighting each key counted last (every one held in `#clients`), or {@link UNTRACKED} for a
+   * key that found `#clients` full: spares building the sighting's id while the client stays the same.
+   */
+  #recent = new Map<string, ClientSighting>();
 
   constructor(options: ClientSignalTallyOptions = {}) {
     this.clientsPerKey = options.clientsPerKey ?? 20;
@@ -56,21 +63,35 @@ export class ClientSignalTally {
       return;
     }
     if (e.keyId === null) return;
-    let clients = this.#clients.get(e.keyId);
-    if (!clients) {
-      if (this.#clients.size >= this.#maxKeys) return;
-      clients = new Map();
-      this.#clients.set(e.keyId, clients);
+    const agent = e.userAgent ?? '';
+    const userAgent = agent.length > MAX_USER_AGENT ? agent.slice(0, MAX_USER_AGENT) : agent;
+    let seen = this.#recent.get(e.keyId);
+    if (seen === UNTRACKED) return;
+    if (seen === undefined || seen.address !== address || seen.userAgent !== userAgent) {
+      let clients = this.#clients.get(e.keyId);
+      if (!clients) {
+        if (this.#clients.size >= this.#maxKeys) {
+          // Until the next take: `#clients` only grows till then.
+          this.#recent.set(e.keyId, UNTRACKED);
+          return;
+        }
+        clients = new Map();
+        this.#clients.set(e.keyId, clients);
+      }
+      const id = `${address}|${userAgent}`;
+      seen = clients.get(id);
+      if (!seen) {
+        if (clients.size < this.clientsPerKey) {
+          seen = { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 };
+          clients.set(id, seen);
+          this.#recent.set(e.keyId, seen);
+        }
+        return;
+      }
+      this.#recent.set(e.keyId, seen);
     }
-    const userAgent = (e.userAgent ?? '').slice(0, MAX_USER_AGENT);
-    const id = `${address}|${userAgent}`;
-    const seen = clients.get(id);
-    if (seen) {
-      seen.count++;
-      seen.lastSeen = Math.max(seen.lastSeen, e.at);
-    } else if (clients.size < this.clientsPerKey) {
-      clients.set(id, { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 });
-    }
+    seen.count++;
+    seen.lastSeen = Math.max(seen.lastSeen, e.at);
   }
 
   /** Whether nothing was counted since the last take. */
@@ -89,6 +110,7 @@ export class ClientSignalTally {
       .map(([keyId, seen]): [string, ClientSighting[]] => [keyId, [...seen.entries()].sort(byId).map(([, c]) => c)]);
     this.#unknown = new Map();
     this.#clients = new Map();
+    this.#recent = new Map();
     return { unknownKeys, clients, clientsPerKey: this.clientsPerKey };
   }
 }

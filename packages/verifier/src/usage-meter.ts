@@ -19,9 +19,15 @@ type Bucket = UsageCount & { code: VerifyCode };
  * shutdown ({@link UsageMeter.close}) flushes what is left, so counts are exact after a flush.
  */
 export class UsageMeter implements VerificationObserver {
+  readonly readsDuration = false;
   readonly #store: Store;
   #buckets = new Map<string, Bucket>();
-  #lastUsed = new Map<string, number>();
+  /** When each key was last used (boxed, so that a later use updates it in place). */
+  #lastUsed = new Map<string, { at: number }>();
+  /** The minute of the last verification counted (computed again only when a verification falls outside it). */
+  #minute = 0;
+  /** The bucket each key counted into last (every one held in `#buckets`): spares building the bucket's id while it stays the same. */
+  #recent = new Map<string, Bucket>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -36,12 +42,25 @@ export class UsageMeter implements VerificationObserver {
 
   observe(e: VerificationEvent): void {
     if (e.keyId === null || e.consumerId === null) return;
-    const minute = e.at - (e.at % USAGE_BUCKET_MS);
-    const id = `${e.keyId}|${minute}|${e.code}`;
-    const bucket = this.#buckets.get(id);
-    if (bucket) bucket.count++;
-    else this.#buckets.set(id, { keyId: e.keyId, consumerId: e.consumerId, minute, code: e.code, count: 1 });
-    if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
+    let minute = this.#minute;
+    if (e.at < minute || e.at >= minute + USAGE_BUCKET_MS) this.#minute = minute = e.at - (e.at % USAGE_BUCKET_MS);
+    const recent = this.#recent.get(e.keyId);
+    if (recent !== undefined && recent.minute === minute && recent.code === e.code) recent.count++;
+    else {
+      const id = `${e.keyId}|${minute}|${e.code}`;
+      let bucket = this.#buckets.get(id);
+      if (bucket) bucket.count++;
+      else {
+        bucket = { keyId: e.keyId, consumerId: e.consumerId, minute, code: e.code, count: 1 };
+        this.#buckets.set(id, bucket);
+      }
+      this.#recent.set(e.keyId, bucket);
+    }
+    if (e.code === 'VALID') {
+      const used = this.#lastUsed.get(e.keyId);
+      if (used === undefined) this.#lastUsed.set(e.keyId, { at: e.at });
+      else if (used.at < e.at) used.at = e.at;
+    }
   }
 
   /** Writes the counts gathered so far; concurrent calls run one after another. */
@@ -54,10 +73,13 @@ export class UsageMeter implements VerificationObserver {
   async #flushNow(): Promise<void> {
     // Rows are written in one fixed order so that nodes flushing at once cannot deadlock each other.
     const buckets = [...this.#buckets.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, b]) => b);
-    const lastUsed = [...this.#lastUsed.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const lastUsed = [...this.#lastUsed.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([keyId, used]): [string, number] => [keyId, used.at]);
     if (buckets.length === 0 && lastUsed.length === 0) return;
     this.#buckets = new Map();
     this.#lastUsed = new Map();
+    this.#recent = new Map();
     try {
       await recordUsage(this.#store.db, buckets, lastUsed);
     } catch (e) {
@@ -68,7 +90,11 @@ export class UsageMeter implements VerificationObserver {
         if (cur) cur.count += b.count;
         else this.#buckets.set(id, b);
       }
-      for (const [k, at] of lastUsed) if ((this.#lastUsed.get(k) ?? 0) < at) this.#lastUsed.set(k, at);
+      for (const [k, at] of lastUsed) {
+        const used = this.#lastUsed.get(k);
+        if (used === undefined) this.#lastUsed.set(k, { at });
+        else if (used.at < at) used.at = at;
+      }
       throw e;
     }
   }

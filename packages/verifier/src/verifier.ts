@@ -39,6 +39,8 @@ export class Verifier {
   readonly #clock: Clock;
   readonly #limits: LimitChecker | undefined;
   readonly #observers: VerificationObserver[];
+  /** Whether an observer reads `durationMs` (verifications are timed only then). */
+  #timed: boolean;
   readonly #onRootKey: RootKeyListener | undefined;
 
   constructor(options: VerifierOptions) {
@@ -46,12 +48,14 @@ export class Verifier {
     this.#clock = options.clock ?? systemClock;
     this.#limits = options.limits;
     this.#observers = options.observers ?? [];
+    this.#timed = this.#observers.some((o) => o.readsDuration !== false);
     this.#onRootKey = options.onRootKey;
   }
 
   /** Adds an observer after construction (for components wired later). */
   addObserver(observer: VerificationObserver): void {
     this.#observers.push(observer);
+    this.#timed ||= observer.readsDuration !== false;
   }
 
   /**
@@ -61,17 +65,37 @@ export class Verifier {
    * a 400 `VALIDATION_FAILED` naming it, before anything is counted or observed.
    */
   verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-    const started = this.#observers.length > 0 ? performance.now() : 0;
+    const started = this.#timed ? performance.now() : 0;
     try {
       if (options.cost !== undefined) checkCost(options.cost);
-      const decided = this.#decide(key, options);
-      // A cache hit on a key without limits is decided synchronously: no promise chain on the hot path.
+      if (typeof key !== 'string')
+        return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, this.#clock.now());
+      const hash = hashKey(key);
+      // A cached hash is that of a stored, hence well-formed, key: the checksum (which spares
+      // storage a read for a mistyped key) is only checked before a read.
+      const cached = this.#lookup.peek?.(hash);
+      if (cached === undefined) {
+        if (!parseKey(key))
+          return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, this.#clock.now());
+        return this.#lookup
+          .get(hash)
+          .then((found) => this.#judge(found, options, this.#clock.now()))
+          .then((result) => this.#observed(result, options, started, this.#clock.now()));
+      }
+      // A cache hit on a key without limits is decided synchronously: no promise chain on the hot
+      // path, and one reading of the clock both judges the key and dates the observation.
+      const now = this.#clock.now();
+      const decided = this.#judge(cached, options, now);
       return decided instanceof Promise
-        ? decided.then((result) => this.#observed(result, options, started))
-        : Promise.resolve(this.#observed(decided, options, started));
+        ? decided.then((result) => this.#observed(result, options, started, this.#clock.now()))
+        : this.#settled(decided, options, started, now);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  #settled(result: VerifyResult, options: VerifyOptions, started: number, at: number): Promise<VerifyResult> {
+    return Promise.resolve(this.#observed(result, options, started, at));
   }
 
   /**
@@ -93,36 +117,24 @@ export class Verifier {
     return accepted(found, decision.status === 'deprecated', undefined);
   }
 
-  #observed(result: VerifyResult, options: VerifyOptions, started: number): VerifyResult {
+  #observed(result: VerifyResult, options: VerifyOptions, started: number, at: number): VerifyResult {
     if (this.#observers.length > 0) {
       const event = {
-        at: this.#clock.now(),
+        at,
         code: result.code,
         keyId: result.keyId ?? null,
         consumerId: result.consumerId ?? null,
         ip: options.ip,
         userAgent: options.userAgent,
-        durationMs: performance.now() - started,
+        durationMs: this.#timed ? performance.now() - started : 0,
       };
       for (const o of this.#observers) o.observe(event);
     }
     return result;
   }
 
-  #decide(key: string, options: VerifyOptions): VerifyResult | Promise<VerifyResult> {
-    if (typeof key !== 'string') return { valid: false, code: 'MALFORMED' };
-    const hash = hashKey(key);
-    // A cached hash is that of a stored, hence well-formed, key: the checksum (which spares
-    // storage a read for a mistyped key) is only checked before a read.
-    const cached = this.#lookup.peek?.(hash);
-    if (cached !== undefined) return this.#judge(cached, options);
-    if (!parseKey(key)) return { valid: false, code: 'MALFORMED' };
-    return this.#lookup.get(hash).then((found) => this.#judge(found, options));
-  }
-
-  #judge(found: CachedKey | null, options: VerifyOptions): VerifyResult | Promise<VerifyResult> {
+  #judge(found: CachedKey | null, options: VerifyOptions, now: number): VerifyResult | Promise<VerifyResult> {
     if (!found) return { valid: false, code: 'NOT_FOUND' };
-    const now = this.#clock.now();
     if (found.consumerId === ROOT_CONSUMER_ID) {
       // Indistinguishable from an unknown key: no key id, no consumer, nothing counted against it.
       this.#onRootKey?.({ at: now, keyId: found.id, ip: options.ip, userAgent: options.userAgent });

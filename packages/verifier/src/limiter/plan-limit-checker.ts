@@ -13,6 +13,14 @@ export interface PlanLimitCheckerOptions {
   source: LimitSource;
 }
 
+/** The outcome when nothing limits a key: shared (frozen), as most keys have no limits at all. */
+const UNLIMITED: LimitOutcome = Object.freeze({ allowed: true });
+
+/** True when neither the owner nor its plan sets a rate limit or a quota. */
+function unlimited(own: LimitSet, plan: LimitSet | null): boolean {
+  return !own.rateLimit && !own.quota && !plan?.rateLimit && !plan?.quota;
+}
+
 /** A key's or consumer's own limits, each falling back to its plan's. */
 function effective(own: LimitSet, plan: LimitSet | null): LimitSet {
   return { rateLimit: own.rateLimit ?? plan?.rateLimit ?? null, quota: own.quota ?? plan?.quota ?? null };
@@ -55,6 +63,14 @@ export class PlanLimitChecker implements LimitChecker {
     now: number,
   ): MaybePromise<LimitOutcome> {
     const consumerPlan = consumer?.planId ? this.#source.plan(consumer.planId) : null;
+    // The common case, answered without building charges: nothing to count, so nothing to charge.
+    if (
+      !(consumerPlan instanceof Promise) &&
+      unlimited(key, keyPlan) &&
+      (!consumer || unlimited(consumer, consumerPlan))
+    ) {
+      return UNLIMITED;
+    }
     const all = (plan: LimitSet | null) => [
       // Per lineage: a rotation (even a self-rotation in a loop) must not start the key's counters afresh.
       ...chargesOf(key.lineageId, key.consumerId, effective(key, keyPlan), cost, now),
@@ -66,7 +82,7 @@ export class PlanLimitChecker implements LimitChecker {
   }
 
   #charge(all: Charge[], now: number): MaybePromise<LimitOutcome> {
-    if (all.length === 0) return { allowed: true };
+    if (all.length === 0) return UNLIMITED;
     return this.#limiter
       .consume(
         all.map((c) => c.counter),

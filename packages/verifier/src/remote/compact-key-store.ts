@@ -14,12 +14,22 @@ const EMPTY = 0;
 const TOMBSTONE = -1;
 const NO_TIME = -1;
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/**
+ * Most built keys kept for lookups to come (about 1 MB at most): a key verified again is answered
+ * without parsing its hash, probing the table or building its {@link CachedKey} afresh.
+ */
+export const HOT_KEYS = 4096;
+/** The hot keys are kept two to a set, the set chosen by the hash's first hex digits. */
+const HOT_SET_MASK = HOT_KEYS / 2 - 1;
 
 /**
  * Every key of an edge, packed to stay near 150 bytes per key instead of ~520 for a `Map` of objects:
  * SHA-256 hashes as bytes in an open-addressing table, timestamps and versions in typed arrays,
  * consumer ids, names, scope lists and metadata shared between keys, the rare limits and IP lists
- * aside. A lookup builds the {@link CachedKey} it returns.
+ * aside. A lookup builds the {@link CachedKey} it returns, and keeps up to {@link HOT_KEYS} of those
+ * it built, recently read ones (dropped on every `set` and `delete` of their hash, so a change is
+ * seen at once): two-way set-associative, compared by hash string, so that a hit costs neither a
+ * parse nor a `Map`'s hashing of 64 characters.
  */
 export class CompactKeyStore {
   #slots = new Int32Array(1024);
@@ -40,6 +50,12 @@ export class CompactKeyStore {
   readonly #interned = new Map<string, string>();
   readonly #scopeLists = new Map<string, readonly string[]>();
   readonly #probe = new Uint8Array(HASH_BYTES);
+  /**
+   * Keys built by `get` and their hashes ('' when empty), two per set: at `2 × set` the latest read,
+   * at `2 × set + 1` the one before. Whatever changes a key's row must drop its hash from here.
+   */
+  readonly #hotHashes: string[] = new Array<string>(HOT_KEYS).fill('');
+  readonly #hotKeys: (CachedKey | null)[] = new Array<CachedKey | null>(HOT_KEYS).fill(null);
 
   /** Number of keys held. */
   get size(): number {
@@ -48,13 +64,29 @@ export class CompactKeyStore {
 
   /** The key with this hex SHA-256, or `null`. */
   get(hash: string): CachedKey | null {
+    const at = hotSet(hash);
+    if (this.#hotHashes[at] === hash) return this.#hotKeys[at] ?? null;
+    if (this.#hotHashes[at + 1] === hash) return this.#hotKeys[at + 1] ?? null;
     if (!toBytes(hash, this.#probe)) return null;
     const slot = this.#find(this.#probe);
-    return slot < 0 ? null : this.#build((this.#slots[slot] ?? 0) - 1, hash);
+    if (slot < 0) return null;
+    const built = this.#build((this.#slots[slot] ?? 0) - 1, hash);
+    // The latest read first, the one before it second: the set's older key makes room.
+    this.#hotHashes[at + 1] = this.#hotHashes[at] ?? '';
+    this.#hotKeys[at + 1] = this.#hotKeys[at] ?? null;
+    this.#hotHashes[at] = hash;
+    this.#hotKeys[at] = built;
+    return built;
+  }
+
+  /** Number of built keys kept for lookups (at most {@link HOT_KEYS}). */
+  get hotSize(): number {
+    return this.#hotHashes.filter((h) => h !== '').length;
   }
 
   /** Stores (or replaces) a key. */
   set(key: CachedKey): void {
+    this.#cool(key.hash);
     if (!toBytes(key.hash, this.#probe)) return;
     const found = this.#find(this.#probe);
     let row: number;
@@ -72,6 +104,7 @@ export class CompactKeyStore {
 
   /** Drops a key. */
   delete(hash: string): void {
+    this.#cool(hash);
     if (!toBytes(hash, this.#probe)) return;
     const slot = this.#find(this.#probe);
     if (slot < 0) return;
@@ -81,6 +114,17 @@ export class CompactKeyStore {
     this.#ids[row] = '';
     this.#free.push(row);
     this.#live--;
+  }
+
+  /** Drops a hash from the hot keys. */
+  #cool(hash: string): void {
+    const at = hotSet(hash);
+    for (const i of [at, at + 1]) {
+      if (this.#hotHashes[i] === hash) {
+        this.#hotHashes[i] = '';
+        this.#hotKeys[i] = null;
+      }
+    }
   }
 
   #write(row: number, k: CachedKey): void {
@@ -107,10 +151,6 @@ export class CompactKeyStore {
   #build(row: number, hash: string): CachedKey {
     const id = this.#ids[row] ?? '';
     const extras = this.#extras.get(row);
-    const time = (i: number) => {
-      const t = this.#times[row * 3 + i] ?? NO_TIME;
-      return t === NO_TIME ? null : t;
-    };
     return {
       id,
       consumerId: this.#consumers[row] ?? '',
@@ -124,10 +164,15 @@ export class CompactKeyStore {
       rateLimit: extras?.rateLimit ?? null,
       quota: extras?.quota ?? null,
       planId: extras?.planId ?? null,
-      expiresAt: time(0),
-      retiresAt: time(1),
-      revokedAt: time(2),
+      expiresAt: this.#time(row * 3),
+      retiresAt: this.#time(row * 3 + 1),
+      revokedAt: this.#time(row * 3 + 2),
     };
+  }
+
+  #time(at: number): number | null {
+    const t = this.#times[at] ?? NO_TIME;
+    return t === NO_TIME ? null : t;
   }
 
   /** The slot holding this hash, or -1. */
@@ -191,6 +236,16 @@ export class CompactKeyStore {
     this.#scopeLists.set(id, frozen);
     return frozen;
   }
+}
+
+/** Index of the first of the two hot entries a hash may be kept in: from its first three hex digits. */
+function hotSet(hash: string): number {
+  // A digit that is not hex (nibble -1) still lands in range: such a hash is never found, so never kept.
+  return (
+    (((nibble(hash.charCodeAt(0)) << 8) | (nibble(hash.charCodeAt(1)) << 4) | nibble(hash.charCodeAt(2))) &
+      HOT_SET_MASK) *
+    2
+  );
 }
 
 function start(bytes: Uint8Array): number {

@@ -14,6 +14,14 @@ export interface EdgeUsageReporterOptions {
   flushIntervalMs?: number;
 }
 
+/** What a reporter keeps of a key between two batches. */
+interface KeyUsage {
+  /** The bucket the key counted into last: one of `#buckets`, never one taken into a batch (`null`: none yet). */
+  bucket: EdgeUsageBucket | null;
+  /** Epoch ms of its last `VALID` verification not sent yet (0: none); in `#lastUsed` whenever set. */
+  lastUsed: number;
+}
+
 /** Most buckets in one batch (the node refuses more). */
 export const MAX_USAGE_BUCKETS = 10_000;
 /** Client signals between two batches: at most 500 keys × 20 clients, and 5,000 unknown-key rows (plus `other`). */
@@ -29,9 +37,15 @@ const MAX_ADDRESS = 64;
  * after a lost answer or an outage never counts twice.
  */
 export class EdgeUsageReporter implements VerificationObserver {
+  readonly readsDuration = false;
   readonly #o: EdgeUsageReporterOptions;
   #buckets = new Map<string, EdgeUsageBucket>();
-  #lastUsed = new Map<string, number>();
+  /** Every key counted since the last batch was taken (one look-up per verification finds all of it). */
+  #keys = new Map<string, KeyUsage>();
+  /** The keys whose last use waits to be sent (those of `#keys` with one, and any left over by a full batch). */
+  #lastUsed = new Map<string, KeyUsage>();
+  /** The minute of the last verification counted (computed again only when a verification falls outside it). */
+  #minute = 0;
   readonly #signals = new ClientSignalTally(SIGNAL_BOUNDS);
   #unacknowledged: EdgeUsageBatch | null = null;
   #flushing: Promise<void> = Promise.resolve();
@@ -49,12 +63,31 @@ export class EdgeUsageReporter implements VerificationObserver {
   observe(e: VerificationEvent): void {
     this.#signals.observe(e);
     if (e.keyId === null) return;
-    const minute = e.at - (e.at % USAGE_BUCKET_MS);
-    const id = `${e.keyId}|${minute}|${e.code}`;
-    const bucket = this.#buckets.get(id);
-    if (bucket) bucket.count++;
-    else this.#buckets.set(id, { keyId: e.keyId, minute, code: e.code, count: 1 });
-    if (e.code === 'VALID' && (this.#lastUsed.get(e.keyId) ?? 0) < e.at) this.#lastUsed.set(e.keyId, e.at);
+    let minute = this.#minute;
+    if (e.at < minute || e.at >= minute + USAGE_BUCKET_MS) this.#minute = minute = e.at - (e.at % USAGE_BUCKET_MS);
+    let key = this.#keys.get(e.keyId);
+    if (key === undefined) {
+      // First seen since the last batch was taken: its last use may still wait to be sent.
+      key = this.#lastUsed.get(e.keyId) ?? { bucket: null, lastUsed: 0 };
+      key.bucket = null;
+      this.#keys.set(e.keyId, key);
+    }
+    const recent = key.bucket;
+    if (recent !== null && recent.minute === minute && recent.code === e.code) recent.count++;
+    else {
+      const id = `${e.keyId}|${minute}|${e.code}`;
+      let bucket = this.#buckets.get(id);
+      if (bucket) bucket.count++;
+      else {
+        bucket = { keyId: e.keyId, minute, code: e.code, count: 1 };
+        this.#buckets.set(id, bucket);
+      }
+      key.bucket = bucket;
+    }
+    if (e.code === 'VALID' && key.lastUsed < e.at) {
+      if (key.lastUsed === 0) this.#lastUsed.set(e.keyId, key);
+      key.lastUsed = e.at;
+    }
   }
 
   /** Sends the unacknowledged batch, then what was counted since; rejects when the control plane cannot take it. */
@@ -78,13 +111,17 @@ export class EdgeUsageReporter implements VerificationObserver {
   }
 
   #takeBatch(): EdgeUsageBatch {
+    // A batch is sent unchanged however often it is retried: no bucket taken into it may count on.
+    this.#keys = new Map();
     const buckets: EdgeUsageBucket[] = [];
     for (const [id, b] of this.#buckets) {
       if (buckets.length >= MAX_USAGE_BUCKETS) break;
       buckets.push(b);
       this.#buckets.delete(id);
     }
-    const lastUsed = [...this.#lastUsed].slice(0, MAX_USAGE_BUCKETS).map(([keyId, at]) => ({ keyId, at }));
+    const lastUsed = [...this.#lastUsed]
+      .slice(0, MAX_USAGE_BUCKETS)
+      .map(([keyId, key]) => ({ keyId, at: key.lastUsed }));
     for (const { keyId } of lastUsed) this.#lastUsed.delete(keyId);
     const signals = this.#signals.take();
     return {

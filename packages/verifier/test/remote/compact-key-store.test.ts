@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CachedKey } from '../../src/key-record.js';
-import { CompactKeyStore } from '../../src/remote/compact-key-store.js';
+import { CompactKeyStore, HOT_KEYS } from '../../src/remote/compact-key-store.js';
 
 const hashOf = (i: number) => createHash('sha256').update(`key ${i}`).digest('hex');
 
@@ -56,5 +56,56 @@ describe('CompactKeyStore', () => {
     expect(store.get(hashOf(1))).toEqual(keyOf(1));
     expect(store.get(hashOf(1).toUpperCase())).toBeNull(); // hashes are lower-case hex, as a Map would hold them
     expect(store.get(`${hashOf(1).slice(0, 63)}g`)).toBeNull();
+  });
+
+  it('never answers from its hot keys what a set or a delete has since changed', () => {
+    const store = new CompactKeyStore();
+    const model = new Map<string, CachedKey>();
+    // Every key read (so built and kept hot) between the changes, as verifications would read them.
+    for (let step = 0; step < 20_000; step++) {
+      const i = (step * 7919) % 3000;
+      if (step % 5 === 4) {
+        store.delete(hashOf(i));
+        model.delete(hashOf(i));
+      } else {
+        const key = keyOf(i, { version: step, revokedAt: step % 3 === 0 ? 1_700_000_000_000 + step : null });
+        store.set(key);
+        model.set(key.hash, key);
+      }
+      expect(store.get(hashOf(i))).toEqual(model.get(hashOf(i)) ?? null);
+      const j = (step * 104_729) % 3000;
+      expect(store.get(hashOf(j))).toEqual(model.get(hashOf(j)) ?? null);
+    }
+    expect(store.hotSize).toBeGreaterThan(0);
+  });
+
+  it('serves a revocation, a replacement and a deletion of a hot key at once', () => {
+    const store = new CompactKeyStore();
+    store.set(keyOf(1, { revokedAt: null, scopes: ['read'] }));
+    const hot = store.get(hashOf(1));
+    expect(hot).toMatchObject({ revokedAt: null });
+    expect(store.get(hashOf(1))).toBe(hot); // kept: the same object again
+    store.set(keyOf(1, { revokedAt: 1_700_000_000_000, scopes: ['read'] }));
+    expect(store.get(hashOf(1))).toMatchObject({ revokedAt: 1_700_000_000_000 });
+    store.set(keyOf(1, { revokedAt: null, scopes: ['read', 'write'], version: 9 }));
+    expect(store.get(hashOf(1))).toMatchObject({ revokedAt: null, scopes: ['read', 'write'], version: 9 });
+    store.delete(hashOf(1));
+    expect(store.get(hashOf(1))).toBeNull();
+    store.set(keyOf(1, { id: 'key_again' }));
+    expect(store.get(hashOf(1))).toMatchObject({ id: 'key_again' });
+  });
+
+  it('keeps at most HOT_KEYS built keys, and answers right past them', () => {
+    const store = new CompactKeyStore();
+    const n = HOT_KEYS * 2 + 100;
+    for (let i = 0; i < n; i++) store.set(keyOf(i));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < n; i++) expect(store.get(hashOf(i))).toEqual(keyOf(i));
+      expect(store.hotSize).toBeGreaterThan(HOT_KEYS / 2);
+      expect(store.hotSize).toBeLessThanOrEqual(HOT_KEYS);
+    }
+    const hot = store.hotSize;
+    expect(store.get(hashOf(n))).toBeNull(); // an unknown hash is not kept
+    expect(store.hotSize).toBe(hot);
   });
 });
