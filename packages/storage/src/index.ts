@@ -58,6 +58,7 @@ export {
 } from './repositories/consumers.js';
 export {
   type DataPlaneSnapshot,
+  type DataPlaneKey,
   type DataPlaneSnapshotSink,
   readDataPlaneSnapshot,
   SNAPSHOT_PAGE_SIZE,

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { ApiError } from '@keyroll/core';
 import { streamDataPlaneSnapshot } from '@keyroll/storage';
-import { edgeConsumerOf, edgeKeyOf, edgePlanOf, type SnapshotLine } from '@keyroll/verifier/internal';
+import { edgeConsumerOf, edgePlanOf, type SnapshotHead, type SnapshotLine } from '@keyroll/verifier/internal';
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app-deps.js';
 import { requireRoot } from '../http/auth.js';
@@ -20,8 +20,9 @@ export async function snapshotRoute(app: FastifyInstance, deps: Pick<AppDeps, 's
         tags: ['data plane'],
         summary: 'What an edge verifier boots from: the change sequence, then one line per key, consumer and plan',
         description:
-          'Streamed `application/x-ndjson`. The first line is `{"seq":N}`, the change sequence the rows were read at ' +
-          '(follow `GET /v1/data-plane/changes` with `Last-Event-ID: N`); then `{"key":{…}}` per key (its SHA-256, ' +
+          'Streamed `application/x-ndjson`. The first line is `{"seq":N,"keys":M}`: the change sequence the rows were ' +
+          'read at (follow `GET /v1/data-plane/changes` with `Last-Event-ID: N`) and how many key lines follow (a hint ' +
+          'to presize with; `keys` is absent from older nodes); then `{"key":{…}}` per key (its SHA-256, ' +
           'never the secret), `{"consumer":{…}}` per live consumer and `{"plan":{…}}` per plan.',
         response: {
           200: { description: 'NDJSON lines', content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
@@ -36,27 +37,34 @@ export async function snapshotRoute(app: FastifyInstance, deps: Pick<AppDeps, 's
       const headSent = new Promise<void>((resolve) => {
         sentHead = resolve;
       });
-      // Lines are gathered into chunks; a chunk the socket cannot take yet holds the read (and the
-      // transaction) until it drains, so at most a page of rows sits in this process per edge.
+      // Lines are gathered into chunks; a chunk the socket cannot take yet holds the read (and its
+      // transaction, on a connection of its own on SQLite) until it drains, so at most a page of rows
+      // sits in this process per edge. Keys arrive as JSON text written by the database.
       let lines: string[] = [];
+      const write = async (chunk: string) => {
+        if (!body.write(chunk) && !body.destroyed) await drained(body);
+        if (body.destroyed) throw new Error('the client went away');
+      };
       const flush = async () => {
         if (lines.length === 0) return;
         const chunk = `${lines.join('\n')}\n`;
         lines = [];
-        if (!body.write(chunk) && !body.destroyed) await drained(body);
-        if (body.destroyed) throw new Error('the client went away');
+        await write(chunk);
       };
       const add = async (line: string) => {
         lines.push(line);
         if (lines.length >= LINES_PER_CHUNK) await flush();
       };
-      const reading = streamDataPlaneSnapshot(deps.store.db, {
-        head: (seq) => {
-          lines.push(JSON.stringify({ seq }));
+      const reading = streamDataPlaneSnapshot(deps.store, {
+        head: (seq, keys) => {
+          lines.push(JSON.stringify({ seq, keys } satisfies SnapshotHead));
           sentHead();
         },
         keys: async (page) => {
-          for (const k of page) await add(JSON.stringify({ key: edgeKeyOf(k) } satisfies SnapshotLine));
+          await flush();
+          let chunk = '';
+          for (const json of page) chunk += `{"key":${json}}\n`;
+          await write(chunk);
         },
         consumers: async (page) => {
           for (const c of page) await add(JSON.stringify({ consumer: edgeConsumerOf(c) } satisfies SnapshotLine));

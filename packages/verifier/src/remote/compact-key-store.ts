@@ -13,6 +13,8 @@ const HASH_BYTES = 32;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const NO_TIME = -1;
+/** The most keys a store is presized for (a hint from upstream is not trusted with more memory than this). */
+export const MAX_PRESIZE = 1 << 22;
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /**
@@ -22,14 +24,14 @@ const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<stri
  * aside. A lookup builds the {@link CachedKey} it returns.
  */
 export class CompactKeyStore {
-  #slots = new Int32Array(1024);
+  #slots: Int32Array;
   #rows = 0;
   #free: number[] = [];
   #live = 0;
   #used = 0;
-  #hashes = new Uint8Array(512 * HASH_BYTES);
-  #times = new Float64Array(512 * 3);
-  #versions = new Int32Array(512);
+  #hashes: Uint8Array;
+  #times: Float64Array;
+  #versions: Int32Array;
   #ids: string[] = [];
   #consumers: string[] = [];
   #names: string[] = [];
@@ -40,6 +42,21 @@ export class CompactKeyStore {
   readonly #interned = new Map<string, string>();
   readonly #scopeLists = new Map<string, readonly string[]>();
   readonly #probe = new Uint8Array(HASH_BYTES);
+
+  /**
+   * An empty store with room for `expectedKeys` (at most {@link MAX_PRESIZE}; it grows past that as
+   * keys come), so that loading a snapshot of a known size neither copies its arrays nor rehashes.
+   */
+  constructor(expectedKeys = 0) {
+    const rows = Math.max(512, Math.min(MAX_PRESIZE, Number.isSafeInteger(expectedKeys) ? expectedKeys : 0));
+    // Slots stay at most three quarters used (see `set`): a power of two above rows × 4/3.
+    let slots = 1024;
+    while (slots * 3 < rows * 4) slots *= 2;
+    this.#slots = new Int32Array(slots);
+    this.#hashes = new Uint8Array(rows * HASH_BYTES);
+    this.#times = new Float64Array(rows * 3);
+    this.#versions = new Int32Array(rows);
+  }
 
   /** Number of keys held. */
   get size(): number {

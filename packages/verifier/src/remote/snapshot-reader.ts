@@ -7,13 +7,24 @@ import {
   type EdgePlan,
 } from './data-plane-wire.js';
 
-/** A snapshot as an edge received it. */
-export interface ReceivedSnapshot {
+/** Where {@link readSnapshot} puts keys as they stream in (a key table's load, say). */
+export interface SnapshotKeySink {
+  add(key: EdgeKey): void;
+}
+
+/** A snapshot as an edge received it: its keys went to the sink, one by one. */
+export interface ReceivedSnapshot<S extends SnapshotKeySink> {
   seq: number;
-  keys: EdgeKey[];
+  /** The sink the keys went to. */
+  sink: S;
+  /** Key lines read. */
+  keys: number;
   consumers: EdgeConsumer[];
   plans: EdgePlan[];
 }
+
+/** The longest line accepted (a key line is a few hundred bytes; its metadata at most 8 KiB): longer is not the wire format. */
+export const MAX_SNAPSHOT_LINE = 1 << 20;
 
 /** A refusal by the control plane: its status and problem `code` (never the token). */
 export class UpstreamRefusal extends Error {
@@ -39,33 +50,66 @@ export async function checkResponse(res: Response): Promise<void> {
   throw new UpstreamRefusal(res.status, code);
 }
 
-/** Reads the NDJSON body of `GET /v1/data-plane/snapshot` line by line as it streams in. */
-export async function readSnapshot(res: Response): Promise<ReceivedSnapshot> {
+/**
+ * Reads the NDJSON body of `GET /v1/data-plane/snapshot` line by line as it streams in, handing
+ * each key to the sink `start` makes once the head line has been read (with the number of keys the
+ * head announces, or 0 from a node that does not: a presizing hint only). Every line is checked;
+ * anything else than the wire format rejects (the caller keeps the table it had).
+ */
+export async function readSnapshot<S extends SnapshotKeySink>(
+  res: Response,
+  start: (expectedKeys: number) => S,
+): Promise<ReceivedSnapshot<S>> {
   await checkResponse(res);
   if (!res.body) throw new DataPlaneProtocolError('the snapshot has no body');
-  const snapshot: ReceivedSnapshot = { seq: -1, keys: [], consumers: [], plans: [] };
+  const read: { head: ReceivedSnapshot<S> | null } = { head: null };
+  const line = (text: string) => {
+    const value = parse(text);
+    const received = read.head;
+    if (received === null) {
+      const seq = value.seq;
+      if (!Number.isSafeInteger(seq) || (seq as number) < 0) {
+        throw new DataPlaneProtocolError('the snapshot does not start with {seq}');
+      }
+      const announced = value.keys;
+      const expected = Number.isSafeInteger(announced) && (announced as number) > 0 ? (announced as number) : 0;
+      read.head = { seq: seq as number, sink: start(expected), keys: 0, consumers: [], plans: [] };
+    } else if (value.key !== undefined) {
+      received.sink.add(checkEdgeKey(value.key));
+      received.keys++;
+    } else if (value.consumer !== undefined) received.consumers.push(checkEdgeLimits<EdgeConsumer>(value.consumer));
+    else if (value.plan !== undefined) received.plans.push(checkEdgeLimits<EdgePlan>(value.plan));
+    // A line of a kind this version does not know (a newer control plane's) is skipped.
+  };
   const decoder = new TextDecoder();
-  let buffer = '';
+  // What follows the last newline seen: the start of a line the next chunk ends.
+  let rest = '';
   for await (const chunk of res.body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end = buffer.indexOf('\n');
-    while (end >= 0) {
-      if (end > 0) addLine(snapshot, JSON.parse(buffer.slice(0, end)));
-      buffer = buffer.slice(end + 1);
-      end = buffer.indexOf('\n');
+    const text = rest + decoder.decode(chunk, { stream: true });
+    let from = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', from)) {
+      if (end > from) line(text.slice(from, end));
+      from = end + 1;
     }
+    rest = from === 0 ? text : text.slice(from);
+    if (rest.length > MAX_SNAPSHOT_LINE) throw new DataPlaneProtocolError('a snapshot line is longer than any the wire format has');
   }
-  if (buffer.trim() !== '') addLine(snapshot, JSON.parse(buffer));
-  if (snapshot.seq < 0) throw new DataPlaneProtocolError('the snapshot has no sequence line');
-  return snapshot;
+  rest += decoder.decode();
+  if (rest.trim() !== '') line(rest);
+  if (read.head === null) throw new DataPlaneProtocolError('the snapshot has no sequence line');
+  return read.head;
 }
 
-function addLine(s: ReceivedSnapshot, line: Record<string, unknown>): void {
-  if (s.seq < 0) {
-    if (!Number.isSafeInteger(line.seq)) throw new DataPlaneProtocolError('the snapshot does not start with {seq}');
-    s.seq = line.seq as number;
-  } else if ('key' in line) s.keys.push(checkEdgeKey(line.key));
-  else if ('consumer' in line) s.consumers.push(checkEdgeLimits<EdgeConsumer>(line.consumer));
-  else if ('plan' in line) s.plans.push(checkEdgeLimits<EdgePlan>(line.plan));
-  // A line of a kind this version does not know (a newer control plane's) is skipped.
+/** One line as an object: anything else (not JSON, an array, a scalar) is not the wire format. */
+function parse(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DataPlaneProtocolError('a snapshot line is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new DataPlaneProtocolError('a snapshot line is not a JSON object');
+  }
+  return value as Record<string, unknown>;
 }
