@@ -101,7 +101,8 @@ function postgresStore(url: string, max: number): Store {
         await sql`select pg_advisory_xact_lock(${PG_MUTATION_LOCK})`.execute(trx);
         return fn(makeTx(trx, 'postgres'));
       }),
-    readConsistently: (fn) => db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(fn),
+    readConsistently: (fn) =>
+      db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(fn),
     close: () => db.destroy(),
   };
 }

@@ -57,8 +57,10 @@ export {
   listLiveConsumers,
 } from './repositories/consumers.js';
 export {
-  type DataPlaneSnapshot,
+  DATA_PLANE_KEY_FIELDS,
   type DataPlaneKey,
+  type DataPlaneKeyForm,
+  type DataPlaneSnapshot,
   type DataPlaneSnapshotSink,
   readDataPlaneSnapshot,
   SNAPSHOT_PAGE_SIZE,

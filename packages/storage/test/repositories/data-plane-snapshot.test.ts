@@ -1,6 +1,8 @@
 import {
   type ConsumerRecord,
+  DATA_PLANE_KEY_FIELDS,
   type DataPlaneKey,
+  type DataPlaneKeyForm,
   insertConsumer,
   insertKeysUnlogged,
   type KeyRecord,
@@ -15,7 +17,12 @@ import { DIALECTS, type TestDatabase } from '../../../../test/support/databases.
 import { ACTOR, consumer, key, seed } from './records.js';
 
 /** Reads the snapshot through {@link streamDataPlaneSnapshot}, noting each page's size. */
-async function streamed(t: TestDatabase, pageSize: number, between?: () => Promise<void>) {
+async function streamed(
+  t: TestDatabase,
+  pageSize: number,
+  between?: () => Promise<void>,
+  keyForm: DataPlaneKeyForm = 'object',
+) {
   const out = {
     seq: -1,
     keyCount: -1,
@@ -33,7 +40,10 @@ async function streamed(t: TestDatabase, pageSize: number, between?: () => Promi
       },
       keys: async (page) => {
         out.pages.push(page.length);
-        for (const json of page) out.keys.push(JSON.parse(json) as DataPlaneKey);
+        for (const json of page) {
+          const value = JSON.parse(json) as DataPlaneKey | unknown[];
+          out.keys.push(Array.isArray(value) ? fromArray(value) : value);
+        }
         await between?.();
       },
       consumers: (page) => {
@@ -44,8 +54,15 @@ async function streamed(t: TestDatabase, pageSize: number, between?: () => Promi
       },
     },
     pageSize,
+    keyForm,
   );
   return out;
+}
+
+/** A key from its array form: its values in DATA_PLANE_KEY_FIELDS order. */
+function fromArray(values: unknown[]): DataPlaneKey {
+  expect(values).toHaveLength(DATA_PLANE_KEY_FIELDS.length);
+  return Object.fromEntries(DATA_PLANE_KEY_FIELDS.map((f, i) => [f, values[i]])) as unknown as DataPlaneKey;
 }
 
 /** The fields of a stored key the data plane sends. */
@@ -150,6 +167,8 @@ for (const dialect of DIALECTS) {
       const whole = await readDataPlaneSnapshot(t.store.db);
       const s = await streamed(t, 1000);
       expect(s.keys).toEqual(whole.keys.map(dataPlaneKeyOf));
+      // The array form holds the same values, in DATA_PLANE_KEY_FIELDS order.
+      expect((await streamed(t, 1000, undefined, 'array')).keys).toEqual(s.keys);
       const full = s.keys.find((k) => k.id === 'k-x-full');
       expect(full).toMatchObject({
         name: 'Prod "main" \\ key\n\t— ключ 🔑',

@@ -41,6 +41,7 @@ export class CompactKeyStore {
   readonly #extras = new Map<number, Extras>();
   readonly #interned = new Map<string, string>();
   readonly #scopeLists = new Map<string, readonly string[]>();
+  #lastScopes: readonly string[] | null = null;
   readonly #probe = new Uint8Array(HASH_BYTES);
 
   /**
@@ -106,7 +107,7 @@ export class CompactKeyStore {
     this.#names[row] = this.#intern(k.name);
     this.#lineage[row] = k.lineageId === k.id ? null : this.#intern(k.lineageId);
     this.#scopes[row] = this.#shared(k.scopes);
-    this.#metadata[row] = Object.keys(k.metadata).length === 0 ? EMPTY_METADATA : k.metadata;
+    this.#metadata[row] = isEmpty(k.metadata) ? EMPTY_METADATA : k.metadata;
     this.#versions[row] = k.version;
     this.#times[row * 3] = k.expiresAt ?? NO_TIME;
     this.#times[row * 3 + 1] = k.retiresAt ?? NO_TIME;
@@ -201,13 +202,30 @@ export class CompactKeyStore {
   }
 
   #shared(scopes: readonly string[]): readonly string[] {
+    // Keys stored one after another (a snapshot load) mostly share their scopes: the last list
+    // found is checked first, without building its lookup string.
+    const last = this.#lastScopes;
+    if (last !== null && sameStrings(last, scopes)) return last;
     const id = scopes.join('\n');
-    const known = this.#scopeLists.get(id);
-    if (known) return known;
-    const frozen = Object.freeze([...scopes]);
-    this.#scopeLists.set(id, frozen);
-    return frozen;
+    let known = this.#scopeLists.get(id);
+    if (!known) {
+      known = Object.freeze([...scopes]);
+      this.#scopeLists.set(id, known);
+    }
+    this.#lastScopes = known;
+    return known;
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 function start(bytes: Uint8Array): number {

@@ -22,6 +22,26 @@ export interface EdgeKey {
   revokedAt: number | null;
 }
 
+/** The fields of an {@link EdgeKey}: what a `keyRow` snapshot line must hold (the head's `keyFields` says where). */
+export const EDGE_KEY_FIELDS = [
+  'hash',
+  'id',
+  'consumerId',
+  'name',
+  'version',
+  'lineageId',
+  'predecessorId',
+  'scopes',
+  'metadata',
+  'allowedIps',
+  'rateLimit',
+  'quota',
+  'planId',
+  'expiresAt',
+  'retiresAt',
+  'revokedAt',
+] as const satisfies readonly (keyof EdgeKey)[];
+
 /** A consumer's limits as the data plane sends them. */
 export interface EdgeConsumer {
   id: string;
@@ -49,10 +69,15 @@ void sameKeyShape;
 export interface SnapshotHead {
   seq: number;
   keys?: number;
+  /**
+   * Present when the edge asked for `?keys=arrays` (and the node knows it): the names of a key's
+   * fields, in the order `{"keyRow":[…]}` lines hold their values.
+   */
+  keyFields?: string[];
 }
 
 /** One line of `GET /v1/data-plane/snapshot` after the first ({@link SnapshotHead}). */
-export type SnapshotLine = { key: EdgeKey } | { consumer: EdgeConsumer } | { plan: EdgePlan };
+export type SnapshotLine = { key: EdgeKey } | { keyRow: unknown[] } | { consumer: EdgeConsumer } | { plan: EdgePlan };
 
 /**
  * The data of one `change` event of `GET /v1/data-plane/changes` (its SSE id is `seq`): the change,
@@ -111,7 +136,8 @@ export class DataPlaneProtocolError extends Error {
  * key table reads, so that a hostile or broken upstream gets its line refused, never a crash later.
  */
 export function checkEdgeKey(value: unknown): EdgeKey {
-  if (!isEdgeKey(value)) throw new DataPlaneProtocolError('a key from the control plane lacks a field verification needs');
+  if (!isEdgeKey(value))
+    throw new DataPlaneProtocolError('a key from the control plane lacks a field verification needs');
   return value;
 }
 

@@ -2,6 +2,7 @@ import {
   checkEdgeKey,
   checkEdgeLimits,
   DataPlaneProtocolError,
+  EDGE_KEY_FIELDS,
   type EdgeConsumer,
   type EdgeKey,
   type EdgePlan,
@@ -50,6 +51,9 @@ export async function checkResponse(res: Response): Promise<void> {
   throw new UpstreamRefusal(res.status, code);
 }
 
+/** The snapshot's path, asking for keys as arrays (`{"keyRow":[…]}`; a node that does not know it sends `{"key":{…}}`, read as well). */
+export const SNAPSHOT_PATH = 'v1/data-plane/snapshot?keys=arrays';
+
 /**
  * Reads the NDJSON body of `GET /v1/data-plane/snapshot` line by line as it streams in, handing
  * each key to the sink `start` makes once the head line has been read (with the number of keys the
@@ -62,7 +66,7 @@ export async function readSnapshot<S extends SnapshotKeySink>(
 ): Promise<ReceivedSnapshot<S>> {
   await checkResponse(res);
   if (!res.body) throw new DataPlaneProtocolError('the snapshot has no body');
-  const read: { head: ReceivedSnapshot<S> | null } = { head: null };
+  const read: { head: ReceivedSnapshot<S> | null; at: KeyRowPositions | null } = { head: null, at: null };
   const line = (text: string) => {
     const value = parse(text);
     const received = read.head;
@@ -71,9 +75,15 @@ export async function readSnapshot<S extends SnapshotKeySink>(
       if (!Number.isSafeInteger(seq) || (seq as number) < 0) {
         throw new DataPlaneProtocolError('the snapshot does not start with {seq}');
       }
+      if (value.keyFields !== undefined) read.at = positionsOf(value.keyFields);
       const announced = value.keys;
       const expected = Number.isSafeInteger(announced) && (announced as number) > 0 ? (announced as number) : 0;
       read.head = { seq: seq as number, sink: start(expected), keys: 0, consumers: [], plans: [] };
+    } else if (value.keyRow !== undefined) {
+      if (read.at === null) throw new DataPlaneProtocolError('a key row came without keyFields in the head');
+      if (!Array.isArray(value.keyRow)) throw new DataPlaneProtocolError('a key row is not an array');
+      received.sink.add(checkEdgeKey(keyOfRow(value.keyRow, read.at)));
+      received.keys++;
     } else if (value.key !== undefined) {
       received.sink.add(checkEdgeKey(value.key));
       received.keys++;
@@ -92,12 +102,51 @@ export async function readSnapshot<S extends SnapshotKeySink>(
       from = end + 1;
     }
     rest = from === 0 ? text : text.slice(from);
-    if (rest.length > MAX_SNAPSHOT_LINE) throw new DataPlaneProtocolError('a snapshot line is longer than any the wire format has');
+    if (rest.length > MAX_SNAPSHOT_LINE)
+      throw new DataPlaneProtocolError('a snapshot line is longer than any the wire format has');
   }
   rest += decoder.decode();
   if (rest.trim() !== '') line(rest);
   if (read.head === null) throw new DataPlaneProtocolError('the snapshot has no sequence line');
   return read.head;
+}
+
+/** Where each field of a key sits in a `keyRow` line. */
+type KeyRowPositions = Record<(typeof EDGE_KEY_FIELDS)[number], number>;
+
+/** The positions of a key's fields from the head's `keyFields` (every field an edge reads must be there; others are ignored). */
+function positionsOf(keyFields: unknown): KeyRowPositions {
+  if (!Array.isArray(keyFields) || keyFields.length > 1000)
+    throw new DataPlaneProtocolError('keyFields is not a list of names');
+  const at: Partial<KeyRowPositions> = {};
+  for (const field of EDGE_KEY_FIELDS) {
+    const i = keyFields.indexOf(field);
+    if (i < 0) throw new DataPlaneProtocolError(`keyFields lacks ${field}`);
+    at[field] = i;
+  }
+  return at as KeyRowPositions;
+}
+
+/** A key from its `keyRow` values (checked by the caller, as a `key` line's object). */
+function keyOfRow(row: unknown[], at: KeyRowPositions): unknown {
+  return {
+    hash: row[at.hash],
+    id: row[at.id],
+    consumerId: row[at.consumerId],
+    name: row[at.name],
+    version: row[at.version],
+    lineageId: row[at.lineageId],
+    predecessorId: row[at.predecessorId],
+    scopes: row[at.scopes],
+    metadata: row[at.metadata],
+    allowedIps: row[at.allowedIps],
+    rateLimit: row[at.rateLimit],
+    quota: row[at.quota],
+    planId: row[at.planId],
+    expiresAt: row[at.expiresAt],
+    retiresAt: row[at.retiresAt],
+    revokedAt: row[at.revokedAt],
+  };
 }
 
 /** One line as an object: anything else (not JSON, an array, a scalar) is not the wire format. */

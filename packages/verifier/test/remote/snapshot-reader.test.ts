@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DataPlaneProtocolError, type EdgeKey } from '../../src/remote/data-plane-wire.js';
+import { DataPlaneProtocolError, EDGE_KEY_FIELDS, type EdgeKey } from '../../src/remote/data-plane-wire.js';
 import { KeyTable } from '../../src/remote/key-table.js';
 import { MAX_SNAPSHOT_LINE, readSnapshot, UpstreamRefusal } from '../../src/remote/snapshot-reader.js';
 
@@ -149,6 +149,43 @@ describe('readSnapshot', () => {
       expect(table.size).toBe(1);
       expect(table.peek(hashOf(99))).not.toBeNull();
       expect(loads).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('reads keys as rows (?keys=arrays), in whatever field order the head names, ignoring fields it does not know', async () => {
+    const fields = [...EDGE_KEY_FIELDS].reverse();
+    const withExtra = ['someNewerField', ...fields];
+    const rows = keys.slice(0, 20).map((k) => ({ keyRow: ['x', ...fields.map((f) => k[f])] }));
+    const text = ndjson([{ seq: 9, keys: 20, keyFields: withExtra }, ...rows, { key: edgeKey(77) }]);
+    for (const size of [3, 500, text.length]) {
+      const { table, expected, snapshot } = await load(responseOf(cut(text, size)));
+      expect(snapshot).toMatchObject({ seq: 9, keys: 21 });
+      expect(expected).toBe(20);
+      expect(table.size).toBe(21);
+      expect(table.peek(hashOf(3))).toMatchObject({ id: 'key_3', revokedAt: 1_700_000_000_000, scopes: ['read'] });
+      expect(table.peek(hashOf(77))).not.toBeNull();
+    }
+  });
+
+  it('refuses key rows it cannot read', async () => {
+    const fields = [...EDGE_KEY_FIELDS];
+    const row = (k: EdgeKey) => fields.map((f) => k[f]);
+    const bad = [
+      // rows without keyFields in the head
+      ndjson([{ seq: 1 }, { keyRow: row(edgeKey(1)) }]),
+      // keyFields that are not a list, or lack a field an edge reads
+      ndjson([{ seq: 1, keyFields: 'hash,id' }]),
+      ndjson([{ seq: 1, keyFields: fields.filter((f) => f !== 'revokedAt') }]),
+      // a row that is not an array, is short, or holds a wrong value
+      ndjson([{ seq: 1, keyFields: fields }, { keyRow: { hash: hashOf(1) } }]),
+      ndjson([{ seq: 1, keyFields: fields }, { keyRow: row(edgeKey(1)).slice(0, 10) }]),
+      ndjson([{ seq: 1, keyFields: fields }, { keyRow: row(edgeKey(1, { scopes: 'read' as unknown as string[] })) }]),
+    ];
+    for (const text of bad) {
+      await expect(
+        readSnapshot(responseOf(cut(text, 64)), () => ({ add: () => {} })),
+        text,
+      ).rejects.toBeInstanceOf(DataPlaneProtocolError);
     }
   });
 
