@@ -60,8 +60,21 @@ function sqliteStore(file: string): Store {
           throw e;
         }
       }),
+    readConsistently: (fn) => (onDisk ? readOnOwnConnection(file, fn) : db.transaction().execute(fn)),
     close: () => db.destroy(),
   };
+}
+
+/** Runs `fn` in a read transaction on a read-only connection to `file` of its own, closed when `fn` settles. */
+async function readOnOwnConnection<T>(file: string, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  const database = new SQLite(file, { readonly: true, fileMustExist: true });
+  const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  try {
+    database.pragma('busy_timeout = 5000');
+    return await reader.transaction().execute(fn);
+  } finally {
+    await reader.destroy();
+  }
 }
 
 function postgresStore(url: string, max: number): Store {
@@ -88,6 +101,8 @@ function postgresStore(url: string, max: number): Store {
         await sql`select pg_advisory_xact_lock(${PG_MUTATION_LOCK})`.execute(trx);
         return fn(makeTx(trx, 'postgres'));
       }),
+    readConsistently: (fn) =>
+      db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(fn),
     close: () => db.destroy(),
   };
 }

@@ -57,6 +57,9 @@ export {
   listLiveConsumers,
 } from './repositories/consumers.js';
 export {
+  DATA_PLANE_KEY_FIELDS,
+  type DataPlaneKey,
+  type DataPlaneKeyForm,
   type DataPlaneSnapshot,
   type DataPlaneSnapshotSink,
   readDataPlaneSnapshot,

@@ -39,5 +39,13 @@ export interface Store {
   dialect: DialectName;
   /** Runs `fn` in a write transaction serialised with every other mutation. */
   mutate<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one consistent, read-only transaction that leaves the store's writes free: on
+   * PostgreSQL a `repeatable read` transaction on a pooled connection; on SQLite a read transaction
+   * on a connection of its own, opened for the call and closed when it ends (WAL lets the store's
+   * connection write meanwhile; the reader keeps seeing the database as it was when it began). An
+   * in-memory SQLite database, which a second connection cannot see, reads on the store's connection.
+   */
+  readConsistently<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -87,6 +87,7 @@ export {
   edgeConsumerOf,
   edgeKeyOf,
   edgePlanOf,
+  type SnapshotHead,
   type SnapshotLine,
 } from './remote/data-plane-wire.js';
 export {

@@ -69,6 +69,23 @@ for (const dialect of DIALECTS) {
       expect(ids).toHaveLength(BULK + 3);
       expect(new Set(ids).size).toBe(ids.length);
       expect([...ids].sort()).toEqual(ids);
+      // Asked for rows (what edges ask for), the same keys come as arrays in the head's keyFields order.
+      const asRows = await fetch(`${url}/v1/data-plane/snapshot?keys=arrays`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const rowLines = (await asRows.text())
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l));
+      const fields = rowLines[0].keyFields as string[];
+      expect(rowLines[0]).toMatchObject({ seq: lines[0].seq, keys: ids.length });
+      const fromRows = rowLines
+        .filter((l) => 'keyRow' in l)
+        .map((l) => Object.fromEntries(fields.map((f, i) => [f, l.keyRow[i]])));
+      expect(fromRows).toEqual(lines.filter((l) => 'key' in l).map((l) => l.key));
+      expect(rowLines.filter((l) => 'consumer' in l || 'plan' in l)).toEqual(
+        lines.filter((l) => 'consumer' in l || 'plan' in l),
+      );
       const edge = await createRemoteVerifier({ url, token });
       try {
         expect(edge.status().keys).toBeGreaterThanOrEqual(BULK + 1);

@@ -13,6 +13,8 @@ const HASH_BYTES = 32;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const NO_TIME = -1;
+/** The most keys a store is presized for (a hint from upstream is not trusted with more memory than this). */
+export const MAX_PRESIZE = 1 << 22;
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 /**
  * Most built keys kept for lookups to come (about 1 MB at most): a key verified again is answered
@@ -32,14 +34,14 @@ const HOT_SET_MASK = HOT_KEYS / 2 - 1;
  * parse nor a `Map`'s hashing of 64 characters.
  */
 export class CompactKeyStore {
-  #slots = new Int32Array(1024);
+  #slots: Int32Array;
   #rows = 0;
   #free: number[] = [];
   #live = 0;
   #used = 0;
-  #hashes = new Uint8Array(512 * HASH_BYTES);
-  #times = new Float64Array(512 * 3);
-  #versions = new Int32Array(512);
+  #hashes: Uint8Array;
+  #times: Float64Array;
+  #versions: Int32Array;
   #ids: string[] = [];
   #consumers: string[] = [];
   #names: string[] = [];
@@ -49,6 +51,7 @@ export class CompactKeyStore {
   readonly #extras = new Map<number, Extras>();
   readonly #interned = new Map<string, string>();
   readonly #scopeLists = new Map<string, readonly string[]>();
+  #lastScopes: readonly string[] | null = null;
   readonly #probe = new Uint8Array(HASH_BYTES);
   /**
    * Keys built by `get` and their hashes ('' when empty), two per set: at `2 × set` the latest read,
@@ -56,6 +59,21 @@ export class CompactKeyStore {
    */
   readonly #hotHashes: string[] = new Array<string>(HOT_KEYS).fill('');
   readonly #hotKeys: (CachedKey | null)[] = new Array<CachedKey | null>(HOT_KEYS).fill(null);
+
+  /**
+   * An empty store with room for `expectedKeys` (at most {@link MAX_PRESIZE}; it grows past that as
+   * keys come), so that loading a snapshot of a known size neither copies its arrays nor rehashes.
+   */
+  constructor(expectedKeys = 0) {
+    const rows = Math.max(512, Math.min(MAX_PRESIZE, Number.isSafeInteger(expectedKeys) ? expectedKeys : 0));
+    // Slots stay at most three quarters used (see `set`): a power of two above rows × 4/3.
+    let slots = 1024;
+    while (slots * 3 < rows * 4) slots *= 2;
+    this.#slots = new Int32Array(slots);
+    this.#hashes = new Uint8Array(rows * HASH_BYTES);
+    this.#times = new Float64Array(rows * 3);
+    this.#versions = new Int32Array(rows);
+  }
 
   /** Number of keys held. */
   get size(): number {
@@ -133,7 +151,7 @@ export class CompactKeyStore {
     this.#names[row] = this.#intern(k.name);
     this.#lineage[row] = k.lineageId === k.id ? null : this.#intern(k.lineageId);
     this.#scopes[row] = this.#shared(k.scopes);
-    this.#metadata[row] = Object.keys(k.metadata).length === 0 ? EMPTY_METADATA : k.metadata;
+    this.#metadata[row] = isEmpty(k.metadata) ? EMPTY_METADATA : k.metadata;
     this.#versions[row] = k.version;
     this.#times[row * 3] = k.expiresAt ?? NO_TIME;
     this.#times[row * 3 + 1] = k.retiresAt ?? NO_TIME;
@@ -229,12 +247,18 @@ export class CompactKeyStore {
   }
 
   #shared(scopes: readonly string[]): readonly string[] {
+    // Keys stored one after another (a snapshot load) mostly share their scopes: the last list
+    // found is checked first, without building its lookup string.
+    const last = this.#lastScopes;
+    if (last !== null && sameStrings(last, scopes)) return last;
     const id = scopes.join('\n');
-    const known = this.#scopeLists.get(id);
-    if (known) return known;
-    const frozen = Object.freeze([...scopes]);
-    this.#scopeLists.set(id, frozen);
-    return frozen;
+    let known = this.#scopeLists.get(id);
+    if (!known) {
+      known = Object.freeze([...scopes]);
+      this.#scopeLists.set(id, known);
+    }
+    this.#lastScopes = known;
+    return known;
   }
 }
 
@@ -246,6 +270,17 @@ function hotSet(hash: string): number {
       HOT_SET_MASK) *
     2
   );
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 function start(bytes: Uint8Array): number {

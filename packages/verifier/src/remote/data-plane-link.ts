@@ -1,7 +1,7 @@
 import type { Clock } from '@keyroll/core';
 import { checkEdgeKey, checkEdgeLimits, type EdgeChange, type EdgeConsumer, type EdgePlan } from './data-plane-wire.js';
 import type { KeyTable } from './key-table.js';
-import { checkResponse, readSnapshot, UpstreamRefusal } from './snapshot-reader.js';
+import { checkResponse, readSnapshot, SNAPSHOT_PATH, UpstreamRefusal } from './snapshot-reader.js';
 import { readServerSentEvents } from './sse-reader.js';
 import type { TableLimitSource } from './table-limit-source.js';
 
@@ -142,17 +142,19 @@ export class DataPlaneLink {
   }
 
   async #loadSnapshot(): Promise<void> {
-    const res = await this.#o.fetch(new URL('v1/data-plane/snapshot', this.#o.base), {
+    const res = await this.#o.fetch(new URL(SNAPSHOT_PATH, this.#o.base), {
       headers: { authorization: `Bearer ${this.#o.token}`, accept: 'application/x-ndjson' },
     });
-    const snapshot = await readSnapshot(res);
-    this.#o.table.replaceAll(snapshot.keys);
+    // Keys go straight into a new table as they stream in; it replaces the current one only once
+    // the whole snapshot has been read (a failed load leaves the current table as it was).
+    const snapshot = await readSnapshot(res, (expectedKeys) => this.#o.table.load(expectedKeys));
+    snapshot.sink.commit();
     this.#o.limits.replaceAll(snapshot.consumers, snapshot.plans);
     this.#appliedSeq = snapshot.seq;
     this.#snapshotLoads++;
     this.#needsSnapshot = false;
     this.#heard();
-    this.#o.log({ level: 'info', msg: 'snapshot loaded', seq: snapshot.seq, keys: snapshot.keys.length });
+    this.#o.log({ level: 'info', msg: 'snapshot loaded', seq: snapshot.seq, keys: snapshot.keys });
   }
 
   async #follow(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ConsumerRecord, KeyRecord, PlanRecord } from '@keyroll/storage';
+import type { ConsumerRecord, DataPlaneKey, KeyRecord, PlanRecord } from '@keyroll/storage';
 import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
 
 /** A key as the data plane sends it: what verification needs, never a secret (only its SHA-256). */
@@ -22,6 +22,26 @@ export interface EdgeKey {
   revokedAt: number | null;
 }
 
+/** The fields of an {@link EdgeKey}: what a `keyRow` snapshot line must hold (the head's `keyFields` says where). */
+export const EDGE_KEY_FIELDS = [
+  'hash',
+  'id',
+  'consumerId',
+  'name',
+  'version',
+  'lineageId',
+  'predecessorId',
+  'scopes',
+  'metadata',
+  'allowedIps',
+  'rateLimit',
+  'quota',
+  'planId',
+  'expiresAt',
+  'retiresAt',
+  'revokedAt',
+] as const satisfies readonly (keyof EdgeKey)[];
+
 /** A consumer's limits as the data plane sends them. */
 export interface EdgeConsumer {
   id: string;
@@ -37,8 +57,27 @@ export interface EdgePlan {
   quota: QuotaSpec | null;
 }
 
-/** One line of `GET /v1/data-plane/snapshot` after the first (`{"seq":N}`). */
-export type SnapshotLine = { key: EdgeKey } | { consumer: EdgeConsumer } | { plan: EdgePlan };
+// A node's database writes the snapshot's key lines itself (storage's DataPlaneKey): the two shapes must not drift.
+const sameKeyShape: [EdgeKey, DataPlaneKey] extends [DataPlaneKey, EdgeKey] ? true : never = true;
+void sameKeyShape;
+
+/**
+ * The first line of `GET /v1/data-plane/snapshot`: the change sequence the rows were read at and,
+ * from nodes that announce it, how many key lines follow (a hint to presize with, never trusted as
+ * the count: the lines are).
+ */
+export interface SnapshotHead {
+  seq: number;
+  keys?: number;
+  /**
+   * Present when the edge asked for `?keys=arrays` (and the node knows it): the names of a key's
+   * fields, in the order `{"keyRow":[…]}` lines hold their values.
+   */
+  keyFields?: string[];
+}
+
+/** One line of `GET /v1/data-plane/snapshot` after the first ({@link SnapshotHead}). */
+export type SnapshotLine = { key: EdgeKey } | { keyRow: unknown[] } | { consumer: EdgeConsumer } | { plan: EdgePlan };
 
 /**
  * The data of one `change` event of `GET /v1/data-plane/changes` (its SSE id is `seq`): the change,
@@ -92,22 +131,51 @@ export class DataPlaneProtocolError extends Error {
   override name = 'DataPlaneProtocolError';
 }
 
-/** Checks the shape of a key received from the control plane (the fields a decision reads). */
+/**
+ * Checks the shape of a key received from the control plane: every field a decision or the edge's
+ * key table reads, so that a hostile or broken upstream gets its line refused, never a crash later.
+ */
 export function checkEdgeKey(value: unknown): EdgeKey {
-  const k = value as Partial<EdgeKey> | null;
-  const ok =
-    typeof k === 'object' &&
-    k !== null &&
+  if (!isEdgeKey(value))
+    throw new DataPlaneProtocolError('a key from the control plane lacks a field verification needs');
+  return value;
+}
+
+function isEdgeKey(value: unknown): value is EdgeKey {
+  if (typeof value !== 'object' || value === null) return false;
+  const k = value as Partial<Record<keyof EdgeKey, unknown>>;
+  return (
     typeof k.hash === 'string' &&
     typeof k.id === 'string' &&
     typeof k.consumerId === 'string' &&
     typeof k.lineageId === 'string' &&
-    Array.isArray(k.scopes) &&
-    k.scopes.every((s) => typeof s === 'string') &&
-    (k.allowedIps === null || Array.isArray(k.allowedIps)) &&
-    [k.expiresAt, k.retiresAt, k.revokedAt].every((t) => t === null || Number.isSafeInteger(t));
-  if (!ok) throw new DataPlaneProtocolError('a key from the control plane lacks a field verification needs');
-  return k as EdgeKey;
+    typeof k.name === 'string' &&
+    Number.isSafeInteger(k.version) &&
+    isStrings(k.scopes) &&
+    typeof k.metadata === 'object' &&
+    k.metadata !== null &&
+    (k.allowedIps === null || isStrings(k.allowedIps)) &&
+    (k.planId === null || k.planId === undefined || typeof k.planId === 'string') &&
+    isObjectOrNull(k.rateLimit) &&
+    isObjectOrNull(k.quota) &&
+    isTime(k.expiresAt) &&
+    isTime(k.retiresAt) &&
+    isTime(k.revokedAt)
+  );
+}
+
+function isStrings(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const s of value) if (typeof s !== 'string') return false;
+  return true;
+}
+
+function isObjectOrNull(value: unknown): boolean {
+  return value === null || value === undefined || typeof value === 'object';
+}
+
+function isTime(value: unknown): boolean {
+  return value === null || Number.isSafeInteger(value);
 }
 
 /** Checks the shape of a consumer's or plan's limits received from the control plane. */

@@ -47,15 +47,50 @@ export class KeyTable implements KeyLookup {
 
   /** Replaces every key at once (a snapshot reload): lookups see the old table or the new one, never a mix. */
   replaceAll(keys: Iterable<EdgeKey>): void {
-    const next = new CompactKeyStore();
-    for (const key of keys) next.set(cachedOf(key));
-    this.#keys = next;
+    const load = this.load();
+    for (const key of keys) load.add(key);
+    load.commit();
+  }
+
+  /**
+   * Starts a replacement of every key, filled as a snapshot streams in: until `commit`, lookups
+   * (and `set`/`delete`) go to the current table; `commit` swaps the new one in at once, so lookups
+   * see the old table or the new one, never a mix. A load never committed (the snapshot failed
+   * half-way) is simply dropped. `expectedKeys` presizes the new table (a hint; it grows past it).
+   */
+  load(expectedKeys = 0): KeyTableLoad {
+    const next = new CompactKeyStore(expectedKeys);
+    let committed = false;
+    return {
+      add: (key) => {
+        if (committed) throw new Error('this load is committed already');
+        next.set(cachedOf(key));
+      },
+      get size() {
+        return next.size;
+      },
+      commit: () => {
+        if (committed) throw new Error('this load is committed already');
+        committed = true;
+        this.#keys = next;
+      },
+    };
   }
 
   /** Number of keys held. */
   get size(): number {
     return this.#keys.size;
   }
+}
+
+/** A replacement of every key of a {@link KeyTable}, being filled (see {@link KeyTable.load}). */
+export interface KeyTableLoad {
+  /** Stores (or replaces) a key in the new table; lookups do not see it before `commit`. */
+  add(key: EdgeKey): void;
+  /** Keys in the new table so far. */
+  readonly size: number;
+  /** Makes the new table the one lookups see. */
+  commit(): void;
 }
 
 function cachedOf(k: EdgeKey): CachedKey {
