@@ -1,5 +1,4 @@
 // Shared by bench:verify and bench:scale: N cached keys, a verifier over them, and the floor.
-import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,18 @@ import { generateKey } from '@keyroll/core';
 import { createStore, decodeKey, migrateToLatest } from '@keyroll/storage';
 import { CachingKeyLookup, cachedKeyFromRecord, StorageKeyLookup, Verifier } from '@keyroll/verifier/internal';
 
-export { loadAverageLine, machine, median, randomOrder } from './bench-common.mjs';
+import { sha256 } from './bench-common.mjs';
+
+export {
+  awaitedFloor,
+  floorRate,
+  loadAverageLine,
+  machine,
+  median,
+  randomOrder,
+  sha256,
+  verifyRate,
+} from './bench-common.mjs';
 
 /** `n` fresh keys: secrets and the rows storage would hold for them. */
 export function makeKeys(n) {
@@ -66,44 +76,9 @@ export async function emptyVerifier(capacity, options = {}) {
   return { verifier: new Verifier({ lookup, ...options }), lookup, store };
 }
 
-/** The raw floor: one SHA-256 and one Map lookup per key. */
+/** The raw floor: one SHA-256 (the one-shot call) and one Map lookup per key. */
 export function floorMap(rows) {
   const map = new Map();
   for (const row of rows) map.set(row.hash, row);
-  return (key) => map.get(createHash('sha256').update(key).digest('hex'));
-}
-
-/** Verifications per second over `order` (indices into `keys`) for about `ms` milliseconds. */
-export async function verifyRate(verifier, keys, order, ms) {
-  let done = 0;
-  let i = 0;
-  const started = performance.now();
-  let now = started;
-  while (now - started < ms) {
-    for (let j = 0; j < 1000; j++) {
-      const r = await verifier.verify(keys[order[i]], { scopes: ['read'] });
-      if (r.code !== 'VALID') throw new Error(`unexpected ${r.code}`);
-      i = i + 1 === order.length ? 0 : i + 1;
-    }
-    done += 1000;
-    now = performance.now();
-  }
-  return done / ((now - started) / 1000);
-}
-
-/** Floor lookups per second over the same keys, same order. */
-export function floorRate(lookup, keys, order, ms) {
-  let done = 0;
-  let i = 0;
-  const started = performance.now();
-  let now = started;
-  while (now - started < ms) {
-    for (let j = 0; j < 1000; j++) {
-      if (lookup(keys[order[i]]) === undefined) throw new Error('floor miss');
-      i = i + 1 === order.length ? 0 : i + 1;
-    }
-    done += 1000;
-    now = performance.now();
-  }
-  return done / ((now - started) / 1000);
+  return (key) => map.get(sha256(key));
 }

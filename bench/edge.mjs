@@ -5,24 +5,39 @@
 //       both processes share;
 //   (b) snapshot: the edge's boot from the node's snapshot at 1M keys (seeded straight through
 //       storage's insertKeysUnlogged): load time and the edge's memory per key after a full GC;
-//   (c) lookups: the edge's verifications/s vs the floor (SHA-256 + Map.get over a Map as large as
-//       the edge's table), in interleaved rounds, over 1,000 keys in random order.
+//   (c) lookups: the edge's verifications/s vs the floor (one-shot SHA-256 + Map.get over a Map as
+//       large as the edge's table), in interleaved rounds, over 1,000 keys in random order; the floor
+//       with a streamed `createHash` (this bench's floor until 2026-11-29) is printed beside it.
 //
 //   npm run bench:edge                                   (builds first)
-//   BENCH_EDGE_KEYS=100000 BENCH_TRIALS=200 BENCH_ROUNDS=20 BENCH_MS=200 node bench/edge.mjs
+//   BENCH_EDGE_KEYS=100000 BENCH_TRIALS=200 BENCH_ROUNDS=20 BENCH_MS=200 node --expose-gc bench/edge.mjs
+//   BENCH_TRIALS=0 BENCH_PROFILE=/tmp/edge.cpuprofile ...  (no revocation trials; a CPU profile of the
+//                                                           edge's lookup rounds, for chrome://inspect)
 //
 // Targets (issue 13): revocation p99 ≤ 50 ms; ≤ 200 B/key and ≤ 10 s load at 1M keys; lookups ≥ 0.8 × floor.
 import { fork } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKey } from '@keyroll/core';
 import { createKeyroll, loadConfig } from '@keyroll/server';
 import { insertKeysUnlogged } from '@keyroll/storage';
 import { createRemoteVerifier } from '@keyroll/verifier';
-import { loadAverageLine, machine, median, randomOrder } from './bench-common.mjs';
+import {
+  awaitedFloor,
+  floorRate,
+  keyRecord,
+  loadAverageLine,
+  machine,
+  median,
+  randomOrder,
+  sha256,
+  sha256Streamed,
+  verifyRate,
+} from './bench-common.mjs';
+import { adminCaller, nextMessage, printLatencies, revocationTrials, watchRevocation } from './revocation-trials.mjs';
 
 const role = process.argv[2] ?? 'main';
 const KEYS = Number(process.env.BENCH_EDGE_KEYS ?? 1_000_000);
@@ -33,7 +48,7 @@ const MS = Number(process.env.BENCH_MS ?? 200);
 const TARGET = { p99Ms: 50, bytesPerKey: 200, loadSeconds: 10, lookupRatio: 0.8 };
 
 /** The hash of the `i`-th filler key (no secret exists for it): the edge child recomputes it for the floor. */
-const fillerHash = (i) => createHash('sha256').update(`bench-edge-filler-${i}`).digest('hex');
+const fillerHash = (i) => sha256(`bench-edge-filler-${i}`);
 
 function heapAndExternal() {
   globalThis.gc();
@@ -69,32 +84,27 @@ async function runEdge(url, token) {
       // The floor: one SHA-256 and one Map.get over as many hashes as the edge holds.
       const map = new Map();
       for (let i = 0; i < msg.fillers; i++) map.set(fillerHash(i), i);
-      for (const k of known) map.set(createHash('sha256').update(k).digest('hex'), k);
-      const floor = (key) => map.get(createHash('sha256').update(key).digest('hex'));
+      for (const k of known) map.set(sha256(k), k);
+      const floor = (key) => map.get(sha256(key));
+      const streamedFloor = (key) => map.get(sha256Streamed(key));
+      const floorAwaited = awaitedFloor(floor);
       const order = randomOrder(known.length, 200_000);
-      await edgeRate(edge.verifier, known, order, 300);
+      await verifyRate(edge.verifier, known, order, 300);
+      if (process.env.BENCH_PROFILE) await profileLookups(edge.verifier, known, order, process.env.BENCH_PROFILE);
       const edgeRuns = [];
       const floorRuns = [];
+      const streamedRuns = [];
+      const awaitedRuns = [];
       for (let r = 0; r < ROUNDS; r++) {
-        edgeRuns.push(await edgeRate(edge.verifier, known, order, MS));
+        edgeRuns.push(await verifyRate(edge.verifier, known, order, MS));
         floorRuns.push(floorRate(floor, known, order, MS));
+        streamedRuns.push(floorRate(streamedFloor, known, order, MS));
+        awaitedRuns.push(await verifyRate(floorAwaited, known, order, MS));
         await new Promise((r) => setImmediate(r)); // let the link read its heartbeats
       }
-      process.send({ type: 'rates', edge: edgeRuns, floor: floorRuns });
+      process.send({ type: 'rates', edge: edgeRuns, floor: floorRuns, streamed: streamedRuns, awaited: awaitedRuns });
     } else if (msg.type === 'watch') {
-      for (;;) {
-        if ((await edge.verifier.verify(msg.key)).code === 'VALID') break;
-        await sleep(1);
-      }
-      process.send({ type: 'ready' });
-      for (;;) {
-        const r = await edge.verifier.verify(msg.key);
-        if (r.code === 'REVOKED') {
-          process.send({ type: 'rejected', at: String(process.hrtime.bigint()) });
-          return;
-        }
-        await sleep(1);
-      }
+      await watchRevocation(edge.verifier, msg.key);
     } else if (msg.type === 'stop') {
       await edge?.close();
       process.exit(0);
@@ -103,70 +113,17 @@ async function runEdge(url, token) {
   process.send({ type: 'up' });
 }
 
-async function edgeRate(verifier, keys, order, ms) {
-  let done = 0;
-  let i = 0;
-  const started = performance.now();
-  let now = started;
-  while (now - started < ms) {
-    for (let j = 0; j < 1000; j++) {
-      const r = await verifier.verify(keys[order[i]], { scopes: ['read'] });
-      if (r.code !== 'VALID') throw new Error(`unexpected ${r.code}`);
-      i = i + 1 === order.length ? 0 : i + 1;
-    }
-    done += 1000;
-    now = performance.now();
-  }
-  return done / ((now - started) / 1000);
-}
-
-function floorRate(lookup, keys, order, ms) {
-  let done = 0;
-  let i = 0;
-  const started = performance.now();
-  let now = started;
-  while (now - started < ms) {
-    for (let j = 0; j < 1000; j++) {
-      if (lookup(keys[order[i]]) === undefined) throw new Error('floor miss');
-      i = i + 1 === order.length ? 0 : i + 1;
-    }
-    done += 1000;
-    now = performance.now();
-  }
-  return done / ((now - started) / 1000);
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** A key row for the bulk insert: the `i`-th of the consumer's. */
-function keyRecord(i, consumerId, hash, now) {
-  const id = `key_bench${i.toString(36).padStart(12, '0')}`;
-  return {
-    id,
-    consumerId,
-    name: 'default',
-    hash,
-    hint: 'kr_live_…bnch',
-    prefix: 'kr_live',
-    version: 1,
-    predecessorId: null,
-    lineageId: id,
-    scopes: ['read', 'trade'],
-    metadata: {},
-    allowedIps: null,
-    rateLimit: null,
-    quota: null,
-    planId: null,
-    createdAt: now,
-    updatedAt: now,
-    expiresAt: null,
-    retiresAt: null,
-    revokedAt: null,
-    revokeReason: null,
-    lastUsedAt: null,
-  };
+/** A CPU profile of the edge's lookup rounds alone, written to `path`. */
+async function profileLookups(verifier, keys, order, path) {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  for (let r = 0; r < ROUNDS; r++) await verifyRate(verifier, keys, order, MS);
+  const { profile } = await session.post('Profiler.stop');
+  writeFileSync(path, JSON.stringify(profile));
+  console.log(`profile of ${ROUNDS} × ${MS} ms of the edge's lookups: ${path}`);
 }
 
 async function main() {
@@ -179,12 +136,7 @@ async function main() {
     }),
     { scheduler: false },
   );
-  const auth = { authorization: `Bearer ${kr.bootstrap.rootKey}` };
-  const call = async (method, path, payload) => {
-    const res = await kr.app.inject({ method, url: path, headers: auth, payload });
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const call = adminCaller(kr.app, kr.bootstrap.rootKey);
   const consumer = await call('POST', '/v1/consumers', { name: 'bench' });
   const token = (await call('POST', '/v1/keys', { consumerId: 'root', scopes: ['dataplane:read'] })).key;
 
@@ -216,15 +168,7 @@ async function main() {
     stdio: 'inherit',
     execArgv: ['--expose-gc'],
   });
-  const next = (type) =>
-    new Promise((resolve) => {
-      const on = (m) => {
-        if (m.type !== type) return;
-        edge.off('message', on);
-        resolve(m);
-      };
-      edge.on('message', on);
-    });
+  const next = nextMessage(edge);
   await next('up');
 
   // (b) snapshot load
@@ -237,44 +181,32 @@ async function main() {
   edge.send({ type: 'lookups', keys: secrets, fillers });
   const rates = await ratesP;
   const lookupRatio = median(rates.edge.map((v, i) => v / rates.floor[i]));
+  const streamedRatio = median(rates.edge.map((v, i) => v / rates.streamed[i]));
+  const awaitedRatio = median(rates.edge.map((v, i) => v / rates.awaited[i]));
 
   // (a) revocation
   // A consumer of its own (the seeded one holds more active keys than a consumer may).
   const revoking = await call('POST', '/v1/consumers', { name: 'bench-revocations' });
-  const fromRequest = [];
-  const fromResponse = [];
-  for (let i = 0; i < TRIALS; i++) {
-    const created = await call('POST', '/v1/keys', { consumerId: revoking.id });
-    const ready = next('ready');
-    edge.send({ type: 'watch', key: created.key });
-    await ready;
-    const rejected = next('rejected');
-    const r0 = process.hrtime.bigint();
-    await call('POST', `/v1/keys/${created.id}/revoke`, {});
-    const r1 = process.hrtime.bigint();
-    const at = BigInt((await rejected).at);
-    fromRequest.push(Number(at - r0) / 1e6);
-    fromResponse.push(Math.max(0, Number(at - r1) / 1e6));
-  }
+  const { fromRequest: req, fromResponse: res } = await revocationTrials({
+    call,
+    child: edge,
+    consumerId: revoking.id,
+    trials: TRIALS,
+  });
 
   edge.send({ type: 'stop' });
   await new Promise((r) => edge.once('exit', r));
   await kr.close();
   rmSync(dataDir, { recursive: true, force: true });
 
-  const stats = (xs) => {
-    const s = [...xs].sort((x, y) => x - y);
-    const r = (v) => Number(v.toFixed(2));
-    return { p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1]) };
-  };
-  const req = stats(fromRequest);
-  const res = stats(fromResponse);
   const loadSeconds = loaded.loadMs / 1000;
   const bytesPerKey = loaded.heapPerKey + loaded.externalPerKey;
   const edgeRateMedian = Math.round(median(rates.edge));
   const floorRateMedian = Math.round(median(rates.floor));
+  const streamedRateMedian = Math.round(median(rates.streamed));
+  const awaitedRateMedian = Math.round(median(rates.awaited));
   const pass = {
-    revocation: res.p99 <= TARGET.p99Ms,
+    revocation: res.p99 !== null && res.p99 <= TARGET.p99Ms,
     bytesPerKey: bytesPerKey <= TARGET.bytesPerKey,
     load: loadSeconds <= TARGET.loadSeconds,
     lookups: lookupRatio >= TARGET.lookupRatio,
@@ -285,15 +217,10 @@ async function main() {
   console.log(`machine: ${machine()}`);
   console.log(`seeded ${loaded.keys} keys in ${seedSeconds.toFixed(1)} s (storage's insertKeysUnlogged)\n`);
   console.log(`(a) revocation, ${TRIALS} trials: revoke on the node → the edge rejects the key`);
-  console.log('measured from                        p50 ms    p90 ms    p99 ms    max ms');
-  for (const [label, s] of [
+  printLatencies([
     ['revoke request sent', req],
     ['revoke response received', res],
-  ]) {
-    console.log(
-      `${label.padEnd(34)} ${String(s.p50).padStart(8)}  ${String(s.p90).padStart(8)}  ${String(s.p99).padStart(8)}  ${String(s.max).padStart(8)}`,
-    );
-  }
+  ]);
   console.log(`p99 from the response: ${res.p99} ms (target ≤ ${TARGET.p99Ms} ms) ${mark(pass.revocation)}\n`);
   console.log(`(b) snapshot of ${loaded.keys} keys`);
   console.log(`load time: ${loadSeconds.toFixed(2)} s (target ≤ ${TARGET.loadSeconds} s) ${mark(pass.load)}`);
@@ -302,9 +229,15 @@ async function main() {
   );
   console.log(`edge process RSS after the load: ${Math.round(loaded.rss / 2 ** 20)} MiB\n`);
   console.log(`(c) lookups, ${ROUNDS} rounds × ${MS} ms, ${KNOWN} keys in random order, medians of rounds`);
-  console.log(`floor (SHA-256 + Map.get over ${loaded.keys} hashes): ${floorRateMedian}/s`);
-  console.log(`edge verifier:                                  ${edgeRateMedian}/s`);
+  console.log(`floor (one-shot SHA-256 + Map.get over ${loaded.keys} hashes): ${floorRateMedian}/s`);
+  console.log(`edge verifier:                                           ${edgeRateMedian}/s`);
   console.log(`edge / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio}) ${mark(pass.lookups)}`);
+  console.log(
+    `the floor behind an awaited promise (the price of verify's asynchronous API): ${awaitedRateMedian}/s, edge / it ${awaitedRatio.toFixed(3)}`,
+  );
+  console.log(
+    `for comparison with results before 2026-11-29: floor hashing with createHash ${streamedRateMedian}/s, edge / it ${streamedRatio.toFixed(3)}`,
+  );
   console.log(loadAverageLine());
   console.log(
     JSON.stringify({
@@ -319,8 +252,15 @@ async function main() {
       heapBytesPerKey: Math.round(loaded.heapPerKey),
       externalBytesPerKey: Math.round(loaded.externalPerKey),
       edgeRssMiB: Math.round(loaded.rss / 2 ** 20),
-      opsPerSec: { edge: edgeRateMedian, floor: floorRateMedian },
+      opsPerSec: {
+        edge: edgeRateMedian,
+        floor: floorRateMedian,
+        floorAwaited: awaitedRateMedian,
+        floorCreateHash: streamedRateMedian,
+      },
       lookupRatio: Number(lookupRatio.toFixed(3)),
+      lookupRatioAwaited: Number(awaitedRatio.toFixed(3)),
+      lookupRatioCreateHash: Number(streamedRatio.toFixed(3)),
       target: TARGET,
       pass,
       loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),

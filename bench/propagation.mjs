@@ -13,10 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createKeyroll, loadConfig } from '@keyroll/server';
 import pg from 'pg';
-import { loadAverageLine, machine } from './cached-keys.mjs';
+import { loadAverageLine, machine } from './bench-common.mjs';
+import { adminCaller, nextMessage, printLatencies, revocationTrials, watchRevocation } from './revocation-trials.mjs';
 
 const role = process.argv[2] ?? 'main';
 const PG_URL =
@@ -45,27 +45,9 @@ async function runNodeB(url) {
       rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);
     }
-    if (msg.type !== 'watch') return;
-    for (;;) {
-      const r = await kr.verifier.verify(msg.key);
-      if (r.code === 'VALID') break;
-      await sleep(1);
-    }
-    process.send({ type: 'ready' });
-    for (;;) {
-      const r = await kr.verifier.verify(msg.key);
-      if (r.code === 'REVOKED') {
-        process.send({ type: 'rejected', at: String(process.hrtime.bigint()) });
-        return;
-      }
-      await sleep(1);
-    }
+    if (msg.type === 'watch') await watchRevocation(kr.verifier, msg.key);
   });
   process.send({ type: 'up' });
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 async function main() {
@@ -83,33 +65,18 @@ async function main() {
   url.pathname = `/${name}`;
   const dataDir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-a-'));
   const a = await createKeyroll(nodeConfig(url.toString(), dataDir), { scheduler: false });
-  const auth = { authorization: `Bearer ${a.bootstrap.rootKey}` };
-  const call = async (method, path, payload) => {
-    const res = await a.app.inject({ method, url: path, headers: auth, payload });
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const call = adminCaller(a.app, a.bootstrap.rootKey);
   const consumer = await call('POST', '/v1/consumers', { name: 'bench' });
 
   const b = fork(new URL(import.meta.url).pathname, ['node-b', url.toString()], { stdio: 'inherit' });
-  const next = (type) => new Promise((resolve) => b.once('message', (m) => (m.type === type ? resolve(m) : null)));
-  await next('up');
+  await nextMessage(b)('up');
 
-  const fromRequest = [];
-  const fromResponse = [];
-  for (let i = 0; i < TRIALS; i++) {
-    const created = await call('POST', '/v1/keys', { consumerId: consumer.id });
-    const ready = next('ready');
-    b.send({ type: 'watch', key: created.key });
-    await ready;
-    const rejected = next('rejected');
-    const t0 = process.hrtime.bigint();
-    await call('POST', `/v1/keys/${created.id}/revoke`, {});
-    const t1 = process.hrtime.bigint();
-    const at = BigInt((await rejected).at);
-    fromRequest.push(Number(at - t0) / 1e6);
-    fromResponse.push(Math.max(0, Number(at - t1) / 1e6));
-  }
+  const { fromRequest: req, fromResponse: res } = await revocationTrials({
+    call,
+    child: b,
+    consumerId: consumer.id,
+    trials: TRIALS,
+  });
 
   b.send({ type: 'stop' });
   await new Promise((r) => b.once('exit', r));
@@ -126,26 +93,14 @@ async function main() {
   }
   await admin.end();
 
-  const stats = (xs) => {
-    const s = [...xs].sort((x, y) => x - y);
-    const r = (v) => Number(v.toFixed(2));
-    return { p50: r(percentile(s, 50)), p90: r(percentile(s, 90)), p99: r(percentile(s, 99)), max: r(s[s.length - 1]) };
-  };
-  const req = stats(fromRequest);
-  const res = stats(fromResponse);
   console.log(
     `\nbench:propagation — revoke on node A → rejected on node B, PostgreSQL LISTEN/NOTIFY, ${TRIALS} trials`,
   );
   console.log(`machine: ${machine()}\n`);
-  console.log('measured from                        p50 ms    p90 ms    p99 ms    max ms');
-  for (const [label, s] of [
+  printLatencies([
     ['revoke request sent on A', req],
     ['revoke response received from A', res],
-  ]) {
-    console.log(
-      `${label.padEnd(34)} ${String(s.p50).padStart(8)}  ${String(s.p90).padStart(8)}  ${String(s.p99).padStart(8)}  ${String(s.max).padStart(8)}`,
-    );
-  }
+  ]);
   const pass = req.p99 <= TARGET_P99_MS;
   console.log(loadAverageLine());
   console.log(`\np99 from the revoke request: ${req.p99} ms (target ≤ ${TARGET_P99_MS} ms) ${pass ? 'PASS' : 'FAIL'}`);
