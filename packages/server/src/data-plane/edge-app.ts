@@ -45,8 +45,18 @@ export async function buildEdgeApp(o: EdgeAppOptions): Promise<FastifyInstance> 
   app.get('/readyz', async (_req, reply) => {
     const s = o.remote.status();
     const link = { connected: s.connected, appliedSeq: s.appliedSeq, stale: s.stale, onStale: s.onStale };
-    if (!o.remote.ready()) return reply.code(503).send({ status: 'stale', link });
-    return { status: 'ready', link };
+    const redis = (await o.remote.redis()) ?? undefined;
+    if (!o.remote.ready()) return reply.code(503).send({ status: 'stale', link, redis });
+    // Keys with rate limits or quotas are refused (503) while Redis is away: limits fail closed, as on a node.
+    if (redis === 'unreachable') {
+      return reply.code(503).send({
+        status: 'degraded',
+        link,
+        redis,
+        problems: ['Redis (KEYROLL_REDIS_URL) is unreachable: keys with rate limits or quotas are refused until it is back'],
+      });
+    }
+    return { status: 'ready', link, redis };
   });
   app.get('/metrics', async (_req, reply) =>
     reply.type('text/plain; version=0.0.4').send(renderEdgeMetrics(o.remote.status(), o.counter, Date.now())),

@@ -120,7 +120,14 @@ describe.skipIf(!sqlite?.available || !REDIS_URL)(
       expect((await verify(limited.key)).json()).toMatchObject({ valid: true, ratelimit: { remaining: 99 } });
       expect((await verify(withQuota.key)).json()).toMatchObject({ valid: true, quota: { remaining: 999 } });
 
+      const readyz = () => edge.app.inject({ method: 'GET', url: '/readyz' });
+      expect((await readyz()).json()).toMatchObject({ status: 'ready', redis: 'ok' });
+
       await relay.cut();
+      // Not ready, as a node: a load balancer takes the edge out while keys with limits are refused.
+      const degraded = await readyz();
+      expect(degraded.statusCode).toBe(503);
+      expect(degraded.json()).toMatchObject({ status: 'degraded', redis: 'unreachable' });
       // Fails closed, never silently edge-local: the verify API, forward-auth and the verifier itself.
       for (const key of [limited.key, withQuota.key]) {
         const refused = await verify(key);
@@ -150,6 +157,7 @@ describe.skipIf(!sqlite?.available || !REDIS_URL)(
         return res.statusCode === 200 && res.json();
       }, 'the edge to reach Redis again');
       expect(back).toMatchObject({ valid: true, ratelimit: { remaining: 98 } });
+      expect((await readyz()).statusCode).toBe(200);
     });
   },
 );

@@ -79,10 +79,6 @@ export async function connectRedisRateLimiter(
   return {
     limiter,
     displayUrl,
-    reachable: () =>
-      redis.ping().then(
-        () => true,
-        () => false,
-      ),
+    reachable: () => limiter.reachable(),
   };
 }

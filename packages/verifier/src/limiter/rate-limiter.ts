@@ -46,6 +46,8 @@ export interface RateLimiter {
   consume(counters: readonly LimitCounter[], now: number): Promise<ConsumeResult>;
   /** Releases connections; the limiter is unusable afterwards. */
   close(): Promise<void>;
+  /** Whether the shared store the counters live in answers now; absent where counting is in-process (always can). */
+  reachable?(): Promise<boolean>;
 }
 
 /** True when a counter at `used` may take a request of `cost` units. */

@@ -146,6 +146,14 @@ export class RedisRateLimiter implements RateLimiter {
     return { allowed: ok === 1, used };
   }
 
+  /** True when Redis answers a PING (within the client's command timeout). */
+  reachable(): Promise<boolean> {
+    return this.#redis.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
   async close(): Promise<void> {
     await this.#fallback?.close();
     if (this.#closeClient) await this.#redis.quit().catch(() => this.#redis.disconnect());

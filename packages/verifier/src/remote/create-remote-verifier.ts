@@ -62,6 +62,11 @@ export interface RemoteVerifier {
   flushUsage(): Promise<void>;
   /** False while stale under `onStale: 'refuse'` (for a readiness probe). */
   ready(): boolean;
+  /**
+   * With `redisUrl`: `'ok'` when Redis answers, `'unreachable'` while keys with limits are refused
+   * for want of it (for a readiness probe); `null` without Redis.
+   */
+  redis(): Promise<'ok' | 'unreachable' | null>;
   /** Stops following the control plane, tries a last usage flush and closes Redis. */
   close(): Promise<void>;
 }
@@ -132,6 +137,7 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
     status: () => started.status(),
     flushUsage: () => usage.flush(),
     ready: () => !started.refusing(),
+    redis: async () => (limiter.reachable ? ((await limiter.reachable()) ? 'ok' : 'unreachable') : null),
     close: async () => {
       await started.close();
       await usage.close();
