@@ -75,7 +75,7 @@ export async function connectRedisRateLimiter(
     );
   }
   redis.off('error', onError);
-  const limiter = new RedisRateLimiter({ redis, prefix: options.prefix, fallback: null });
+  const limiter = new RedisRateLimiter({ redis, prefix: options.prefix });
   return {
     limiter,
     displayUrl,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '@keyroll/core';
 import type { Redis } from 'ioredis';
-import { MemoryRateLimiter } from './memory-rate-limiter.js';
 import type { ConsumeResult, LimitCounter, RateLimiter } from './rate-limiter.js';
 
 /**
@@ -92,8 +91,9 @@ export interface RedisRateLimiterOptions {
   /** Whether {@link RedisRateLimiter.close} also closes `redis` (default true). */
   closeClient?: boolean;
   /**
-   * Counts while Redis cannot be reached, so verification goes on (default: node-local memory);
-   * `null` fails closed instead: such a request is refused with `ApiError('UNAVAILABLE')`.
+   * Counts while Redis cannot be reached, so verification goes on with per-process limits (an
+   * explicit opt-in, e.g. a `MemoryRateLimiter`). Default `null`: fails closed, a request with
+   * limits is refused with `ApiError('UNAVAILABLE')` while Redis is away.
    */
   fallback?: RateLimiter | null;
 }
@@ -101,7 +101,8 @@ export interface RedisRateLimiterOptions {
 /**
  * Cluster-wide counters in Redis, charged by one Lua script per request: exact across any number
  * of nodes. Keys of one request share a hash tag (the consumer), so Redis Cluster works too.
- * While Redis cannot be reached, requests are counted by the fallback (node-local) instead of failing.
+ * While Redis cannot be reached, requests with limits are refused (`UNAVAILABLE`), unless a
+ * `fallback` was given to count them per process instead.
  * @example
  * const limiter = new RedisRateLimiter({ redis: new Redis(process.env.KEYROLL_REDIS_URL) });
  */
@@ -117,7 +118,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? 'keyroll:';
     this.#closeClient = options.closeClient ?? true;
-    this.#fallback = options.fallback === undefined ? new MemoryRateLimiter() : options.fallback;
+    this.#fallback = options.fallback ?? null;
     // Connection trouble shows in lastError; without a listener ioredis would print it.
     this.#redis.on('error', (e: Error) => {
       this.lastError = e.message;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '@keyroll/core/testing';
-import { PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier/internal';
+import { MemoryRateLimiter, PlanLimitChecker, RedisRateLimiter } from '@keyroll/verifier/internal';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../../../../test/support/databases.js';
@@ -105,9 +105,25 @@ describe.skipIf(!REDIS_URL)('RedisRateLimiter: exact across two nodes', () => {
 });
 
 describe('RedisRateLimiter without a reachable Redis', () => {
-  it('counts on the node-local fallback instead of failing verification', async () => {
-    const redis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, commandTimeout: 200, lazyConnect: true });
-    const limiter = new RedisRateLimiter({ redis });
+  const unreachable = () =>
+    new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, commandTimeout: 200, lazyConnect: true });
+
+  it('fails closed by default: a request with limits is refused with UNAVAILABLE, never counted per process', async () => {
+    const limiter = new RedisRateLimiter({ redis: unreachable() });
+    const source = new MapLimitSource();
+    source.consumers.set('csm_a', NO_LIMITS);
+    const checker = new PlanLimitChecker({ limiter, source });
+    const key = keyOf('key_down', 'csm_a', { rateLimit: { limit: 2, windowMs: MINUTE } });
+    await expect(checker.check(key, 1, Date.UTC(2026, 0, 1))).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      details: { reason: 'redis_unreachable' },
+    });
+    expect(await limiter.reachable()).toBe(false);
+    await limiter.close();
+  });
+
+  it('counts on a fallback given explicitly instead of failing verification', async () => {
+    const limiter = new RedisRateLimiter({ redis: unreachable(), fallback: new MemoryRateLimiter() });
     const source = new MapLimitSource();
     source.consumers.set('csm_a', NO_LIMITS);
     const checker = new PlanLimitChecker({ limiter, source });
