@@ -49,49 +49,64 @@ export class ClientSignalTally {
 
   /** Counts one verification. */
   observe(e: VerificationEvent): void {
-    const address = e.ip ?? UNKNOWN_ADDRESS;
     if (e.code === 'NOT_FOUND' || e.code === 'MALFORMED') {
-      const minute = e.at - (e.at % USAGE_BUCKET_MS);
-      let id = `${address}|${minute}|${e.code}`;
-      let counted = this.#unknown.get(id);
-      if (!counted && this.#unknown.size >= this.#maxAddresses) {
-        id = `${OVERFLOW_ADDRESS}|${minute}|${e.code}`;
-        counted = this.#unknown.get(id);
-      }
-      if (counted) counted.count++;
-      else this.#unknown.set(id, { address: id.split('|')[0] ?? address, minute, code: e.code, count: 1 });
+      this.#countUnknown(e);
       return;
     }
     if (e.keyId === null) return;
+    const recent = this.#recent.get(e.keyId);
+    const next = this.sight(e, recent);
+    if (next !== recent && next !== undefined) this.#recent.set(e.keyId, next);
+  }
+
+  /**
+   * Counts the client of one verification of a known key (`e.keyId` set, `e.code` neither
+   * `NOT_FOUND` nor `MALFORMED`) for a caller that keeps, per key, what this returned for the key's
+   * previous verification since the last take (`recent`; `undefined` for none): answers what to keep
+   * next. {@link ClientSignalTally.observe} keeps it in a `Map`; an edge's usage reporter keeps it
+   * beside the key's usage, sparing a look-up per verification. Whoever keeps it must forget it at
+   * every `take`.
+   */
+  sight(e: VerificationEvent, recent: ClientSighting | undefined): ClientSighting | undefined {
+    if (recent === UNTRACKED) return recent;
+    const address = e.ip ?? UNKNOWN_ADDRESS;
     const agent = e.userAgent ?? '';
     const userAgent = agent.length > MAX_USER_AGENT ? agent.slice(0, MAX_USER_AGENT) : agent;
-    let seen = this.#recent.get(e.keyId);
-    if (seen === UNTRACKED) return;
+    let seen = recent;
     if (seen === undefined || seen.address !== address || seen.userAgent !== userAgent) {
-      let clients = this.#clients.get(e.keyId);
+      const keyId = e.keyId ?? '';
+      let clients = this.#clients.get(keyId);
       if (!clients) {
-        if (this.#clients.size >= this.#maxKeys) {
-          // Until the next take: `#clients` only grows till then.
-          this.#recent.set(e.keyId, UNTRACKED);
-          return;
-        }
+        // Until the next take: `#clients` only grows till then.
+        if (this.#clients.size >= this.#maxKeys) return UNTRACKED;
         clients = new Map();
-        this.#clients.set(e.keyId, clients);
+        this.#clients.set(keyId, clients);
       }
       const id = `${address}|${userAgent}`;
       seen = clients.get(id);
       if (!seen) {
-        if (clients.size < this.clientsPerKey) {
-          seen = { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 };
-          clients.set(id, seen);
-          this.#recent.set(e.keyId, seen);
-        }
-        return;
+        if (clients.size >= this.clientsPerKey) return recent;
+        seen = { address, userAgent, firstSeen: e.at, lastSeen: e.at, count: 1 };
+        clients.set(id, seen);
+        return seen;
       }
-      this.#recent.set(e.keyId, seen);
     }
     seen.count++;
     seen.lastSeen = Math.max(seen.lastSeen, e.at);
+    return seen;
+  }
+
+  #countUnknown(e: VerificationEvent): void {
+    const address = e.ip ?? UNKNOWN_ADDRESS;
+    const minute = e.at - (e.at % USAGE_BUCKET_MS);
+    let id = `${address}|${minute}|${e.code}`;
+    let counted = this.#unknown.get(id);
+    if (!counted && this.#unknown.size >= this.#maxAddresses) {
+      id = `${OVERFLOW_ADDRESS}|${minute}|${e.code}`;
+      counted = this.#unknown.get(id);
+    }
+    if (counted) counted.count++;
+    else this.#unknown.set(id, { address: id.split('|')[0] ?? address, minute, code: e.code, count: 1 });
   }
 
   /** Whether nothing was counted since the last take. */

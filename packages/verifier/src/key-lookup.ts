@@ -4,8 +4,12 @@ import { type CachedKey, cachedKeyFromRecord } from './key-record.js';
 /** Finds keys by the SHA-256 of their secret. Implementations may cache. */
 export interface KeyLookup {
   get(hash: string): Promise<CachedKey | null>;
-  /** What is cached for a hash, without I/O: a key, `null` (known unknown) or `undefined` (not cached). */
-  peek?(hash: string): CachedKey | null | undefined;
+  /**
+   * What is cached for a hash, without I/O: a key, `null` (known unknown) or `undefined` (not cached).
+   * `now` is the caller's reading of the clock for this verification (epoch ms), for a lookup that
+   * needs the time (an edge's staleness bound) so that it need not read the clock again.
+   */
+  peek?(hash: string, now?: number): CachedKey | null | undefined;
 }
 
 /** Reads every lookup from storage; the baseline that caches build on. */

@@ -71,20 +71,20 @@ export class Verifier {
       if (typeof key !== 'string')
         return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, this.#clock.now());
       const hash = hashKey(key);
+      // One reading of the clock serves the lookup (an edge's staleness bound), the judgment of a
+      // cached key and the date of its observation.
+      const now = this.#clock.now();
       // A cached hash is that of a stored, hence well-formed, key: the checksum (which spares
       // storage a read for a mistyped key) is only checked before a read.
-      const cached = this.#lookup.peek?.(hash);
+      const cached = this.#lookup.peek?.(hash, now);
       if (cached === undefined) {
-        if (!parseKey(key))
-          return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, this.#clock.now());
+        if (!parseKey(key)) return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, now);
         return this.#lookup
           .get(hash)
           .then((found) => this.#judge(found, options, this.#clock.now()))
           .then((result) => this.#observed(result, options, started, this.#clock.now()));
       }
-      // A cache hit on a key without limits is decided synchronously: no promise chain on the hot
-      // path, and one reading of the clock both judges the key and dates the observation.
-      const now = this.#clock.now();
+      // A cache hit on a key without limits is decided synchronously: no promise chain on the hot path.
       const decided = this.#judge(cached, options, now);
       return decided instanceof Promise
         ? decided.then((result) => this.#observed(result, options, started, this.#clock.now()))

@@ -100,7 +100,7 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
   const limiter = await createRateLimiter({ redisUrl: options.redisUrl, redisPrefix: options.redisPrefix });
   const fetchFn = options.fetch ?? fetch;
   let link: DataPlaneLink | undefined;
-  const table = new KeyTable(() => link?.refusing() ?? false);
+  const table = new KeyTable((now) => link?.refusing(now) ?? false);
   const limits = new TableLimitSource();
   link = new DataPlaneLink({
     base,

@@ -84,14 +84,17 @@ export class DataPlaneLink {
     this.#watchdog.unref();
   }
 
-  /** Whether nothing has been heard from the control plane for longer than the bound (read from the clock now). */
-  stale(): boolean {
-    return this.#o.clock.now() - this.#lastHeardAt > this.#o.maxStalenessMs;
+  /**
+   * Whether nothing has been heard from the control plane for longer than the bound at `now` (epoch
+   * ms of the injected clock; read from it when not given).
+   */
+  stale(now = this.#o.clock.now()): boolean {
+    return now - this.#lastHeardAt > this.#o.maxStalenessMs;
   }
 
-  /** Whether keys must be refused now: stale under `onStale: 'refuse'`. */
-  refusing(): boolean {
-    return this.#o.onStale === 'refuse' && this.stale();
+  /** Whether keys must be refused at `now` (read from the clock when not given): stale under `onStale: 'refuse'`. */
+  refusing(now?: number): boolean {
+    return this.#o.onStale === 'refuse' && this.stale(now);
   }
 
   status(): DataPlaneLinkStatus {

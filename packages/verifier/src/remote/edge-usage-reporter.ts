@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EdgeUsageBatch, EdgeUsageBucket } from '@keyroll/storage';
+import type { ClientSighting, EdgeUsageBatch, EdgeUsageBucket } from '@keyroll/storage';
 import { ClientSignalTally } from '../client-signal-tally.js';
 import type { VerificationEvent, VerificationObserver } from '../observer.js';
 import { USAGE_BUCKET_MS } from '../usage-meter.js';
@@ -20,6 +20,8 @@ interface KeyUsage {
   bucket: EdgeUsageBucket | null;
   /** Epoch ms of its last `VALID` verification not sent yet (0: none); in `#lastUsed` whenever set. */
   lastUsed: number;
+  /** What `#signals.sight` answered for the key last since the last batch was taken (`undefined`: none). */
+  sighting: ClientSighting | undefined;
 }
 
 /** Most buckets in one batch (the node refuses more). */
@@ -61,17 +63,22 @@ export class EdgeUsageReporter implements VerificationObserver {
   }
 
   observe(e: VerificationEvent): void {
-    this.#signals.observe(e);
-    if (e.keyId === null) return;
+    if (e.keyId === null || e.code === 'NOT_FOUND' || e.code === 'MALFORMED') {
+      this.#signals.observe(e);
+      if (e.keyId === null) return;
+    }
     let minute = this.#minute;
     if (e.at < minute || e.at >= minute + USAGE_BUCKET_MS) this.#minute = minute = e.at - (e.at % USAGE_BUCKET_MS);
     let key = this.#keys.get(e.keyId);
     if (key === undefined) {
       // First seen since the last batch was taken: its last use may still wait to be sent.
-      key = this.#lastUsed.get(e.keyId) ?? { bucket: null, lastUsed: 0 };
+      key = this.#lastUsed.get(e.keyId) ?? { bucket: null, lastUsed: 0, sighting: undefined };
       key.bucket = null;
+      key.sighting = undefined;
       this.#keys.set(e.keyId, key);
     }
+    // Its client, with the sighting kept here (`#keys` and `#signals` start afresh together: `#takeBatch`).
+    if (e.code !== 'NOT_FOUND' && e.code !== 'MALFORMED') key.sighting = this.#signals.sight(e, key.sighting);
     const recent = key.bucket;
     if (recent !== null && recent.minute === minute && recent.code === e.code) recent.count++;
     else {

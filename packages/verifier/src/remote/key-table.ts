@@ -7,13 +7,15 @@ import type { EdgeKey } from './data-plane-wire.js';
 /**
  * Every key an edge holds, by SHA-256 (packed: {@link CompactKeyStore}): the whole table, not a cache, so a hash it does not hold is
  * an unknown key (`null`) and no lookup ever does I/O. While `refusing()` says so (the link to the
- * control plane is stale beyond its bound), every lookup throws a 503 `UNAVAILABLE`.
+ * control plane is stale beyond its bound), every lookup throws a 503 `UNAVAILABLE`. `refusing` is
+ * given the time of the lookup when the caller has read the clock already (`peek(hash, now)`), and
+ * reads it itself otherwise.
  */
 export class KeyTable implements KeyLookup {
   #keys = new CompactKeyStore();
-  readonly #refusing: () => boolean;
+  readonly #refusing: (now: number | undefined) => boolean;
 
-  constructor(refusing: () => boolean) {
+  constructor(refusing: (now: number | undefined) => boolean) {
     this.#refusing = refusing;
   }
 
@@ -25,8 +27,8 @@ export class KeyTable implements KeyLookup {
     }
   }
 
-  peek(hash: string): CachedKey | null {
-    if (this.#refusing()) {
+  peek(hash: string, now?: number): CachedKey | null {
+    if (this.#refusing(now)) {
       throw new ApiError('UNAVAILABLE', 'this edge has not heard from the control plane within its staleness bound', {
         retryable: true,
         reason: 'stale',

@@ -51,6 +51,46 @@ describe('EdgeUsageReporter', () => {
   });
 });
 
+describe('EdgeUsageReporter client signals', () => {
+  it('sends each batch the clients seen since the one before, and the unknown keys per address', async () => {
+    const bodies: EdgeUsageBatch[] = [];
+    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
+      bodies.push(JSON.parse(String(init?.body)));
+      return new Response(JSON.stringify({ applied: true }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    }) as typeof fetch;
+    const reporter = new EdgeUsageReporter({
+      base: new URL('http://127.0.0.1:1/'),
+      token: 't',
+      fetch: fakeFetch,
+      flushIntervalMs: 0,
+    });
+    reporter.observe(event('key_a', 'VALID', T0, '10.0.0.1', 'curl'));
+    reporter.observe(event('key_a', 'VALID', T0 + 1, '10.0.0.1', 'curl'));
+    reporter.observe(event('key_a', 'REVOKED', T0 + 2, '10.0.0.2'));
+    reporter.observe(event('key_a', 'VALID', T0 + 3, '10.0.0.1', 'curl'));
+    reporter.observe(event(null, 'NOT_FOUND', T0 + 4, '10.0.0.9'));
+    await reporter.flush();
+    // After a batch is taken, a client seen again counts afresh, from its first sighting since.
+    reporter.observe(event('key_a', 'VALID', T0 + 10, '10.0.0.1', 'curl'));
+    reporter.observe(event('key_a', 'VALID', T0 + 11, '10.0.0.1', 'curl'));
+    await reporter.flush();
+    expect(bodies).toHaveLength(2);
+    expect(bodies[0]?.clients).toEqual([
+      { keyId: 'key_a', address: '10.0.0.1', userAgent: 'curl', firstSeen: T0, lastSeen: T0 + 3, count: 3 },
+      { keyId: 'key_a', address: '10.0.0.2', userAgent: '', firstSeen: T0 + 2, lastSeen: T0 + 2, count: 1 },
+    ]);
+    expect(bodies[0]?.unknownKeys).toEqual([{ address: '10.0.0.9', minute: T0, code: 'NOT_FOUND', count: 1 }]);
+    expect(bodies[1]?.clients).toEqual([
+      { keyId: 'key_a', address: '10.0.0.1', userAgent: 'curl', firstSeen: T0 + 10, lastSeen: T0 + 11, count: 2 },
+    ]);
+    expect(bodies[1]?.unknownKeys).toEqual([]);
+    await reporter.close();
+  });
+});
+
 describe('EdgeUsageReporter with more keys than a batch takes', () => {
   it('sends the last use of the keys left over, updated by their later uses', async () => {
     const bodies: EdgeUsageBatch[] = [];
