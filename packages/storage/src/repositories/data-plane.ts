@@ -38,47 +38,6 @@ export function readDataPlaneSnapshot(db: Db): Promise<DataPlaneSnapshot> {
 }
 
 /**
- * The fields of a key an edge verifier needs: a {@link KeyRecord} without its hint, prefix, revoke
- * reason and bookkeeping times (never a secret: only its SHA-256).
- */
-export type DataPlaneKey = Pick<
-  KeyRecord,
-  | 'hash'
-  | 'id'
-  | 'consumerId'
-  | 'name'
-  | 'version'
-  | 'lineageId'
-  | 'predecessorId'
-  | 'scopes'
-  | 'metadata'
-  | 'allowedIps'
-  | 'rateLimit'
-  | 'quota'
-  | 'planId'
-  | 'expiresAt'
-  | 'retiresAt'
-  | 'revokedAt'
->;
-
-/** Where {@link streamDataPlaneSnapshot} hands what it reads, page by page; each call is awaited (back-pressure). */
-export interface DataPlaneSnapshotSink {
-  /** The change sequence the rows are read at, and how many keys follow; called first, before any row. */
-  head(seq: number, keyCount: number): Promise<void> | void;
-  /**
-   * A page of keys, each as the JSON text of a {@link DataPlaneKey} in the form asked for (what
-   * `JSON.parse` of it gives holds the same fields as {@link decodeKey}'s record), written by the
-   * database itself: no row object is built per key.
-   */
-  keys(page: string[]): Promise<void> | void;
-  consumers(page: ConsumerRecord[]): Promise<void> | void;
-  plans(page: PlanRecord[]): Promise<void> | void;
-}
-
-/** Rows read per query of {@link streamDataPlaneSnapshot} by default. */
-export const SNAPSHOT_PAGE_SIZE = 2000;
-
-/**
  * The order of a {@link DataPlaneKey}'s fields in its array form (see {@link DataPlaneKeyForm}).
  * New fields are only ever appended.
  */
@@ -99,7 +58,30 @@ export const DATA_PLANE_KEY_FIELDS = [
   'expiresAt',
   'retiresAt',
   'revokedAt',
-] as const satisfies readonly (keyof DataPlaneKey)[];
+] as const satisfies readonly (keyof KeyRecord)[];
+
+/**
+ * The fields of a key an edge verifier needs: a {@link KeyRecord} without its hint, prefix, revoke
+ * reason and bookkeeping times (never a secret: only its SHA-256).
+ */
+export type DataPlaneKey = Pick<KeyRecord, (typeof DATA_PLANE_KEY_FIELDS)[number]>;
+
+/** Where {@link streamDataPlaneSnapshot} hands what it reads, page by page; each call is awaited (back-pressure). */
+export interface DataPlaneSnapshotSink {
+  /** The change sequence the rows are read at, and how many keys follow; called first, before any row. */
+  head(seq: number, keyCount: number): Promise<void> | void;
+  /**
+   * A page of keys, each as the JSON text of a {@link DataPlaneKey} in the form asked for (what
+   * `JSON.parse` of it gives holds the same fields as {@link decodeKey}'s record), written by the
+   * database itself: no row object is built per key.
+   */
+  keys(page: string[]): Promise<void> | void;
+  consumers(page: ConsumerRecord[]): Promise<void> | void;
+  plans(page: PlanRecord[]): Promise<void> | void;
+}
+
+/** Rows read per query of {@link streamDataPlaneSnapshot} by default. */
+export const SNAPSHOT_PAGE_SIZE = 2000;
 
 /**
  * How {@link streamDataPlaneSnapshot} writes each key: `object`, the JSON object of a

@@ -1,4 +1,10 @@
-import type { ConsumerRecord, DataPlaneKey, KeyRecord, PlanRecord } from '@keyroll/storage';
+import {
+  type ConsumerRecord,
+  DATA_PLANE_KEY_FIELDS,
+  type DataPlaneKey,
+  type KeyRecord,
+  type PlanRecord,
+} from '@keyroll/storage';
 import type { QuotaSpec, RateLimitSpec } from '../key-record.js';
 
 /** A key as the data plane sends it: what verification needs, never a secret (only its SHA-256). */
@@ -22,25 +28,15 @@ export interface EdgeKey {
   revokedAt: number | null;
 }
 
-/** The fields of an {@link EdgeKey}: what a `keyRow` snapshot line must hold (the head's `keyFields` says where). */
-export const EDGE_KEY_FIELDS = [
-  'hash',
-  'id',
-  'consumerId',
-  'name',
-  'version',
-  'lineageId',
-  'predecessorId',
-  'scopes',
-  'metadata',
-  'allowedIps',
-  'rateLimit',
-  'quota',
-  'planId',
-  'expiresAt',
-  'retiresAt',
-  'revokedAt',
-] as const satisfies readonly (keyof EdgeKey)[];
+/**
+ * The fields of an {@link EdgeKey}: what a `keyRow` snapshot line must hold (the head's `keyFields`
+ * says where). One list with the order storage writes them in, so the two cannot drift.
+ */
+export const EDGE_KEY_FIELDS: readonly (keyof EdgeKey)[] = DATA_PLANE_KEY_FIELDS;
+// Compile-time: an EdgeKey has exactly the fields storage writes, no more, no fewer.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameFields: Same<keyof EdgeKey, (typeof DATA_PLANE_KEY_FIELDS)[number]> = true;
+void sameFields;
 
 /** A consumer's limits as the data plane sends them. */
 export interface EdgeConsumer {
