@@ -1,32 +1,7 @@
-import { createHash } from 'node:crypto';
 import { ApiError } from '@keyroll/core';
 import { describe, expect, it } from 'vitest';
-import type { EdgeKey } from '../../src/remote/data-plane-wire.js';
 import { KeyTable } from '../../src/remote/key-table.js';
-
-const hashOf = (i: number) => createHash('sha256').update(`key ${i}`).digest('hex');
-
-function edgeKey(i: number, overrides: Partial<EdgeKey> = {}): EdgeKey {
-  return {
-    hash: hashOf(i),
-    id: `key_${i}`,
-    consumerId: 'csm_1',
-    name: 'default',
-    version: 1,
-    lineageId: `key_${i}`,
-    predecessorId: null,
-    scopes: ['read'],
-    metadata: {},
-    allowedIps: null,
-    rateLimit: null,
-    quota: null,
-    planId: null,
-    expiresAt: null,
-    retiresAt: null,
-    revokedAt: null,
-    ...overrides,
-  };
-}
+import { edgeKey, hashOf } from './edge-keys.js';
 
 describe('KeyTable', () => {
   it('answers a key read before (hot) with every change made to it since', () => {

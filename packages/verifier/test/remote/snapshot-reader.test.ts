@@ -1,32 +1,12 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DataPlaneProtocolError, EDGE_KEY_FIELDS, type EdgeKey } from '../../src/remote/data-plane-wire.js';
 import { KeyTable } from '../../src/remote/key-table.js';
 import { MAX_SNAPSHOT_LINE, readSnapshot, UpstreamRefusal } from '../../src/remote/snapshot-reader.js';
+import { edgeKey as baseKey, hashOf } from './edge-keys.js';
 
-const hashOf = (i: number) => createHash('sha256').update(`key ${i}`).digest('hex');
-
-function edgeKey(i: number, overrides: Partial<EdgeKey> = {}): EdgeKey {
-  return {
-    hash: hashOf(i),
-    id: `key_${i}`,
-    consumerId: 'csm_1',
-    name: `naïve “key” ${i} 🔑`,
-    version: 1,
-    lineageId: `key_${i}`,
-    predecessorId: null,
-    scopes: ['read'],
-    metadata: {},
-    allowedIps: null,
-    rateLimit: null,
-    quota: null,
-    planId: null,
-    expiresAt: null,
-    retiresAt: null,
-    revokedAt: null,
-    ...overrides,
-  };
-}
+/** The `i`-th key, named with characters a line splitter must not break. */
+const edgeKey = (i: number, overrides: Partial<EdgeKey> = {}): EdgeKey =>
+  baseKey(i, { name: `naïve “key” ${i} 🔑`, ...overrides });
 
 /** A response whose body arrives in the given chunks (bytes, cut anywhere, even inside a character). */
 function responseOf(chunks: Uint8Array[], status = 200): Response {
