@@ -1,51 +1,23 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { parseKey } from '@keyroll/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../test/support/harness.js';
-
-const REPO = resolve(import.meta.dirname, '../../..');
-const CLI = join(REPO, 'packages/server/dist/cli.js');
-const run = promisify(execFile);
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs the built CLI as a child process. Asynchronously: the server under test lives in this process
- * and must keep answering while the CLI waits for it.
- */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      timeout: 20_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
-  }
-}
-
-async function cliJson(args: string[], env: Record<string, string>): Promise<any> {
-  const res = await cli([...args, '--json'], env);
-  if (res.code !== 0) throw new Error(`keyroll ${args.join(' ')} exited ${res.code}: ${res.stderr}`);
-  return JSON.parse(res.stdout);
-}
+import { assertBuilt, cli, cliJson, type RunningCli, startCli } from './cli/run-cli.js';
 
 // The CLI is tested as users run it: the built `dist/cli.js`. The global setup
 // (test/support/build-once.ts) builds it before any suite starts, also from a clean checkout.
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the build in test/support/build-once.ts failed`);
+beforeAll(assertBuilt);
+
+/** A node on `db`, on a port the OS picks. */
+const serveEnv = (db: TestDatabase) => ({
+  KEYROLL_DATA_DIR: db.dataDir,
+  KEYROLL_DATABASE_URL: db.url,
+  KEYROLL_PORT: '0',
+  KEYROLL_LOG_LEVEL: 'warn',
 });
 
 for (const dialect of DIALECTS) {
@@ -207,35 +179,24 @@ for (const dialect of DIALECTS) {
 
   describe.skipIf(!dialect.available)(`keyroll serve on ${dialect.name}`, () => {
     let db: TestDatabase;
-    let child: ChildProcess | undefined;
+    let child: RunningCli | undefined;
     beforeAll(async () => {
       db = await dialect.create();
     });
     afterAll(async () => {
-      if (child && child.exitCode === null) child.kill('SIGKILL');
+      if (child && child.proc.exitCode === null) child.proc.kill('SIGKILL');
       await db?.drop();
     });
 
     it('starts, prints the root key once, and the CLI finds it in the data directory', async () => {
-      const env = {
-        PATH: process.env.PATH ?? '',
-        KEYROLL_DATA_DIR: db.dataDir,
-        KEYROLL_DATABASE_URL: db.url,
-        KEYROLL_PORT: '0',
-        KEYROLL_LOG_LEVEL: 'warn',
-      };
-      const proc = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = startCli(['serve'], serveEnv(db));
       child = proc;
-      let out = '';
-      proc.stdout?.on('data', (d) => {
-        out += String(d);
-      });
-      proc.stderr?.on('data', (d) => {
-        out += String(d);
-      });
-      await eventually(() => /Try: curl/.test(out) || proc.exitCode !== null, 'the server to start', 20_000).catch(
-        () => undefined,
-      );
+      await eventually(
+        () => /Try: curl/.test(proc.output()) || proc.proc.exitCode !== null,
+        'the server to start',
+        20_000,
+      ).catch(() => undefined);
+      const out = proc.output();
       const address = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
       expect(address, out).toBeDefined();
       const rootKey = readFileSync(join(db.dataDir, 'root-key'), 'utf8').trim();
@@ -250,27 +211,13 @@ for (const dialect of DIALECTS) {
       await cliJson(['keys', 'revoke', key.id], cliEnv);
       expect(out).not.toContain(key.key);
 
-      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-      proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await proc.stop()).toBe(0);
     });
 
     it('--json: the start is one JSON line (no root key once one exists)', async () => {
-      const env = {
-        PATH: process.env.PATH ?? '',
-        KEYROLL_DATA_DIR: db.dataDir,
-        KEYROLL_DATABASE_URL: db.url,
-        KEYROLL_PORT: '0',
-        KEYROLL_LOG_LEVEL: 'warn',
-      };
-      const proc = spawn(process.execPath, [CLI, 'serve', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = startCli(['serve', '--json'], serveEnv(db));
       child = proc;
-      let out = '';
-      proc.stdout?.on('data', (d) => {
-        out += String(d);
-      });
-      await eventually(() => out.includes('\n') || proc.exitCode !== null, 'the start line', 20_000);
-      const started = JSON.parse(out.split('\n')[0] ?? '');
+      const started = await proc.startLine();
       expect(started).toEqual({
         url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
         storage: dialect.name === 'sqlite' ? 'sqlite' : 'postgres',
@@ -279,9 +226,7 @@ for (const dialect of DIALECTS) {
         health: `${started.url}/healthz`,
       });
       expect((await fetch(started.health)).status).toBe(200);
-      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-      proc.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await proc.stop()).toBe(0);
     });
   });
 }

@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { eventually } from '../../../../test/support/eventually.js';
 
 /** The built CLI, as users run it (test/support/build-once.ts builds it before the suites). */
 export const CLI = join(resolve(import.meta.dirname, '../../../..'), 'packages/server/dist/cli.js');
@@ -49,4 +50,48 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((done) => server.close(() => done()));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/** A long-running CLI command (`serve`, `edge`) as a child process: what it printed so far, and a stop. */
+export interface RunningCli {
+  proc: ChildProcess;
+  /** Everything printed so far, stdout and stderr. */
+  output(): string;
+  /** What it printed on stdout so far. */
+  stdout(): string;
+  /** Its first stdout line parsed as JSON, once printed (`--json` start line). */
+  startLine(): Promise<any>;
+  /** SIGTERM, then its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts a long-running CLI command with only `env` (and PATH) as its environment. */
+export function startCli(args: string[], env: Record<string, string>): RunningCli {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let all = '';
+  proc.stdout?.on('data', (d) => {
+    stdout += String(d);
+    all += String(d);
+  });
+  proc.stderr?.on('data', (d) => {
+    all += String(d);
+  });
+  return {
+    proc,
+    output: () => all,
+    stdout: () => stdout,
+    startLine: async () => {
+      await eventually(() => stdout.includes('\n') || proc.exitCode !== null, 'the start line', 20_000);
+      return JSON.parse(stdout.split('\n')[0] ?? '');
+    },
+    stop: () => {
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

@@ -1,26 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../../../test/support/databases.js';
-import { eventually } from '../../../../test/support/eventually.js';
 import { createHarness, type Harness } from '../../../../test/support/harness.js';
+import { assertBuilt, type RunningCli, startCli } from '../cli/run-cli.js';
 
-const CLI = join(resolve(import.meta.dirname, '../../../..'), 'packages/server/dist/cli.js');
 const [dialect] = DIALECTS;
 
 describe.skipIf(!dialect?.available)('keyroll edge (the built CLI) following a node', () => {
   let h: Harness;
   let upstream: string;
-  let child: ChildProcess | undefined;
+  let child: RunningCli | undefined;
 
   beforeAll(async () => {
+    assertBuilt();
     h = await createHarness(dialect ?? DIALECTS[0]!);
     await h.kr.app.listen({ port: 0, host: '127.0.0.1' });
     upstream = `http://127.0.0.1:${(h.kr.app.server.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    child?.kill('SIGKILL');
+    child?.proc.kill('SIGKILL');
     await h?.close();
   });
 
@@ -28,22 +26,14 @@ describe.skipIf(!dialect?.available)('keyroll edge (the built CLI) following a n
     const consumer = await h.json('POST', '/v1/consumers', { name: 'edge cli' }, 201);
     const key = await h.json('POST', '/v1/keys', { consumerId: consumer.id }, 201);
     const verifyKey = await h.rootKeyWith(['keys:verify']);
-    const env = {
-      PATH: process.env.PATH ?? '',
+    child = startCli(['edge', '--json'], {
       KEYROLL_EDGE_UPSTREAM: upstream,
       KEYROLL_EDGE_TOKEN: await h.rootKeyWith(['dataplane:read']),
       KEYROLL_PORT: '0',
       KEYROLL_LOG_LEVEL: 'warn',
       KEYROLL_USAGE_FLUSH_MS: '0',
-    };
-    const proc = spawn(process.execPath, [CLI, 'edge', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    let out = '';
-    proc.stdout?.on('data', (d) => {
-      out += String(d);
     });
-    await eventually(() => out.includes('\n') || proc.exitCode !== null, 'the start line', 20_000);
-    const started = JSON.parse(out.split('\n')[0] ?? '');
+    const started = await child.startLine();
     expect(started).toEqual({
       url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       upstream,
@@ -62,9 +52,7 @@ describe.skipIf(!dialect?.available)('keyroll edge (the built CLI) following a n
     });
     expect(await verified.json()).toMatchObject({ valid: true, code: 'VALID', consumerId: consumer.id });
 
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(out.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(await child.stop()).toBe(0);
+    expect(child.stdout().split('\n').filter(Boolean)).toHaveLength(1);
   });
 });
