@@ -5,6 +5,7 @@ import pg from 'pg';
 import { appendAudit, appendChange } from './append.js';
 import type { DialectName } from './dialect.js';
 import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './private-files.js';
+import { foldCase, SQLITE_FOLD_FUNCTION } from './repositories/text-search.js';
 import type { Database } from './schema.js';
 import type { Store, Tx } from './store.js';
 
@@ -42,6 +43,7 @@ function sqliteStore(file: string): Store {
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
+  registerFunctions(database);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
     db,
@@ -65,12 +67,23 @@ function sqliteStore(file: string): Store {
   };
 }
 
+/**
+ * The SQL functions keyroll's queries call on SQLite, registered on each connection (they live
+ * per connection): {@link SQLITE_FOLD_FUNCTION}, case folding beyond A–Z for the searches.
+ */
+function registerFunctions(database: SQLite.Database): void {
+  database.function(SQLITE_FOLD_FUNCTION, { deterministic: true }, (value: unknown) =>
+    typeof value === 'string' ? foldCase(value) : value,
+  );
+}
+
 /** Runs `fn` in a read transaction on a read-only connection to `file` of its own, closed when `fn` settles. */
 async function readOnOwnConnection<T>(file: string, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   const database = new SQLite(file, { readonly: true, fileMustExist: true });
   const reader = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   try {
     database.pragma('busy_timeout = 5000');
+    registerFunctions(database);
     return await reader.transaction().execute(fn);
   } finally {
     await reader.destroy();

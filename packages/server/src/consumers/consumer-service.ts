@@ -95,7 +95,7 @@ export class ConsumerService {
 
   /** Lists live consumers, oldest first, narrowed by a search. */
   async list(page: PageRequest, filter: ConsumerListFilter = {}): Promise<Page<ConsumerView>> {
-    const found = await listLiveConsumers(this.#store.db, page, filter);
+    const found = await listLiveConsumers(this.#store.db, this.#store.dialect, page, filter);
     return { ...found, data: found.data.map(consumerView) };
   }
 

@@ -169,7 +169,7 @@ export class KeyService {
   /** Lists keys, oldest first, filtered by consumer and status. */
   async list(filter: KeyFilter, page: PageRequest): Promise<Page<KeyView>> {
     const now = this.#o.clock.now();
-    const found = await listKeys(this.#o.store.db, filter, page, now);
+    const found = await listKeys(this.#o.store.db, this.#o.store.dialect, filter, page, now);
     return { ...found, data: found.data.map((k) => keyRecordView(k, now)) };
   }
 

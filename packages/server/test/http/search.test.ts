@@ -96,5 +96,15 @@ for (const dialect of DIALECTS) {
       }
       expect((await h.request({ method: 'GET', url: `/v1/keys?q=${'x'.repeat(100)}` })).statusCode).toBe(200);
     });
+
+    it('folds letters beyond A–Z, as PostgreSQL does in a UTF-8 locale', async () => {
+      const emile = (await h.json('POST', '/v1/consumers', { name: 'ÉMILE Zola', externalId: 'Ärzte_1' }, 201)).id;
+      const key = await h.json('POST', '/v1/keys', { consumerId: emile, name: 'Büro ÖSTERREICH' }, 201);
+      expect(await consumerIds('émile')).toEqual([emile]);
+      expect(await consumerIds('ärzte_')).toEqual([emile]); // `_` still literal
+      expect(await consumerIds('ärzte%')).toEqual([]);
+      expect(await keyIds('bÜro österreich')).toEqual([key.id]);
+      expect(await keyIds('Émile')).toEqual([key.id]); // its consumer's name
+    });
   });
 }

@@ -1,3 +1,4 @@
+import type { DialectName } from '../dialect.js';
 import type { Page, PageRequest } from '../pagination.js';
 import { pageById } from '../pagination.js';
 import type { ConsumersTable } from '../schema.js';
@@ -74,6 +75,7 @@ export interface ConsumerListFilter {
 /** One page of the consumers that are not deleted, oldest first, narrowed by `filter`. */
 export function listLiveConsumers(
   db: Db,
+  dialect: DialectName,
   page: PageRequest,
   filter: ConsumerListFilter = {},
 ): Promise<Page<ConsumerRecord>> {
@@ -82,15 +84,15 @@ export function listLiveConsumers(
     const pattern = containsPattern(filter.q);
     query = query.where((eb) =>
       eb.or([
-        columnContains('consumers.name', pattern),
-        columnContains('consumers.external_id', pattern),
-        columnContains('consumers.id', pattern),
+        columnContains(dialect, 'consumers.name', pattern),
+        columnContains(dialect, 'consumers.external_id', pattern),
+        columnContains(dialect, 'consumers.id', pattern),
         eb.exists(
           eb
             .selectFrom('keys')
             .select('keys.id')
             .whereRef('keys.consumer_id', '=', 'consumers.id')
-            .where(columnContains('keys.hint', pattern)),
+            .where(columnContains(dialect, 'keys.hint', pattern)),
         ),
       ]),
     );

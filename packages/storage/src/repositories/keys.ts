@@ -1,4 +1,5 @@
 import type { KeyStatus } from '@keyroll/core';
+import type { DialectName } from '../dialect.js';
 import { type Page, type PageRequest, pageById } from '../pagination.js';
 import type { KeysTable } from '../schema.js';
 import type { Db } from '../store.js';
@@ -90,7 +91,13 @@ export interface KeyListFilter {
 }
 
 /** One page of keys, oldest first, with their status judged at `now`. */
-export function listKeys(db: Db, filter: KeyListFilter, page: PageRequest, now: number): Promise<Page<KeyRecord>> {
+export function listKeys(
+  db: Db,
+  dialect: DialectName,
+  filter: KeyListFilter,
+  page: PageRequest,
+  now: number,
+): Promise<Page<KeyRecord>> {
   let q = db.selectFrom('keys').selectAll();
   if (filter.consumerId) q = q.where('consumer_id', '=', filter.consumerId);
   const status = filter.status;
@@ -99,16 +106,19 @@ export function listKeys(db: Db, filter: KeyListFilter, page: PageRequest, now: 
     const pattern = containsPattern(filter.q);
     q = q.where((eb) =>
       eb.or([
-        columnContains('keys.name', pattern),
-        columnContains('keys.hint', pattern),
-        columnContains('keys.id', pattern),
+        columnContains(dialect, 'keys.name', pattern),
+        columnContains(dialect, 'keys.hint', pattern),
+        columnContains(dialect, 'keys.id', pattern),
         eb.exists(
           eb
             .selectFrom('consumers')
             .select('consumers.id')
             .whereRef('consumers.id', '=', 'keys.consumer_id')
             .where((c) =>
-              c.or([columnContains('consumers.name', pattern), columnContains('consumers.external_id', pattern)]),
+              c.or([
+                columnContains(dialect, 'consumers.name', pattern),
+                columnContains(dialect, 'consumers.external_id', pattern),
+              ]),
             ),
         ),
       ]),

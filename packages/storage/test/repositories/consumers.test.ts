@@ -114,7 +114,7 @@ for (const dialect of DIALECTS) {
     it('lists only consumers that are not deleted', async () => {
       await seed(t.store, consumer('consumer_d'));
       await t.store.mutate((tx) => deleteConsumer(tx, 'consumer_d', { at: 4000, actor: ACTOR }));
-      const listed = (await listLiveConsumers(t.store.db, { limit: 100 })).data.map((c) => c.id);
+      const listed = (await listLiveConsumers(t.store.db, t.store.dialect, { limit: 100 })).data.map((c) => c.id);
       expect(listed).toContain('consumer_a');
       expect(listed).not.toContain('consumer_d');
     });

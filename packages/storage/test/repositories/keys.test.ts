@@ -197,7 +197,9 @@ for (const dialect of DIALECTS) {
         key('key_h4', 'consumer_h', 1000, { revokedAt: 1500, revokeReason: 'x' }),
       ]);
       const ids = async (status?: 'active' | 'deprecated' | 'expired' | 'revoked' | 'retired') =>
-        (await listKeys(t.store.db, { consumerId: 'consumer_h', status }, {}, 3000)).data.map((k) => k.id);
+        (await listKeys(t.store.db, t.store.dialect, { consumerId: 'consumer_h', status }, {}, 3000)).data.map(
+          (k) => k.id,
+        );
       expect(await ids()).toEqual(['key_h1', 'key_h2', 'key_h3', 'key_h4']);
       expect(await ids('active')).toEqual(['key_h1']);
       expect(await ids('deprecated')).toEqual(['key_h2']);
@@ -205,9 +207,15 @@ for (const dialect of DIALECTS) {
       expect(await ids('revoked')).toEqual(['key_h4']);
       expect(await countKeysWithStatus(t.store.db, 'consumer_h', 'active', 3000)).toBe(1);
       expect(await countKeysWithStatus(t.store.db, 'consumer_h', 'retired', 6000)).toBe(1);
-      const page = await listKeys(t.store.db, { consumerId: 'consumer_h' }, { limit: 3 }, 3000);
+      const page = await listKeys(t.store.db, t.store.dialect, { consumerId: 'consumer_h' }, { limit: 3 }, 3000);
       expect(page.data).toHaveLength(3);
-      const rest = await listKeys(t.store.db, { consumerId: 'consumer_h' }, { cursor: page.nextCursor ?? '' }, 3000);
+      const rest = await listKeys(
+        t.store.db,
+        t.store.dialect,
+        { consumerId: 'consumer_h' },
+        { cursor: page.nextCursor ?? '' },
+        3000,
+      );
       expect(rest.data.map((k) => k.id)).toEqual(['key_h4']);
     });
 
