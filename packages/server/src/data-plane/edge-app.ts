@@ -53,7 +53,9 @@ export async function buildEdgeApp(o: EdgeAppOptions): Promise<FastifyInstance> 
         status: 'degraded',
         link,
         redis,
-        problems: ['Redis (KEYROLL_REDIS_URL) is unreachable: keys with rate limits or quotas are refused until it is back'],
+        problems: [
+          'Redis (KEYROLL_REDIS_URL) is unreachable: keys with rate limits or quotas are refused until it is back',
+        ],
       });
     }
     return { status: 'ready', link, redis };
