@@ -1,13 +1,15 @@
 // bench:gateway — requests/s and p99 latency through the gateway (key verified in-process), through
-// the same proxy with authentication switched off, straight to the upstream, and — when nginx is
-// installed — through nginx checking the key against a static map, in one run.
-// The upstream and the proxies run in child processes; nginx (one worker) in its own; autocannon
-// drives the load from this one.
+// the same proxy with authentication switched off, straight to the upstream, through a Fastify +
+// @fastify/reply-from proxy doing the same check, and — when nginx is installed — through nginx
+// checking the key against a static map, in one run.
+// The upstream, keyroll's proxies and the Fastify proxy run in child processes; nginx (one worker) in
+// its own; autocannon drives the load from this one.
 //
 //   npm run bench:gateway            (builds first)
 //   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 node bench/gateway.mjs
 //
-// Prints a table, the ratios, and a final JSON line. DESIGN target: gateway ≥ 0.9 × auth off.
+// Prints a table, the ratios, and a final JSON line. DESIGN targets: gateway ≥ 0.95 × auth off and
+// ≥ 1.2 × the Fastify + reply-from proxy.
 // On a small or shared machine the numbers move between runs: the rounds interleave the
 // targets and the median is reported, so drift hits all of them alike.
 //
@@ -15,6 +17,13 @@
 // rotation, limits or usage: the floor of "a proxy checks a key"), proxying to the same upstream over
 // kept-alive connections, as the gateway's connection pool does. Its CPU time per request comes from
 // /proc (Linux; clock ticks, so coarse). Skipped, with a message, without nginx.
+//
+// The Fastify comparison: what a provider would build with keyroll's own pieces instead of its
+// gateway — Fastify 5, keyroll's `keyrollFastify` preHandler over an embedded verifier
+// (`createVerifier`, the same verification pipeline as a keyroll node) on the same SQLite file, the
+// same scopes, and `@fastify/reply-from` forwarding to the same upstream through its undici pool
+// (kept-alive connections), dropping the key and passing the consumer and key ids on, as the
+// gateway does.
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,6 +36,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const TARGET = 0.95; // DESIGN: gateway ≥ 0.95 × the same proxy with authentication off
+const TARGET_VS_REPLY_FROM = 1.2; // DESIGN: gateway ≥ 1.2 × a Fastify + @fastify/reply-from proxy doing the same check
+const SCOPES = ['read']; // what the bench's route requires, and the Fastify proxy with it
 
 /** A minimal JSON API: what every target ultimately answers. */
 async function runUpstream() {
@@ -47,9 +58,11 @@ async function runProxies(upstream) {
   const { createKeyroll, loadConfig } = await import('@keyroll/server');
   const { Gateway, parseGatewayConfig } = await import('@keyroll/gateway');
   const dataDir = mkdtempSync(join(os.tmpdir(), 'keyroll-bench-gw-'));
-  const routes = { routes: [{ pathPrefix: '/api', upstream, scopes: ['read'] }] };
+  const routes = { routes: [{ pathPrefix: '/api', upstream, scopes: SCOPES }] };
+  const databaseUrl = `sqlite:${join(dataDir, 'keyroll.db')}`;
   const config = loadConfig({
     KEYROLL_DATA_DIR: dataDir,
+    KEYROLL_DATABASE_URL: databaseUrl,
     KEYROLL_GATEWAY_CONFIG: JSON.stringify(routes),
     KEYROLL_SCHEDULER_INTERVAL_MS: '0',
   });
@@ -62,20 +75,59 @@ async function runProxies(upstream) {
     method: 'POST',
     url: '/v1/keys',
     headers: auth,
-    payload: { consumerId: consumer.id, scopes: ['read'] },
+    payload: { consumerId: consumer.id, scopes: SCOPES },
   });
   const key = created.json().key;
   const gatewayUrl = await kr.gateway.listen(0);
   const authOff = new Gateway({ config: parseGatewayConfig(routes), verifier: null });
   const authOffUrl = await authOff.listen(0);
-  process.send({ gatewayUrl, authOffUrl, key });
-  process.on('message', async (m) => {
-    // CPU time this process has used, so the driver can charge it to the target under load.
-    if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
-    if (m !== 'stop') return;
+  serveDriver({ gatewayUrl, authOffUrl, key, databaseUrl }, async () => {
     await authOff.close();
     await kr.close();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+}
+
+/**
+ * Fastify + @fastify/reply-from in front of `upstream`, checking keys with keyroll's Fastify hook over
+ * an embedded verifier on keyroll's database (`databaseUrl`, the proxies' store).
+ */
+async function runReplyFrom(upstream, databaseUrl) {
+  const { default: Fastify } = await import('fastify');
+  const { default: replyFrom } = await import('@fastify/reply-from');
+  const { createVerifier } = await import('@keyroll/verifier');
+  const { keyrollFastify } = await import('@keyroll/verifier/fastify');
+  const embedded = await createVerifier({ databaseUrl });
+  const app = Fastify();
+  // Its default undici pool: up to 128 kept-alive connections to the upstream.
+  await app.register(replyFrom, { base: upstream });
+  const preHandler = keyrollFastify({ verifier: embedded.verifier, scopes: SCOPES });
+  app.get('/api/*', { preHandler }, (request, reply) =>
+    reply.from(request.url, {
+      // Like the gateway: the key stays here, the upstream learns who called.
+      rewriteRequestHeaders: (req, headers) => {
+        const { 'x-api-key': _key, authorization: _authorization, ...rest } = headers;
+        return { ...rest, 'x-keyroll-consumer-id': req.keyroll.consumerId, 'x-keyroll-key-id': req.keyroll.keyId };
+      },
+    }),
+  );
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  serveDriver({ url }, async () => {
+    await app.close();
+    await embedded.close();
+  });
+}
+
+/**
+ * A child's side of the driver's messages: `info` once ready, its CPU time (µs) on `cpu` — so the
+ * driver can charge it to the target under load — and `close()` then exit on `stop`.
+ */
+function serveDriver(info, close) {
+  process.send(info);
+  process.on('message', async (m) => {
+    if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
+    if (m !== 'stop') return;
+    await close();
     process.exit(0);
   });
 }
@@ -146,12 +198,24 @@ function cpuOfPid(pid) {
   }
 }
 
-/** The proxies process's CPU time (µs) so far. */
+/** A child's CPU time (µs) so far, as it reports it (see serveDriver). */
 function cpuOf(child) {
   return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m.cpu));
+    child.once('message', (m) => resolve(m.cpu.user + m.cpu.system));
     child.send('cpu');
   });
+}
+
+/** Throws unless a request with an unknown key to `url` is refused with 401. */
+async function assertRefusesUnknownKey(name, url) {
+  const refused = await fetch(url, { headers: { 'x-api-key': 'kr_live_notakey' } });
+  await refused.arrayBuffer();
+  if (refused.status !== 401) throw new Error(`${name}: an unknown key got ${refused.status}`);
+}
+
+/** `ratio` against `target`, as the table prints it. */
+function verdict(ratio, target) {
+  return `${ratio.toFixed(3)} (target ≥ ${target}: ${ratio >= target ? 'PASS' : 'FAIL'})`;
 }
 
 function median(values) {
@@ -165,35 +229,40 @@ async function main() {
   const upstream = await start(['upstream']);
   const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
   const proxies = await start(['proxies', upstreamUrl]);
-  const { gatewayUrl, authOffUrl, key } = proxies.info;
+  const { gatewayUrl, authOffUrl, key, databaseUrl } = proxies.info;
+  const withKey = { 'x-api-key': key };
   const targets = [
     { name: 'direct', url: `${upstreamUrl}/api/items`, headers: {} },
     { name: 'authOff', url: `${authOffUrl}/api/items`, headers: {} },
-    { name: 'gateway', url: `${gatewayUrl}/api/items`, headers: { 'x-api-key': key } },
+    { name: 'gateway', url: `${gatewayUrl}/api/items`, headers: withKey },
   ];
-  const binary = nginxBinary();
+  let replyFrom = null;
   let nginx = null;
+  const stopAll = async () => {
+    await nginx?.stop();
+    replyFrom?.child.send('stop');
+    proxies.child.send('stop');
+    upstream.child.kill();
+  };
   try {
+    replyFrom = await start(['reply-from', upstreamUrl, databaseUrl]);
+    await assertRefusesUnknownKey('fastify + reply-from', `${replyFrom.info.url}/api/items`);
+    targets.push({ name: 'replyFrom', url: `${replyFrom.info.url}/api/items`, headers: withKey });
+    const binary = nginxBinary();
     if (binary) {
       const port = await freePort();
       nginx = await startNginx(binary, nginxStaticMap(key, upstream.info.port, port), [port]);
-      const refused = await fetch(`http://127.0.0.1:${port}/api/items`, {
-        headers: { 'x-api-key': 'kr_live_notakey' },
-      });
-      if (refused.status !== 401) throw new Error(`nginx: an unknown key got ${refused.status}`);
-      targets.push({ name: 'nginx', url: `http://127.0.0.1:${port}/api/items`, headers: { 'x-api-key': key } });
+      await assertRefusesUnknownKey('nginx', `http://127.0.0.1:${port}/api/items`);
+      targets.push({ name: 'nginx', url: `http://127.0.0.1:${port}/api/items`, headers: withKey });
     }
   } catch (err) {
-    await nginx?.stop();
-    proxies.child.send('stop');
-    upstream.child.kill();
+    await stopAll();
     throw err;
   }
   const cpuOfTarget = async (name) => {
     if (name === 'direct') return null;
     if (name === 'nginx') return cpuOfPid(nginx.pid);
-    const c = await cpuOf(proxies.child);
-    return c.user + c.system;
+    return cpuOf(name === 'replyFrom' ? replyFrom.child : proxies.child);
   };
   const runs = Object.fromEntries(targets.map((t) => [t.name, []]));
   try {
@@ -211,9 +280,7 @@ async function main() {
       }
     }
   } finally {
-    await nginx?.stop();
-    proxies.child.send('stop');
-    upstream.child.kill();
+    await stopAll();
   }
   const result = Object.fromEntries(
     targets.map((t) => [
@@ -221,7 +288,7 @@ async function main() {
       {
         rps: Math.round(median(runs[t.name].map((r) => r.rps))),
         p99: median(runs[t.name].map((r) => r.p99)),
-        // CPU of the proxy process (nginx's own for nginx) per request: steadier when other work shares the machine.
+        // CPU of the proxy's process (nginx's or Fastify's own for those) per request: steadier when other work shares the machine.
         ...(t.name !== 'direct' &&
           runs[t.name].every((r) => r.cpuUs !== null) && {
             cpuUsPerRequest: Number(median(runs[t.name].map((r) => r.cpuUs)).toFixed(1)),
@@ -235,6 +302,9 @@ async function main() {
   // Requests the same CPU serves with authentication, relative to without: the throughput ratio a
   // proxy bound by its own CPU reaches.
   const cpuRatio = result.authOff.cpuUsPerRequest / result.gateway.cpuUsPerRequest;
+  const vsReplyFrom = result.gateway.rps / result.replyFrom.rps;
+  const perRoundVsReplyFrom = runs.gateway.map((g, i) => g.rps / runs.replyFrom[i].rps);
+  const cpuRatioVsReplyFrom = result.replyFrom.cpuUsPerRequest / result.gateway.cpuUsPerRequest;
   const vsNginx = result.nginx ? result.gateway.rps / result.nginx.rps : null;
   const perRoundVsNginx = result.nginx ? runs.gateway.map((g, i) => g.rps / runs.nginx[i].rps) : null;
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -248,6 +318,7 @@ async function main() {
     ['direct', 'upstream directly'],
     ['authOff', 'proxy, authentication off'],
     ['gateway', 'gateway (key verified)'],
+    ['replyFrom', 'fastify + reply-from (same)'],
     ['nginx', 'nginx, static key map'],
   ]) {
     if (!result[name]) continue;
@@ -255,8 +326,11 @@ async function main() {
       `${label.padEnd(28)} ${String(result[name].rps).padStart(8)}   ${String(result[name].p99).padStart(8)}   ${String(result[name].cpuUsPerRequest ?? '-').padStart(8)}`,
     );
   }
-  console.log(`\ngateway / auth off: ${vsAuthOff.toFixed(3)} (target ≥ ${TARGET})`);
+  console.log(`\ngateway / auth off: ${verdict(vsAuthOff, TARGET)}`);
   console.log(`  per round: ${perRound.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`gateway / fastify+reply-from: ${verdict(vsReplyFrom, TARGET_VS_REPLY_FROM)}`);
+  console.log(`  per round: ${perRoundVsReplyFrom.map((r) => r.toFixed(3)).join(' ')}`);
+  console.log(`  CPU per request, reply-from / gateway: ${cpuRatioVsReplyFrom.toFixed(3)}`);
   console.log(`gateway / direct:   ${vsDirect.toFixed(3)}`);
   console.log(`CPU per request, auth off / gateway: ${cpuRatio.toFixed(3)} (the same ratio, measured by CPU time)`);
   console.log(
@@ -279,6 +353,11 @@ async function main() {
       cpuRatioAuthOffVsGateway: Number(cpuRatio.toFixed(3)),
       target: TARGET,
       pass: vsAuthOff >= TARGET,
+      ratioGatewayVsReplyFrom: Number(vsReplyFrom.toFixed(3)),
+      ratioGatewayVsReplyFromPerRound: perRoundVsReplyFrom.map((r) => Number(r.toFixed(3))),
+      cpuRatioReplyFromVsGateway: Number(cpuRatioVsReplyFrom.toFixed(3)),
+      targetVsReplyFrom: TARGET_VS_REPLY_FROM,
+      passVsReplyFrom: vsReplyFrom >= TARGET_VS_REPLY_FROM,
       ...(result.nginx
         ? {
             ratioGatewayVsNginx: Number(vsNginx.toFixed(3)),
@@ -292,4 +371,5 @@ async function main() {
 
 if (role === 'upstream') await runUpstream();
 else if (role === 'proxies') await runProxies(process.argv[3]);
+else if (role === 'reply-from') await runReplyFrom(process.argv[3], process.argv[4]);
 else await main();
