@@ -18,7 +18,7 @@ const DETAIL: Record<PathRefusal, string> = {
   INVALID_CHARACTER:
     'the path holds a character that must be percent-encoded or may not appear (\\, #, space, control, non-ASCII)',
   INVALID_PERCENT_ENCODING: 'the path holds a % that is not followed by two hex digits',
-  ENCODED_SEPARATOR: 'the path holds an encoded /, \\, ; or control character',
+  ENCODED_SEPARATOR: 'the path holds an encoded /, \\, ;, ?, # or control character',
   PATH_PARAMETER: 'the path holds a ; (path parameters are not accepted)',
   DOT_SEGMENT: 'the path holds a . or .. segment',
   DOUBLE_ENCODING: 'the path holds %25 followed by two hex digits (a double encoding)',
@@ -43,7 +43,7 @@ const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
  * The one spelling of a request path (without its query) that the gateway matches routes on and
  * forwards: percent-encoded unreserved characters decoded, other escapes with upper-case hex, `//`
  * collapsed. Refused: a path not starting with `/`; raw `\`, `#`, `;`, spaces, controls or
- * non-ASCII; encoded `/`, `\`, `;` or controls; dot segments (also encoded); malformed escapes;
+ * non-ASCII; encoded `/`, `\`, `;`, `?`, `#` or controls; dot segments (also encoded); malformed escapes;
  * `%25` followed by two hex digits; encoded bytes that are not strict UTF-8; encoded text that
  * NFKC or case mapping turns into ASCII. Canonical ASCII paths are returned as given, unscanned twice.
  */
@@ -95,7 +95,9 @@ function slowCanonical(p: string): CanonicalPath {
         if (b < 128) {
           if (bytes.length > 0) break;
           if (UNRESERVED[b] === 1) seg += String.fromCharCode(b);
-          else if (b === 47 || b === 92 || b === 59 || b < 32 || b === 127) return refuse('ENCODED_SEPARATOR');
+          // An encoded `?` or `#` ends the path for an upstream that decodes before it splits off the query.
+          else if (b === 47 || b === 92 || b === 59 || b === 63 || b === 35 || b < 32 || b === 127)
+            return refuse('ENCODED_SEPARATOR');
           else seg += `%${HEX[b >> 4]}${HEX[b & 15]}`;
           i += 3;
           continue;
