@@ -1,5 +1,6 @@
 // Shared by every benchmark (no package imports, so it loads on its own): the machine, the load, medians,
 // orders, the floors' hash, the rate loops and the key records seeded straight into storage.
+import { fork } from 'node:child_process';
 import { createHash, hash } from 'node:crypto';
 import os from 'node:os';
 
@@ -114,4 +115,28 @@ export function keyRecord(i, consumerId, hash, now) {
     revokeReason: null,
     lastUsedAt: null,
   };
+}
+
+/** Forks this script with `args` (its role first); resolves with the child and the first message it sends. */
+export function startChild(args) {
+  const child = fork(process.argv[1], args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, info: m }));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+  });
+}
+
+/**
+ * In a child started by {@link startChild}: sends `info`, answers `'cpu'` with its CPU usage and each
+ * message named in `replies` with what that function returns, and on `'stop'` awaits `close` and exits.
+ */
+export function serveDriver(info, close, replies = {}) {
+  process.send(info);
+  process.on('message', async (m) => {
+    if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
+    if (Object.hasOwn(replies, m)) return process.send(replies[m]());
+    if (m !== 'stop') return;
+    await close();
+    process.exit(0);
+  });
 }

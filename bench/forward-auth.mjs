@@ -16,13 +16,13 @@
 //
 //   npm run bench:forward-auth                                  (builds first)
 //   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=20 BENCH_KEYS=100 node bench/forward-auth.mjs
-import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
-import { loadAverageLine, machine, median } from './bench-common.mjs';
+import { loadAverageLine, machine, median, serveDriver, startChild } from './bench-common.mjs';
 import { freePort, nginxBinary, startNginx } from './nginx.mjs';
+import { adminCaller } from './revocation-trials.mjs';
 
 const role = process.argv[2] ?? 'main';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -50,39 +50,25 @@ async function runKeyroll() {
   const kr = await createKeyroll(loadConfig({ KEYROLL_DATA_DIR: dataDir, KEYROLL_LOG_LEVEL: 'error' }), {
     scheduler: false,
   });
-  const auth = { authorization: `Bearer ${kr.bootstrap.rootKey}` };
-  const call = async (url, payload) => {
-    const res = await kr.app.inject({ method: 'POST', url, headers: auth, payload });
-    if (res.statusCode >= 300) throw new Error(`POST ${url}: ${res.statusCode} ${res.body}`);
-    return res.json();
-  };
+  const call = adminCaller(kr.app, kr.bootstrap.rootKey);
   const keys = [];
   for (let c = 0; keys.length < KEYS; c++) {
-    const consumer = await call('/v1/consumers', { name: `bench-${c}` });
+    const consumer = await call('POST', '/v1/consumers', { name: `bench-${c}` });
     for (let i = 0; i < 10 && keys.length < KEYS; i++)
-      keys.push((await call('/v1/keys', { consumerId: consumer.id })).key);
+      keys.push((await call('POST', '/v1/keys', { consumerId: consumer.id })).key);
   }
   await kr.app.listen({ port: 0, host: '127.0.0.1' });
   // Connections accepted so far: per request, whether nginx's checks reuse them.
   let connections = 0;
   kr.app.server.on('connection', () => connections++);
-  process.send({ port: kr.app.server.address().port, keys });
-  process.on('message', async (m) => {
-    if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
-    if (m === 'connections') return process.send({ connections });
-    if (m !== 'stop') return;
-    await kr.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  });
-}
-
-function start(args) {
-  const child = fork(process.argv[1], args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, info: m }));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
+  serveDriver(
+    { port: kr.app.server.address().port, keys },
+    async () => {
+      await kr.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    { connections: () => ({ connections }) },
+  );
 }
 
 /** The guide's tested nginx snippet, pointed at this run's keyroll and upstream (its `listen 8080;` left for {@link listen}). */
@@ -197,9 +183,9 @@ async function main() {
   const runs = { staticMap: [], authRequestPerCheck: [], authRequestReused: [] };
   let keys;
   try {
-    const upstream = await start(['upstream']);
+    const upstream = await startChild(['upstream']);
     stops.push(async () => upstream.child.kill());
-    const keyroll = await start(['keyroll']);
+    const keyroll = await startChild(['keyroll']);
     stops.push(async () => {
       if (keyroll.child.exitCode !== null) return;
       const exited = new Promise((r) => keyroll.child.once('exit', r));

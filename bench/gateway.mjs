@@ -24,11 +24,11 @@
 // same scopes, and `@fastify/reply-from` forwarding to the same upstream through its undici pool
 // (kept-alive connections), dropping the key and passing the consumer and key ids on, as the
 // gateway does.
-import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
+import { median, serveDriver, startChild } from './bench-common.mjs';
 import { freePort, nginxBinary, startNginx } from './nginx.mjs';
 
 const role = process.argv[2] ?? 'main';
@@ -122,24 +122,6 @@ async function runReplyFrom(upstream, databaseUrl) {
  * A child's side of the driver's messages: `info` once ready, its CPU time (µs) on `cpu` — so the
  * driver can charge it to the target under load — and `close()` then exit on `stop`.
  */
-function serveDriver(info, close) {
-  process.send(info);
-  process.on('message', async (m) => {
-    if (m === 'cpu') return process.send({ cpu: process.cpuUsage() });
-    if (m !== 'stop') return;
-    await close();
-    process.exit(0);
-  });
-}
-
-function start(args) {
-  const child = fork(process.argv[1], args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve({ child, info: m }));
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
-}
-
 async function load(url, headers, seconds) {
   const { default: autocannon } = await import('autocannon');
   const seen = new Map(); // what went wrong, by message, so that a failed run says why
@@ -218,17 +200,11 @@ function verdict(ratio, target) {
   return `${ratio.toFixed(3)} (target ≥ ${target}: ${ratio >= target ? 'PASS' : 'FAIL'})`;
 }
 
-function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 async function main() {
   const loadBefore = os.loadavg()[0].toFixed(1);
-  const upstream = await start(['upstream']);
+  const upstream = await startChild(['upstream']);
   const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
-  const proxies = await start(['proxies', upstreamUrl]);
+  const proxies = await startChild(['proxies', upstreamUrl]);
   const { gatewayUrl, authOffUrl, key, databaseUrl } = proxies.info;
   const withKey = { 'x-api-key': key };
   const targets = [
@@ -245,7 +221,7 @@ async function main() {
     upstream.child.kill();
   };
   try {
-    replyFrom = await start(['reply-from', upstreamUrl, databaseUrl]);
+    replyFrom = await startChild(['reply-from', upstreamUrl, databaseUrl]);
     await assertRefusesUnknownKey('fastify + reply-from', `${replyFrom.info.url}/api/items`);
     targets.push({ name: 'replyFrom', url: `${replyFrom.info.url}/api/items`, headers: withKey });
     const binary = nginxBinary();
