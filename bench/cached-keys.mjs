@@ -16,6 +16,7 @@ export {
   median,
   randomOrder,
   sha256,
+  verifyNowRate,
   verifyRate,
 } from './bench-common.mjs';
 

@@ -5,9 +5,12 @@
 //       both processes share;
 //   (b) snapshot: the edge's boot from the node's snapshot at 1M keys (seeded straight through
 //       storage's insertKeysUnlogged): load time and the edge's memory per key after a full GC;
-//   (c) lookups: the edge's verifications/s vs the floor (one-shot SHA-256 + Map.get over a Map as
-//       large as the edge's table), in interleaved rounds, over 1,000 keys in random order; the floor
-//       with a streamed `createHash` (this bench's floor until 2026-11-29) is printed beside it.
+//   (c) lookups: the edge's lookups/s (keyroll's hashKey + the edge's key table, staleness check
+//       included) vs the floor (one-shot SHA-256 + Map.get over a Map as large as the edge's table),
+//       in interleaved rounds, over 1,000 keys in random order; beside it whole verifications
+//       (decision, limits, usage counting): `verifyNow` vs the floor, `verify()` vs the floor behind
+//       an awaited promise and vs the floor with a streamed `createHash` (this bench's floor until
+//       2026-11-29), for comparison with earlier results.
 //
 //   npm run bench:edge                                   (builds first)
 //   BENCH_EDGE_KEYS=100000 BENCH_TRIALS=200 BENCH_ROUNDS=20 BENCH_MS=200 node --expose-gc bench/edge.mjs
@@ -21,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { generateKey } from '@keyroll/core';
+import { generateKey, hashKey } from '@keyroll/core';
 import { createKeyroll, loadConfig } from '@keyroll/server';
 import { insertKeysUnlogged } from '@keyroll/storage';
 import { createRemoteVerifier } from '@keyroll/verifier';
@@ -35,6 +38,7 @@ import {
   randomOrder,
   sha256,
   sha256Streamed,
+  verifyNowRate,
   verifyRate,
 } from './bench-common.mjs';
 import { adminCaller, nextMessage, printLatencies, revocationTrials, watchRevocation } from './revocation-trials.mjs';
@@ -88,21 +92,38 @@ async function runEdge(url, token) {
       const floor = (key) => map.get(sha256(key));
       const streamedFloor = (key) => map.get(sha256Streamed(key));
       const floorAwaited = awaitedFloor(floor);
+      // The edge's own lookup: keyroll's hashKey and its key table (staleness check included); a
+      // hash it does not hold (null) fails the run like a floor miss.
+      const lookup = (key) => edge.keys.peek(hashKey(key)) ?? undefined;
       const order = randomOrder(known.length, 200_000);
       await verifyRate(edge.verifier, known, order, 300);
       if (process.env.BENCH_PROFILE) await profileLookups(edge.verifier, known, order, process.env.BENCH_PROFILE);
-      const edgeRuns = [];
+      verifyNowRate(edge.verifier, known, order, 300);
+      floorRate(lookup, known, order, 300);
+      const verifyNowRuns = [];
+      const lookupRuns = [];
+      const verifyRuns = [];
       const floorRuns = [];
       const streamedRuns = [];
       const awaitedRuns = [];
       for (let r = 0; r < ROUNDS; r++) {
-        edgeRuns.push(await verifyRate(edge.verifier, known, order, MS));
+        verifyNowRuns.push(verifyNowRate(edge.verifier, known, order, MS));
+        verifyRuns.push(await verifyRate(edge.verifier, known, order, MS));
         floorRuns.push(floorRate(floor, known, order, MS));
+        lookupRuns.push(floorRate(lookup, known, order, MS));
         streamedRuns.push(floorRate(streamedFloor, known, order, MS));
         awaitedRuns.push(await verifyRate(floorAwaited, known, order, MS));
         await new Promise((r) => setImmediate(r)); // let the link read its heartbeats
       }
-      process.send({ type: 'rates', edge: edgeRuns, floor: floorRuns, streamed: streamedRuns, awaited: awaitedRuns });
+      process.send({
+        type: 'rates',
+        lookup: lookupRuns,
+        verifyNow: verifyNowRuns,
+        verify: verifyRuns,
+        floor: floorRuns,
+        streamed: streamedRuns,
+        awaited: awaitedRuns,
+      });
     } else if (msg.type === 'watch') {
       await watchRevocation(edge.verifier, msg.key);
     } else if (msg.type === 'stop') {
@@ -120,7 +141,7 @@ async function profileLookups(verifier, keys, order, path) {
   await session.post('Profiler.enable');
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
-  for (let r = 0; r < ROUNDS; r++) await verifyRate(verifier, keys, order, MS);
+  for (let r = 0; r < ROUNDS; r++) verifyNowRate(verifier, keys, order, MS);
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(path, JSON.stringify(profile));
   console.log(`profile of ${ROUNDS} × ${MS} ms of the edge's lookups: ${path}`);
@@ -180,9 +201,11 @@ async function main() {
   const ratesP = next('rates');
   edge.send({ type: 'lookups', keys: secrets, fillers });
   const rates = await ratesP;
-  const lookupRatio = median(rates.edge.map((v, i) => v / rates.floor[i]));
-  const streamedRatio = median(rates.edge.map((v, i) => v / rates.streamed[i]));
-  const awaitedRatio = median(rates.edge.map((v, i) => v / rates.awaited[i]));
+  const ratioOf = (a, b) => median(rates[a].map((v, i) => v / rates[b][i]));
+  const lookupRatio = ratioOf('lookup', 'floor');
+  const verifyNowRatio = ratioOf('verifyNow', 'floor');
+  const awaitedRatio = ratioOf('verify', 'awaited');
+  const streamedRatio = ratioOf('verify', 'streamed');
 
   // (a) revocation
   // A consumer of its own (the seeded one holds more active keys than a consumer may).
@@ -201,10 +224,7 @@ async function main() {
 
   const loadSeconds = loaded.loadMs / 1000;
   const bytesPerKey = loaded.heapPerKey + loaded.externalPerKey;
-  const edgeRateMedian = Math.round(median(rates.edge));
-  const floorRateMedian = Math.round(median(rates.floor));
-  const streamedRateMedian = Math.round(median(rates.streamed));
-  const awaitedRateMedian = Math.round(median(rates.awaited));
+  const rate = Object.fromEntries(Object.entries(rates).map(([name, runs]) => [name, Math.round(median(runs))]));
   const pass = {
     revocation: res.p99 !== null && res.p99 <= TARGET.p99Ms,
     bytesPerKey: bytesPerKey <= TARGET.bytesPerKey,
@@ -229,14 +249,15 @@ async function main() {
   );
   console.log(`edge process RSS after the load: ${Math.round(loaded.rss / 2 ** 20)} MiB\n`);
   console.log(`(c) lookups, ${ROUNDS} rounds × ${MS} ms, ${KNOWN} keys in random order, medians of rounds`);
-  console.log(`floor (one-shot SHA-256 + Map.get over ${loaded.keys} hashes): ${floorRateMedian}/s`);
-  console.log(`edge verifier:                                           ${edgeRateMedian}/s`);
-  console.log(`edge / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio}) ${mark(pass.lookups)}`);
+  console.log(`floor (one-shot SHA-256 + Map.get over ${loaded.keys} hashes): ${rate.floor}/s`);
+  console.log(`edge lookup (hashKey + the edge's key table):          ${rate.lookup}/s`);
+  console.log(`lookup / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio}) ${mark(pass.lookups)}`);
+  console.log('whole verifications at the edge (decision, limits, usage counting), beside it:');
   console.log(
-    `the floor behind an awaited promise (the price of verify's asynchronous API): ${awaitedRateMedian}/s, edge / it ${awaitedRatio.toFixed(3)}`,
+    `  verifyNow (a held key is answered synchronously): ${rate.verifyNow}/s, / floor ${verifyNowRatio.toFixed(3)}`,
   );
   console.log(
-    `for comparison with results before 2026-11-29: floor hashing with createHash ${streamedRateMedian}/s, edge / it ${streamedRatio.toFixed(3)}`,
+    `  awaited verify(): ${rate.verify}/s, / the floor behind an awaited promise (${rate.awaited}/s) ${awaitedRatio.toFixed(3)}, / the floor hashing with createHash as before 2026-11-29 (${rate.streamed}/s) ${streamedRatio.toFixed(3)}`,
   );
   console.log(loadAverageLine());
   console.log(
@@ -253,14 +274,17 @@ async function main() {
       externalBytesPerKey: Math.round(loaded.externalPerKey),
       edgeRssMiB: Math.round(loaded.rss / 2 ** 20),
       opsPerSec: {
-        edge: edgeRateMedian,
-        floor: floorRateMedian,
-        floorAwaited: awaitedRateMedian,
-        floorCreateHash: streamedRateMedian,
+        lookup: rate.lookup,
+        verifyNow: rate.verifyNow,
+        verify: rate.verify,
+        floor: rate.floor,
+        floorAwaited: rate.awaited,
+        floorCreateHash: rate.streamed,
       },
       lookupRatio: Number(lookupRatio.toFixed(3)),
-      lookupRatioAwaited: Number(awaitedRatio.toFixed(3)),
-      lookupRatioCreateHash: Number(streamedRatio.toFixed(3)),
+      verifyNowRatio: Number(verifyNowRatio.toFixed(3)),
+      verifyRatioAwaited: Number(awaitedRatio.toFixed(3)),
+      verifyRatioCreateHash: Number(streamedRatio.toFixed(3)),
       target: TARGET,
       pass,
       loadavg: os.loadavg().map((l) => Number(l.toFixed(1))),

@@ -74,12 +74,14 @@ export async function checkRequest(
   }
   let result: VerifyResult;
   try {
-    result = await verifier.verify(key, {
+    // verifyNow: a cached key is answered without a promise of its own (one hop less per request).
+    const answer = verifier.verifyNow(key, {
       scopes: needs.scopes,
       ip: req.ip,
       userAgent: req.userAgent,
       cost: needs.cost,
     });
+    result = answer instanceof Promise ? await answer : answer;
   } catch (error) {
     // Broken infrastructure (storage away and the key not cached): a 503, never a 500 or a pass.
     return { ok: false, rejection: unavailableOf(req.path), error };

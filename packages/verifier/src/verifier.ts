@@ -65,37 +65,47 @@ export class Verifier {
    * a 400 `VALIDATION_FAILED` naming it, before anything is counted or observed.
    */
   verify(key: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-    const started = this.#timed ? performance.now() : 0;
     try {
-      if (options.cost !== undefined) checkCost(options.cost);
-      if (typeof key !== 'string')
-        return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, this.#clock.now());
-      const hash = hashKey(key);
-      // One reading of the clock serves the lookup (an edge's staleness bound), the judgment of a
-      // cached key and the date of its observation.
-      const now = this.#clock.now();
-      // A cached hash is that of a stored, hence well-formed, key: the checksum (which spares
-      // storage a read for a mistyped key) is only checked before a read.
-      const cached = this.#lookup.peek?.(hash, now);
-      if (cached === undefined) {
-        if (!parseKey(key)) return this.#settled({ valid: false, code: 'MALFORMED' }, options, started, now);
-        return this.#lookup
-          .get(hash)
-          .then((found) => this.#judge(found, options, this.#clock.now()))
-          .then((result) => this.#observed(result, options, started, this.#clock.now()));
-      }
-      // A cache hit on a key without limits is decided synchronously: no promise chain on the hot path.
-      const decided = this.#judge(cached, options, now);
-      return decided instanceof Promise
-        ? decided.then((result) => this.#observed(result, options, started, this.#clock.now()))
-        : this.#settled(decided, options, started, now);
+      const result = this.verifyNow(key, options);
+      return result instanceof Promise ? result : Promise.resolve(result);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #settled(result: VerifyResult, options: VerifyOptions, started: number, at: number): Promise<VerifyResult> {
-    return Promise.resolve(this.#observed(result, options, started, at));
+  /**
+   * {@link Verifier.verify} without a promise whenever none is needed: a cached key is decided (and
+   * observed) synchronously unless its limits are counted in Redis; a promise is returned only when
+   * storage or Redis must be asked. What `verify()` rejects with is thrown instead: an invalid cost,
+   * or a lookup that cannot answer (an edge beyond its staleness bound: 503 `UNAVAILABLE`). For hot
+   * paths that can use the answer at once (a proxy hook, a tight loop of checks).
+   * @example
+   * const answer = verifier.verifyNow(key, { scopes: ['read'] });
+   * const result = answer instanceof Promise ? await answer : answer;
+   */
+  verifyNow(key: string, options: VerifyOptions = {}): VerifyResult | Promise<VerifyResult> {
+    const started = this.#timed ? performance.now() : 0;
+    if (options.cost !== undefined) checkCost(options.cost);
+    if (typeof key !== 'string')
+      return this.#observed({ valid: false, code: 'MALFORMED' }, options, started, this.#clock.now());
+    const hash = hashKey(key);
+    // One reading of the clock serves the lookup (an edge's staleness bound), the judgment of a
+    // cached key and the date of its observation.
+    const now = this.#clock.now();
+    // A cached hash is that of a stored, hence well-formed, key: the checksum (which spares
+    // storage a read for a mistyped key) is only checked before a read.
+    const cached = this.#lookup.peek?.(hash, now);
+    if (cached === undefined) {
+      if (!parseKey(key)) return this.#observed({ valid: false, code: 'MALFORMED' }, options, started, now);
+      return this.#lookup
+        .get(hash)
+        .then((found) => this.#judge(found, options, this.#clock.now()))
+        .then((result) => this.#observed(result, options, started, this.#clock.now()));
+    }
+    const decided = this.#judge(cached, options, now);
+    return decided instanceof Promise
+      ? decided.then((result) => this.#observed(result, options, started, this.#clock.now()))
+      : this.#observed(decided, options, started, now);
   }
 
   /**

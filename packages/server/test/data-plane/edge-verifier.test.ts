@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { ApiError } from '@keyroll/core';
+import { ApiError, hashKey } from '@keyroll/core';
 import { ManualClock } from '@keyroll/core/testing';
 import { readChangeLogHead } from '@keyroll/storage';
 import { createRemoteVerifier, type RemoteVerifier } from '@keyroll/verifier';
@@ -44,10 +44,15 @@ for (const dialect of DIALECTS) {
       await caughtUp();
       expect(await edge.verifier.verify(key, { scopes: ['read'] })).toMatchObject({ valid: true, keyId });
       expect(await edge.verifier.verify(key, { scopes: ['write'] })).toMatchObject({ code: 'INSUFFICIENT_SCOPE' });
+      // Held at the edge: looked up and verified without a promise.
+      expect(edge.keys.peek?.(hashKey(key))).toMatchObject({ id: keyId, revokedAt: null });
+      expect(edge.verifier.verifyNow(key, { scopes: ['read'] })).toMatchObject({ valid: true, keyId });
       // The key was just read (it is hot at the edge): its revocation is seen all the same.
       await h.json('POST', `/v1/keys/${keyId}/revoke`, {}, 200);
       await caughtUp();
       expect(await codeAtEdge(key)).toBe('REVOKED');
+      expect(edge.verifier.verifyNow(key)).toMatchObject({ code: 'REVOKED' });
+      expect(edge.keys.peek?.(hashKey(key))?.revokedAt).toEqual(expect.any(Number));
     });
 
     it('refuses root keys like unknown ones, and verifies no key it never heard of', async () => {
@@ -104,6 +109,8 @@ for (const dialect of DIALECTS) {
       const refused = await edge.verifier.verify(key).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(ApiError);
       expect(refused).toMatchObject({ code: 'UNAVAILABLE', details: { reason: 'stale' } });
+      expect(() => edge.verifier.verifyNow(key)).toThrow(refused as ApiError);
+      expect(() => edge.keys.peek?.(hashKey(key))).toThrow(/staleness bound/);
       expect(edge.ready()).toBe(false);
       // The next heartbeat (within a second) makes it current again.
       await eventually(() => edge.ready(), 'a heartbeat');

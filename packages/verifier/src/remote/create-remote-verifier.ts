@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Clock, systemClock } from '@keyroll/core';
+import type { KeyLookup } from '../key-lookup.js';
 import { createRateLimiter } from '../limiter/create-rate-limiter.js';
 import { PlanLimitChecker } from '../limiter/plan-limit-checker.js';
 import type { VerificationObserver } from '../observer.js';
@@ -56,6 +57,11 @@ export interface CreateRemoteVerifierOptions {
 /** A verifier fed by a control plane over HTTP(S), with what it holds open. */
 export interface RemoteVerifier {
   verifier: Verifier;
+  /**
+   * Every key the edge holds, by SHA-256: `peek(hash)` answers at once, without I/O (`null` for a
+   * hash it does not hold; throws a 503 `UNAVAILABLE` while stale beyond the bound).
+   */
+  keys: KeyLookup;
   /** How the link to the control plane is doing. */
   status(): DataPlaneLinkStatus;
   /** Sends the usage counted so far now (rejects when the control plane cannot take it; it is kept and sent again). */
@@ -134,6 +140,7 @@ export async function createRemoteVerifier(options: CreateRemoteVerifierOptions)
   const started = link;
   return {
     verifier,
+    keys: table,
     status: () => started.status(),
     flushUsage: () => usage.flush(),
     ready: () => !started.refusing(),
