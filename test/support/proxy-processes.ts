@@ -3,7 +3,10 @@ import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { VerifyCode } from '@keyroll/core';
+import { expect } from 'vitest';
 import { eventually } from './eventually.js';
+import type { SentResponse } from './http-send.js';
 import { closedPort } from './loopback-upstream.js';
 
 /** A real proxy process (nginx, Caddy) started by a suite on a loopback port. */
@@ -59,6 +62,35 @@ export function proxyRoutes(upstream: string) {
       { pathPrefix: '/api/orders', upstream, scopes: ['write'], methods: ['POST'] },
     ],
   };
+}
+
+/** The verify codes keyroll answers with 401 (a key it cannot accept at all). */
+export type UnauthorizedCode = Extract<VerifyCode, 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'RETIRED' | 'REVOKED'>;
+
+/**
+ * Asserts that a proxy handed the client keyroll's 401 refusal: status 401, the `WWW-Authenticate`
+ * challenge naming the verify code (the bare `Bearer realm="keyroll"` for a request without a key,
+ * `code` null), a problem+json body with code `UNAUTHORIZED` and that verify code, and a body that
+ * does not echo the key sent (`key`, required with a code). `output` (the proxy's log) is the
+ * message of a wrong status. The exact answer of each code from keyroll itself, whoever serves
+ * it, is checked by `expectRefusal` (key-fixtures.ts).
+ */
+export function expectRefused(res: SentResponse, code: UnauthorizedCode, seen: { key: string; output?: string }): void;
+export function expectRefused(res: SentResponse, code: null, seen?: { output?: string }): void;
+export function expectRefused(
+  res: SentResponse,
+  code: UnauthorizedCode | null,
+  seen: { key?: string; output?: string } = {},
+): void {
+  expect(res.status, seen.output).toBe(401);
+  expect(res.headers['www-authenticate']).toBe(
+    code === null
+      ? 'Bearer realm="keyroll"'
+      : `Bearer realm="keyroll", error="invalid_token", error_description="${code}"`,
+  );
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status: 401, code: 'UNAUTHORIZED', ...(code === null ? {} : { verifyCode: code }) });
+  if (seen.key !== undefined) expect(res.raw.toString()).not.toContain(seen.key);
 }
 
 /** The real proxies the suites put in front of keyroll, each with its binary (null: skipped, see {@link proxyBinary}). */

@@ -23,32 +23,10 @@ for (const dialect of DIALECTS) {
       token = await h.rootKeyWith(['dataplane:read']);
       real = await h.consumerWithKey({ scopes: ['read'] });
       const now = h.clock.now();
+      // Records as the node builds them for a new key (each its own lineage), stored straight, unlogged.
       const bulk: KeyRecord[] = Array.from({ length: BULK }, (_, i) => {
-        const id = `key_bulk${String(i).padStart(6, '0')}`;
-        return {
-          id,
-          consumerId: real.consumerId,
-          name: id,
-          hash: `${i.toString(16).padStart(8, '0')}${'0'.repeat(56)}`,
-          hint: 'bulk',
-          prefix: 'kr_live',
-          version: 1,
-          predecessorId: null,
-          lineageId: id,
-          scopes: ['read'],
-          metadata: {},
-          allowedIps: null,
-          rateLimit: null,
-          quota: null,
-          planId: null,
-          createdAt: now,
-          updatedAt: now,
-          expiresAt: null,
-          retiresAt: null,
-          revokedAt: null,
-          revokeReason: null,
-          lastUsedAt: null,
-        };
+        const { record } = h.kr.keys.newKey(real.consumerId, now, { name: `bulk ${i}`, scopes: ['read'] });
+        return { ...record, lineageId: record.id };
       });
       await insertKeysUnlogged(h.db.store.db, bulk);
     });

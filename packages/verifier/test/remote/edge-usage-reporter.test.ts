@@ -10,24 +10,33 @@ function event(keyId: string | null, code: VerificationEvent['code'], at: number
   return { at, code, keyId, consumerId: keyId && 'csm_1', ip, userAgent, durationMs: 0.01 };
 }
 
+/**
+ * A reporter that sends only on `flush()`, to a fake node that keeps every batch it is sent in
+ * `node.bodies` and answers 200, or, while `node.losesAnswers` is set, throws after taking the batch
+ * (as a fetch does when the answer is lost: the node may have applied it).
+ */
+function reporterWithFakeNode(losesAnswers = false) {
+  const node = { bodies: [] as EdgeUsageBatch[], losesAnswers };
+  const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
+    node.bodies.push(JSON.parse(String(init?.body)));
+    if (node.losesAnswers) throw new TypeError('fetch failed: the answer was lost');
+    return new Response(JSON.stringify({ applied: true }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  }) as typeof fetch;
+  const reporter = new EdgeUsageReporter({
+    base: new URL('http://127.0.0.1:1/'),
+    token: 't',
+    fetch: fakeFetch,
+    flushIntervalMs: 0,
+  });
+  return { reporter, node, bodies: node.bodies };
+}
+
 describe('EdgeUsageReporter', () => {
   it('retries a batch unchanged while the same keys go on being counted, and counts those next', async () => {
-    const bodies: EdgeUsageBatch[] = [];
-    let fail = true;
-    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
-      bodies.push(JSON.parse(String(init?.body)));
-      if (fail) throw new TypeError('fetch failed: the answer was lost');
-      return new Response(JSON.stringify({ applied: true }), {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-      });
-    }) as typeof fetch;
-    const reporter = new EdgeUsageReporter({
-      base: new URL('http://127.0.0.1:1/'),
-      token: 't',
-      fetch: fakeFetch,
-      flushIntervalMs: 0,
-    });
+    const { reporter, node, bodies } = reporterWithFakeNode(true);
     reporter.observe(event('key_a', 'VALID', T0));
     reporter.observe(event('key_a', 'VALID', T0 + 1));
     reporter.observe(event('key_a', 'REVOKED', T0 + 2));
@@ -37,7 +46,7 @@ describe('EdgeUsageReporter', () => {
     reporter.observe(event('key_a', 'VALID', T0 + 4));
     reporter.observe(event('key_a', 'VALID', T0 + 60_000));
     reporter.observe(event('key_a', 'VALID', T0 + 5));
-    fail = false;
+    node.losesAnswers = false;
     await reporter.flush();
     expect(bodies).toHaveLength(3);
     expect(bodies[1]).toEqual(bodies[0]);
@@ -53,20 +62,7 @@ describe('EdgeUsageReporter', () => {
 
 describe('EdgeUsageReporter client signals', () => {
   it('sends each batch the clients seen since the one before, and the unknown keys per address', async () => {
-    const bodies: EdgeUsageBatch[] = [];
-    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
-      bodies.push(JSON.parse(String(init?.body)));
-      return new Response(JSON.stringify({ applied: true }), {
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-      });
-    }) as typeof fetch;
-    const reporter = new EdgeUsageReporter({
-      base: new URL('http://127.0.0.1:1/'),
-      token: 't',
-      fetch: fakeFetch,
-      flushIntervalMs: 0,
-    });
+    const { reporter, bodies } = reporterWithFakeNode();
     reporter.observe(event('key_a', 'VALID', T0, '10.0.0.1', 'curl'));
     reporter.observe(event('key_a', 'VALID', T0 + 1, '10.0.0.1', 'curl'));
     reporter.observe(event('key_a', 'REVOKED', T0 + 2, '10.0.0.2'));
@@ -93,19 +89,7 @@ describe('EdgeUsageReporter client signals', () => {
 
 describe('EdgeUsageReporter with more keys than a batch takes', () => {
   it('sends the last use of the keys left over, updated by their later uses', async () => {
-    const bodies: EdgeUsageBatch[] = [];
-    let fail = true;
-    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
-      bodies.push(JSON.parse(String(init?.body)));
-      if (fail) throw new TypeError('fetch failed: the answer was lost');
-      return new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } });
-    }) as typeof fetch;
-    const reporter = new EdgeUsageReporter({
-      base: new URL('http://127.0.0.1:1/'),
-      token: 't',
-      fetch: fakeFetch,
-      flushIntervalMs: 0,
-    });
+    const { reporter, node, bodies } = reporterWithFakeNode(true);
     const n = MAX_USAGE_BUCKETS + 5;
     for (let i = 0; i < n; i++) reporter.observe(event(`key_${i}`, 'VALID', T0 + 1));
     await expect(reporter.flush()).rejects.toThrow(/answer was lost/);
@@ -115,7 +99,7 @@ describe('EdgeUsageReporter with more keys than a batch takes', () => {
     reporter.observe(event(`key_${n - 1}`, 'VALID', T0 + 5));
     reporter.observe(event(`key_${n - 2}`, 'REVOKED', T0 + 9));
     reporter.observe(event('key_0', 'VALID', T0 + 7));
-    fail = false;
+    node.losesAnswers = false;
     await reporter.flush();
     expect(bodies).toHaveLength(3);
     expect(bodies[1]).toEqual(bodies[0]);
