@@ -96,16 +96,23 @@ async function runEdge(url, token) {
       // hash it does not hold (null) fails the run like a floor miss.
       const lookup = (key) => edge.keys.peek(hashKey(key)) ?? undefined;
       const order = randomOrder(known.length, 200_000);
+      // Lookups spread over every key the edge holds (fillers' names, in random order): whether
+      // lookups stay flat in the number of keys, measured against the floor over the same names.
+      const spread = Array.from(randomOrder(Math.max(msg.fillers, 1), 200_000), (i) => `bench-edge-filler-${i}`);
+      const spreadOrder = Uint32Array.from(spread.keys());
       await verifyRate(edge.verifier, known, order, 300);
       if (process.env.BENCH_PROFILE) await profileLookups(edge.verifier, known, order, process.env.BENCH_PROFILE);
       verifyNowRate(edge.verifier, known, order, 300);
       floorRate(lookup, known, order, 300);
+      if (msg.fillers > 0) floorRate(lookup, spread, spreadOrder, 300);
       const verifyNowRuns = [];
       const lookupRuns = [];
       const verifyRuns = [];
       const floorRuns = [];
       const streamedRuns = [];
       const awaitedRuns = [];
+      const spreadLookupRuns = [];
+      const spreadFloorRuns = [];
       for (let r = 0; r < ROUNDS; r++) {
         verifyNowRuns.push(verifyNowRate(edge.verifier, known, order, MS));
         verifyRuns.push(await verifyRate(edge.verifier, known, order, MS));
@@ -113,6 +120,10 @@ async function runEdge(url, token) {
         lookupRuns.push(floorRate(lookup, known, order, MS));
         streamedRuns.push(floorRate(streamedFloor, known, order, MS));
         awaitedRuns.push(await verifyRate(floorAwaited, known, order, MS));
+        if (msg.fillers > 0) {
+          spreadLookupRuns.push(floorRate(lookup, spread, spreadOrder, MS));
+          spreadFloorRuns.push(floorRate(floor, spread, spreadOrder, MS));
+        }
         await new Promise((r) => setImmediate(r)); // let the link read its heartbeats
       }
       process.send({
@@ -123,6 +134,8 @@ async function runEdge(url, token) {
         floor: floorRuns,
         streamed: streamedRuns,
         awaited: awaitedRuns,
+        spreadLookup: spreadLookupRuns,
+        spreadFloor: spreadFloorRuns,
       });
     } else if (msg.type === 'watch') {
       await watchRevocation(edge.verifier, msg.key);
@@ -206,6 +219,10 @@ async function main() {
   const verifyNowRatio = ratioOf('verifyNow', 'floor');
   const awaitedRatio = ratioOf('verify', 'awaited');
   const streamedRatio = ratioOf('verify', 'streamed');
+  const spread = rates.spreadLookup.length > 0;
+  const spreadRatio = spread ? ratioOf('spreadLookup', 'spreadFloor') : null;
+  const lookupsKept = spread ? ratioOf('spreadLookup', 'lookup') : null;
+  const floorKept = spread ? ratioOf('spreadFloor', 'floor') : null;
 
   // (a) revocation
   // A consumer of its own (the seeded one holds more active keys than a consumer may).
@@ -252,6 +269,14 @@ async function main() {
   console.log(`floor (one-shot SHA-256 + Map.get over ${loaded.keys} hashes): ${rate.floor}/s`);
   console.log(`edge lookup (hashKey + the edge's key table):          ${rate.lookup}/s`);
   console.log(`lookup / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio}) ${mark(pass.lookups)}`);
+  if (spread) {
+    console.log(
+      `spread over all ${loaded.keys} keys in random order: lookup ${rate.spreadLookup}/s, floor ${rate.spreadFloor}/s, lookup / floor ${spreadRatio.toFixed(3)}`,
+    );
+    console.log(
+      `  from ${KNOWN} keys to all of them lookups keep ${lookupsKept.toFixed(3)} of their rate, the floor ${floorKept.toFixed(3)} (memory latency)`,
+    );
+  }
   console.log('whole verifications at the edge (decision, limits, usage counting), beside it:');
   console.log(
     `  verifyNow (a held key is answered synchronously): ${rate.verifyNow}/s, / floor ${verifyNowRatio.toFixed(3)}`,
@@ -280,8 +305,12 @@ async function main() {
         floor: rate.floor,
         floorAwaited: rate.awaited,
         floorCreateHash: rate.streamed,
+        spreadLookup: rate.spreadLookup ?? null,
+        spreadFloor: rate.spreadFloor ?? null,
       },
       lookupRatio: Number(lookupRatio.toFixed(3)),
+      spreadLookupRatio: spread ? Number(spreadRatio.toFixed(3)) : null,
+      spreadKept: spread ? { lookup: Number(lookupsKept.toFixed(3)), floor: Number(floorKept.toFixed(3)) } : null,
       verifyNowRatio: Number(verifyNowRatio.toFixed(3)),
       verifyRatioAwaited: Number(awaitedRatio.toFixed(3)),
       verifyRatioCreateHash: Number(streamedRatio.toFixed(3)),

@@ -104,10 +104,20 @@ async function runReplyFrom(upstream, databaseUrl) {
   const preHandler = keyrollFastify({ verifier: embedded.verifier, scopes: SCOPES });
   app.get('/api/*', { preHandler }, (request, reply) =>
     reply.from(request.url, {
-      // Like the gateway: the key stays here, the upstream learns who called.
+      // Like the gateway: the key stays here, the upstream learns who called and the forwarding
+      // headers a proxy adds (X-Forwarded-For/-Proto/-Host and an RFC 7239 Forwarded element).
       rewriteRequestHeaders: (req, headers) => {
         const { 'x-api-key': _key, authorization: _authorization, ...rest } = headers;
-        return { ...rest, 'x-keyroll-consumer-id': req.keyroll.consumerId, 'x-keyroll-key-id': req.keyroll.keyId };
+        const client = req.socket.remoteAddress ?? 'unknown';
+        return {
+          ...rest,
+          'x-forwarded-for': client,
+          'x-forwarded-proto': 'http',
+          'x-forwarded-host': headers.host,
+          forwarded: `for=${client};proto=http;host=${headers.host}`,
+          'x-keyroll-consumer-id': req.keyroll.consumerId,
+          'x-keyroll-key-id': req.keyroll.keyId,
+        };
       },
     }),
   );

@@ -13,6 +13,10 @@ const HASH_BYTES = 32;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const NO_TIME = -1;
+/** Per row in `#numbers`: expiry, retirement and revocation times, then the version. */
+const NUMBERS = 4;
+/** Per row in `#refs`: id, consumer id, name, lineage id (`null`: the key's own id), scopes, metadata. */
+const REFS = 6;
 /** The most keys a store is presized for (a hint from upstream is not trusted with more memory than this). */
 export const MAX_PRESIZE = 1 << 22;
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
@@ -26,7 +30,7 @@ const HOT_SET_MASK = HOT_KEYS / 2 - 1;
 
 /**
  * Every key of an edge, packed to stay near 150 bytes per key instead of ~520 for a `Map` of objects:
- * SHA-256 hashes as bytes in an open-addressing table, timestamps and versions in typed arrays,
+ * SHA-256 hashes as bytes in an open-addressing table, timestamps and versions in a typed array,
  * consumer ids, names, scope lists and metadata shared between keys, the rare limits and IP lists
  * aside. A lookup builds the {@link CachedKey} it returns, and keeps up to {@link HOT_KEYS} of those
  * it built, recently read ones (dropped on every `set` and `delete` of their hash, so a change is
@@ -40,14 +44,12 @@ export class CompactKeyStore {
   #live = 0;
   #used = 0;
   #hashes: Uint8Array;
-  #times: Float64Array;
-  #versions: Int32Array;
-  #ids: string[] = [];
-  #consumers: string[] = [];
-  #names: string[] = [];
-  #lineage: (string | null)[] = [];
-  #scopes: (readonly string[])[] = [];
-  #metadata: Record<string, unknown>[] = [];
+  /**
+   * A row's numbers and its references, each row's side by side (`NUMBERS` and `REFS` per row), so
+   * that building a key that is not hot reads two places in memory rather than one array per field.
+   */
+  #numbers: Float64Array;
+  #refs: unknown[] = [];
   readonly #extras = new Map<number, Extras>();
   readonly #interned = new Map<string, string>();
   readonly #scopeLists = new Map<string, readonly string[]>();
@@ -71,8 +73,7 @@ export class CompactKeyStore {
     while (slots * 3 < rows * 4) slots *= 2;
     this.#slots = new Int32Array(slots);
     this.#hashes = new Uint8Array(rows * HASH_BYTES);
-    this.#times = new Float64Array(rows * 3);
-    this.#versions = new Int32Array(rows);
+    this.#numbers = new Float64Array(rows * NUMBERS);
   }
 
   /** Number of keys held. */
@@ -129,7 +130,7 @@ export class CompactKeyStore {
     const row = (this.#slots[slot] ?? 0) - 1;
     this.#slots[slot] = TOMBSTONE;
     this.#extras.delete(row);
-    this.#ids[row] = '';
+    this.#refs.fill(null, row * REFS, row * REFS + REFS);
     this.#free.push(row);
     this.#live--;
   }
@@ -146,16 +147,19 @@ export class CompactKeyStore {
   }
 
   #write(row: number, k: CachedKey): void {
-    this.#ids[row] = k.id;
-    this.#consumers[row] = this.#intern(k.consumerId);
-    this.#names[row] = this.#intern(k.name);
-    this.#lineage[row] = k.lineageId === k.id ? null : this.#intern(k.lineageId);
-    this.#scopes[row] = this.#shared(k.scopes);
-    this.#metadata[row] = isEmpty(k.metadata) ? EMPTY_METADATA : k.metadata;
-    this.#versions[row] = k.version;
-    this.#times[row * 3] = k.expiresAt ?? NO_TIME;
-    this.#times[row * 3 + 1] = k.retiresAt ?? NO_TIME;
-    this.#times[row * 3 + 2] = k.revokedAt ?? NO_TIME;
+    const r = row * REFS;
+    const refs = this.#refs;
+    refs[r] = k.id;
+    refs[r + 1] = this.#intern(k.consumerId);
+    refs[r + 2] = this.#intern(k.name);
+    refs[r + 3] = k.lineageId === k.id ? null : this.#intern(k.lineageId);
+    refs[r + 4] = this.#shared(k.scopes);
+    refs[r + 5] = isEmpty(k.metadata) ? EMPTY_METADATA : k.metadata;
+    const n = row * NUMBERS;
+    this.#numbers[n] = k.expiresAt ?? NO_TIME;
+    this.#numbers[n + 1] = k.retiresAt ?? NO_TIME;
+    this.#numbers[n + 2] = k.revokedAt ?? NO_TIME;
+    this.#numbers[n + 3] = k.version;
     if (k.allowedRanges || k.rateLimit || k.quota || k.planId) {
       this.#extras.set(row, {
         allowedRanges: k.allowedRanges,
@@ -167,29 +171,33 @@ export class CompactKeyStore {
   }
 
   #build(row: number, hash: string): CachedKey {
-    const id = this.#ids[row] ?? '';
-    const extras = this.#extras.get(row);
+    // The casts read back what `#write` put at each offset.
+    const r = row * REFS;
+    const refs = this.#refs;
+    const id = refs[r] as string;
+    const n = row * NUMBERS;
+    const extras = this.#extras.size === 0 ? undefined : this.#extras.get(row);
     return {
       id,
-      consumerId: this.#consumers[row] ?? '',
+      consumerId: refs[r + 1] as string,
       hash,
-      name: this.#names[row] ?? '',
-      version: this.#versions[row] ?? 0,
-      lineageId: this.#lineage[row] ?? id,
-      scopes: this.#scopes[row] ?? [],
-      metadata: this.#metadata[row] ?? EMPTY_METADATA,
+      name: refs[r + 2] as string,
+      version: this.#numbers[n + 3] ?? 0,
+      lineageId: (refs[r + 3] as string | null) ?? id,
+      scopes: refs[r + 4] as readonly string[],
+      metadata: refs[r + 5] as Record<string, unknown>,
       allowedRanges: extras?.allowedRanges ?? null,
       rateLimit: extras?.rateLimit ?? null,
       quota: extras?.quota ?? null,
       planId: extras?.planId ?? null,
-      expiresAt: this.#time(row * 3),
-      retiresAt: this.#time(row * 3 + 1),
-      revokedAt: this.#time(row * 3 + 2),
+      expiresAt: this.#time(n),
+      retiresAt: this.#time(n + 1),
+      revokedAt: this.#time(n + 2),
     };
   }
 
   #time(at: number): number | null {
-    const t = this.#times[at] ?? NO_TIME;
+    const t = this.#numbers[at] ?? NO_TIME;
     return t === NO_TIME ? null : t;
   }
 
@@ -230,11 +238,10 @@ export class CompactKeyStore {
     const reused = this.#free.pop();
     if (reused !== undefined) return reused;
     const row = this.#rows++;
-    if (row >= this.#versions.length) {
-      const cap = this.#versions.length * 2;
+    if (row * NUMBERS >= this.#numbers.length) {
+      const cap = (this.#numbers.length / NUMBERS) * 2;
       this.#hashes = grow(this.#hashes, cap * HASH_BYTES);
-      this.#times = grow(this.#times, cap * 3);
-      this.#versions = grow(this.#versions, cap);
+      this.#numbers = grow(this.#numbers, cap * NUMBERS);
     }
     return row;
   }
@@ -306,8 +313,11 @@ function toBytes(hex: string, out: Uint8Array): boolean {
   return true;
 }
 
+/** The value of each lower-case hex digit by character code, -1 for every other code below 128. */
+const NIBBLES = Int8Array.from({ length: 128 }, (_, c) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1,
+);
+
 function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
+  return c < 128 ? (NIBBLES[c] ?? -1) : -1;
 }
