@@ -1,4 +1,4 @@
-// A consumer's usage: requests by outcome for the consumer or one of its keys, and its plan's quota use.
+// A consumer's usage: requests by outcome for the consumer or one of its keys, and its quota's credits left.
 import { api, query } from './api.js';
 import { el, problemBox, replace } from './dom.js';
 import { keyLabel } from './names.js';
@@ -10,19 +10,25 @@ export function consumerUsage(consumer) {
   (async () => {
     const keys = (await api('GET', `/v1/keys${query({ consumerId: consumer.id, limit: 50 })}`)).data;
     const plan = consumer.planId ? await api('GET', `/v1/plans/${encodeURIComponent(consumer.planId)}`) : null;
-    const live = keys.filter((k) => k.status === 'active' || k.status === 'deprecated');
+    // The consumer's own quota, else its plan's: one counter that all its keys draw on together.
+    const quota = consumer.quota ?? plan?.quota;
+    const label = `${consumer.name} (all keys)`;
     replace(
       box,
       usagePanel([
-        { label: `${consumer.name} (all keys)`, params: { consumerId: consumer.id } },
+        { label, params: { consumerId: consumer.id } },
         ...keys.map((k) => ({ label: `key ${keyLabel(k)}`, params: { keyId: k.id } })),
       ]),
-      plan?.quota && live.length
+      quota
         ? el(
             'section',
             { class: 'card' },
-            el('h2', {}, `Quota use (plan ${plan.name})`),
-            await quotaChart(`Valid requests this ${plan.quota.period} against the quota, per key`, live, plan.quota),
+            el('h2', {}, consumer.quota ? 'Quota use (own quota)' : `Quota use (plan ${plan.name})`),
+            await quotaChart(
+              `Credits left of the quota of ${label}`,
+              { label, params: { consumerId: consumer.id } },
+              quota,
+            ),
           )
         : null,
     );

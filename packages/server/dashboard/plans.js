@@ -1,4 +1,4 @@
-// Plans: the list, creating one, and each plan's quota use by the keys of a consumer on it.
+// Plans: the list, creating one, and each plan's quota use by a consumer on it.
 import { api, query } from './api.js';
 import { el, formCard, link, problemBox, replace, table, when } from './dom.js';
 import { pagedTable } from './paged.js';
@@ -64,7 +64,7 @@ export function plansView(view) {
   );
 }
 
-/** The quota use of one consumer's keys under `plan`, chosen in a labelled search box. */
+/** The quota use under `plan` of one consumer on it (all its keys together), chosen in a labelled search box. */
 function quotaUse(plan) {
   const q = el('input', { name: 'quotaConsumer', type: 'search', maxLength: 200, placeholder: 'consumer name' });
   const body = el('div', { class: 'chart-slot' });
@@ -82,12 +82,18 @@ function quotaUse(plan) {
       const found = await api('GET', `/v1/consumers${query({ q: q.value.trim(), limit: 1 })}`);
       const consumer = found.data[0];
       if (!consumer) return replace(body, el('p', { class: 'muted' }, 'No consumer matches.'));
-      const keys = await api('GET', `/v1/keys${query({ consumerId: consumer.id, status: 'active', limit: 20 })}`);
-      if (keys.data.length === 0)
-        return replace(body, el('p', { class: 'muted' }, `${consumer.name} has no active key.`));
+      if (consumer.planId !== plan.id)
+        return replace(body, el('p', { class: 'muted' }, `${consumer.name} is not on this plan.`));
+      if (consumer.quota)
+        return replace(body, el('p', { class: 'muted' }, `${consumer.name} has its own quota, not this plan's.`));
+      const label = `${consumer.name} (all keys)`;
       replace(
         body,
-        await quotaChart(`Quota use of ${consumer.name}'s keys this ${plan.quota.period}`, keys.data, plan.quota),
+        await quotaChart(
+          `Credits left of the quota of ${label}`,
+          { label, params: { consumerId: consumer.id } },
+          plan.quota,
+        ),
       );
     } catch (err) {
       replace(body, problemBox(err));

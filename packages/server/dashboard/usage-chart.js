@@ -1,8 +1,8 @@
 // Usage charts: verifications over time by outcome (valid, or refused by code), and quota use against its limit.
 import { api, query } from './api.js';
 import { timeChart } from './charts.js';
-import { el, problemBox, replace } from './dom.js';
-import { keyLabel } from './names.js';
+import { el, problemBox, replace, when } from './dom.js';
+import { GRANULARITY_MS, modelRemaining, quotaWindow } from './quota-model.js';
 
 /** The windows offered: the last 24 buckets of a size, ending at the server's now (browsers' clocks may be off). */
 const WINDOWS = [
@@ -65,61 +65,63 @@ export function usagePanel(subjects) {
   );
 }
 
-/** The start of the current quota period (`day` or `month`, UTC) at `now` (ms). */
-function periodStart(period, now) {
-  const d = new Date(now);
-  return period === 'month'
-    ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
-    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+/** "+100 every day" for a quota's refill. */
+function refillText(refill) {
+  return `+${refill.amount} every ${refill.every}`;
 }
 
 /**
- * Quota use of `keys` (each counted on its own, as quotas are per key) under `quota` (`{ limit, period }`):
- * valid requests added up since the period began, with the limit as a line of its own.
+ * The credits left of one quota counter — `subject` (`{ label, params }`: `{ consumerId }` for a consumer's
+ * counter, which all its keys draw on) under `quota` (`{ limit, period?, refill? }`) — over the current
+ * period, or over the last refills of credits that only refill: modelled from the valid requests in each
+ * bucket with the server's refill rules (see quota-model.js), with the limit as a line of its own.
  */
-export async function quotaChart(title, keys, quota) {
-  // Credits that only refill have no period to add requests up over: say how they refill instead.
-  if (!quota.period)
-    return el(
-      'p',
-      { class: 'muted' },
-      `Credits: up to ${quota.limit} per key, topped up by ${quota.refill?.amount} every ${quota.refill?.every}; ` +
-        'each verify answer shows what remains.',
-    );
-  const granularity = quota.period === 'month' ? 'day' : 'hour';
-  // The period starts by the server's clock: its now is the end of a default window.
-  const now = Date.parse((await api('GET', '/v1/analytics/usage?granularity=minute')).to);
-  const from = new Date(periodStart(quota.period, now)).toISOString();
-  const series = await Promise.all(
-    keys.map((k) => api('GET', `/v1/analytics/usage${query({ keyId: k.id, granularity, from })}`)),
+export async function quotaChart(title, subject, quota) {
+  // By the server's clock: a default window ends with the minute under way, so its start is the last whole
+  // minute the server has passed (refills at whole minutes, as daily and monthly ones are, are then exact).
+  const now = Date.parse((await api('GET', '/v1/analytics/usage?granularity=minute')).to) - 60_000;
+  const { granularity, from, fromFull } = quotaWindow(quota, now);
+  const usage = await api(
+    'GET',
+    `/v1/analytics/usage${query({ ...subject.params, granularity, from: new Date(from).toISOString() })}`,
   );
-  const times = (series[0]?.buckets ?? []).map((b) => Date.parse(b.start));
-  const used = series.map((u) => {
-    let sum = 0;
-    return u.buckets.map((b) => {
-      sum += b.codes.VALID ?? 0;
-      return sum;
-    });
-  });
+  const buckets = usage.buckets.map((b) => ({ start: Date.parse(b.start), used: b.codes.VALID ?? 0 }));
+  const times = buckets.map((b) => b.start);
+  const left = modelRemaining(quota, buckets, { sizeMs: GRANULARITY_MS[granularity], now });
   const chart = timeChart({
     title,
     series: [
-      ...keys.map((k, i) => ({ name: `used by ${keyLabel(k)}`, colour: i + 1, total: false })),
-      { name: `limit per ${quota.period}`, colour: 0, total: false },
+      { name: `credits left of ${subject.label}`, colour: 1, total: false },
+      { name: `limit${quota.period ? ` per ${quota.period}` : ''}`, colour: 0, total: false },
     ],
   });
-  chart.setData(times, [...used, times.map(() => quota.limit)]);
-  const table = el(
-    'ul',
-    { class: 'quota-use' },
-    keys.map((k, i) => {
-      const n = used[i].at(-1) ?? 0;
-      return el(
-        'li',
-        {},
-        `${keyLabel(k)}: ${n} of ${quota.limit} (${Math.round((n / quota.limit) * 100)}%) this ${quota.period}`,
-      );
-    }),
+  chart.setData(times, [left, times.map(() => quota.limit)]);
+  const requests = buckets.reduce((n, b) => n + b.used, 0);
+  const remaining = left.at(-1) ?? quota.limit;
+  const since = quota.period ? `this ${quota.period}` : `since ${when(new Date(from).toISOString())}`;
+  const rules = [
+    quota.refill ? `Refills ${refillText(quota.refill)}, never above ${quota.limit}` : null,
+    quota.period ? `${quota.refill ? 'full' : 'Full'} again at the start of each ${quota.period} (UTC)` : null,
+  ].filter(Boolean);
+  return el(
+    'div',
+    {},
+    chart.node,
+    el(
+      'p',
+      { class: 'quota-use' },
+      `${subject.label}: ${remaining} of ${quota.limit} credits left (${Math.round((remaining / quota.limit) * 100)}%); ` +
+        `${requests} valid requests ${since}.`,
+    ),
+    el(
+      'p',
+      { class: 'muted' },
+      `${rules.length ? `${rules.join('; ')}. ` : ''}Modelled from usage, one credit per valid request ` +
+        '(usage records requests, not their cost)' +
+        (fromFull
+          ? `, from full at the start of the ${quota.period}.`
+          : `, taking the balance as full on ${when(new Date(from).toISOString())} (exact once it has been full since).`) +
+        ' Each verify answer shows what remains.',
+    ),
   );
-  return el('div', {}, chart.node, table);
 }

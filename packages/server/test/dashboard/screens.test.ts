@@ -67,7 +67,8 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     for (let i = 0; i < 2; i++) await h.json('POST', '/v1/keys/verify', { key: c.key }, 200);
     await page.fill('input[name=quotaConsumer]', 'quota-co');
     await page.click('button:has-text("Show quota use")');
-    await page.getByText(`metered (${c.hint}): 2 of 1000 (0%) this day`).waitFor();
+    // The plan's quota is the consumer's: one counter for all its keys.
+    await page.getByText('quota-co (all keys): 998 of 1000 credits left (100%); 2 valid requests this day.').waitFor();
 
     await page.goto(`/dashboard#/consumers/${c.consumerId}`);
     await page.locator('.facts a', { hasText: 'pro' }).waitFor();
@@ -75,6 +76,38 @@ describe.skipIf(!hasChromium || !sqlite?.available)('dashboard screens in Chromi
     await page.click('nav >> text=Plans');
     await page.locator('tbody tr', { hasText: 'pro' }).getByText('1000 / day').waitFor();
     await expectAccessible(page, 'plans');
+  });
+
+  it('charts the credits left of a quota that refills, as the server counts them', async () => {
+    // 10 credits, 4 back at each UTC midnight; 13 requests admitted over two days.
+    const plan = await h.json(
+      'POST',
+      '/v1/plans',
+      { name: 'credits', quota: { limit: 10, refill: { amount: 4, every: 'day' } } },
+      201,
+    );
+    const c = await consumer('refill-co', { name: 'prepaid' });
+    await h.json('PATCH', `/v1/consumers/${c.consumerId}`, { planId: plan.id }, 200);
+    await h.kr.cluster.feed.catchUp();
+    h.clock.set(Date.UTC(2026, 0, 5, 20));
+    for (let i = 0; i < 10; i++)
+      expect((await h.json('POST', '/v1/keys/verify', { key: c.key }, 200)).valid).toBe(true);
+    expect((await h.json('POST', '/v1/keys/verify', { key: c.key }, 200)).code).toBe('QUOTA_EXCEEDED');
+    h.clock.set(Date.UTC(2026, 0, 6, 9));
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await h.json('POST', '/v1/keys/verify', { key: c.key }, 200));
+    expect(answers.map((a) => a.valid)).toEqual([true, true, true]);
+    // The server's own count after the last request; nothing comes back before the next midnight.
+    expect(answers[2].quota).toMatchObject({ limit: 10, remaining: 1, resetsAt: '2026-01-07T00:00:00.000Z' });
+    h.clock.set(Date.UTC(2026, 0, 6, 12));
+
+    await page.goto(`/dashboard#/consumers/${c.consumerId}`);
+    await page.getByRole('heading', { name: 'Quota use (plan credits)' }).waitFor();
+    await page.getByText(/^refill-co \(all keys\): 1 of 10 credits left \(10%\); 13 valid requests since /).waitFor();
+    await page.getByText(/Refills \+4 every day, never above 10\./).waitFor();
+    await page.locator('.legend', { hasText: 'credits left of refill-co (all keys)' }).waitFor();
+    await page.getByRole('img', { name: 'Credits left of the quota of refill-co (all keys)' }).waitFor();
+    await expectAccessible(page, 'refilling quota');
   });
 
   it('searches consumers and keys by name and by the end of a key hint', async () => {
