@@ -17,7 +17,8 @@
 //   BENCH_TRIALS=0 BENCH_PROFILE=/tmp/edge.cpuprofile ...  (no revocation trials; a CPU profile of the
 //                                                           edge's lookup rounds, for chrome://inspect)
 //
-// Targets (issue 13): revocation p99 ≤ 50 ms; ≤ 200 B/key and ≤ 10 s load at 1M keys; lookups ≥ 0.8 × floor.
+// Targets (issue 13): revocation p99 ≤ 50 ms; ≤ 200 B/key and ≤ 10 s load at 1M keys; lookups ≥ 0.8 × floor
+// both over the 1,000 keys and spread over every key.
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -246,7 +247,8 @@ async function main() {
     revocation: res.p99 !== null && res.p99 <= TARGET.p99Ms,
     bytesPerKey: bytesPerKey <= TARGET.bytesPerKey,
     load: loadSeconds <= TARGET.loadSeconds,
-    lookups: lookupRatio >= TARGET.lookupRatio,
+    // Both where lookups hit the same 1,000 keys and spread over every key.
+    lookups: lookupRatio >= TARGET.lookupRatio && (spreadRatio === null || spreadRatio >= TARGET.lookupRatio),
   };
   const mark = (ok) => (ok ? 'PASS' : 'FAIL');
 
@@ -268,7 +270,7 @@ async function main() {
   console.log(`(c) lookups, ${ROUNDS} rounds × ${MS} ms, ${KNOWN} keys in random order, medians of rounds`);
   console.log(`floor (one-shot SHA-256 + Map.get over ${loaded.keys} hashes): ${rate.floor}/s`);
   console.log(`edge lookup (hashKey + the edge's key table):          ${rate.lookup}/s`);
-  console.log(`lookup / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio}) ${mark(pass.lookups)}`);
+  console.log(`lookup / floor: ${lookupRatio.toFixed(3)} (target ≥ ${TARGET.lookupRatio})`);
   if (spread) {
     console.log(
       `spread over all ${loaded.keys} keys in random order: lookup ${rate.spreadLookup}/s, floor ${rate.spreadFloor}/s, lookup / floor ${spreadRatio.toFixed(3)}`,
@@ -277,6 +279,7 @@ async function main() {
       `  from ${KNOWN} keys to all of them lookups keep ${lookupsKept.toFixed(3)} of their rate, the floor ${floorKept.toFixed(3)} (memory latency)`,
     );
   }
+  console.log(`lookups ≥ ${TARGET.lookupRatio} × floor, both ways: ${mark(pass.lookups)}`);
   console.log('whole verifications at the edge (decision, limits, usage counting), beside it:');
   console.log(
     `  verifyNow (a held key is answered synchronously): ${rate.verifyNow}/s, / floor ${verifyNowRatio.toFixed(3)}`,

@@ -13,8 +13,13 @@ const HASH_BYTES = 32;
 const EMPTY = 0;
 const TOMBSTONE = -1;
 const NO_TIME = -1;
-/** Per row in `#numbers`: expiry, retirement and revocation times, then the version. */
-const NUMBERS = 4;
+/**
+ * Bytes per row in `#rowBytes`: the SHA-256 (32 bytes), then expiry, retirement and revocation times and
+ * the version (float64 each): one 64-byte cache line, read by a lookup's hash comparison and its build.
+ */
+const ROW_BYTES = 64;
+/** Float64 index, within a row, of its expiry time (retirement, revocation and version follow). */
+const NUMBERS_AT = HASH_BYTES / 8;
 /** Per row in `#refs`: id, consumer id, name, lineage id (`null`: the key's own id), scopes, metadata. */
 const REFS = 6;
 /** The most keys a store is presized for (a hint from upstream is not trusted with more memory than this). */
@@ -43,9 +48,10 @@ export class CompactKeyStore {
   #free: number[] = [];
   #live = 0;
   #used = 0;
-  #hashes: Uint8Array;
+  /** Rows as bytes (their hashes) and as float64s (their numbers): two views of one buffer. */
+  #rowBytes: Uint8Array;
   /**
-   * A row's numbers and its references, each row's side by side (`NUMBERS` and `REFS` per row), so
+   * A row's numbers (in `#rowBytes`) and its references, each row's side by side (`REFS` per row), so
    * that building a key that is not hot reads two places in memory rather than one array per field.
    */
   #numbers: Float64Array;
@@ -72,8 +78,8 @@ export class CompactKeyStore {
     let slots = 1024;
     while (slots * 3 < rows * 4) slots *= 2;
     this.#slots = new Int32Array(slots);
-    this.#hashes = new Uint8Array(rows * HASH_BYTES);
-    this.#numbers = new Float64Array(rows * NUMBERS);
+    this.#rowBytes = new Uint8Array(rows * ROW_BYTES);
+    this.#numbers = new Float64Array(this.#rowBytes.buffer);
   }
 
   /** Number of keys held. */
@@ -114,7 +120,7 @@ export class CompactKeyStore {
       if ((this.#used + 1) * 4 > this.#slots.length * 3)
         this.#rehash(this.#slots.length * (this.#live * 2 > this.#slots.length ? 2 : 1));
       row = this.#newRow();
-      this.#hashes.set(this.#probe, row * HASH_BYTES);
+      this.#rowBytes.set(this.#probe, row * ROW_BYTES);
       this.#insertSlot(row);
       this.#live++;
     }
@@ -155,7 +161,7 @@ export class CompactKeyStore {
     refs[r + 3] = k.lineageId === k.id ? null : this.#intern(k.lineageId);
     refs[r + 4] = this.#shared(k.scopes);
     refs[r + 5] = isEmpty(k.metadata) ? EMPTY_METADATA : k.metadata;
-    const n = row * NUMBERS;
+    const n = (row * ROW_BYTES) / 8 + NUMBERS_AT;
     this.#numbers[n] = k.expiresAt ?? NO_TIME;
     this.#numbers[n + 1] = k.retiresAt ?? NO_TIME;
     this.#numbers[n + 2] = k.revokedAt ?? NO_TIME;
@@ -175,7 +181,7 @@ export class CompactKeyStore {
     const r = row * REFS;
     const refs = this.#refs;
     const id = refs[r] as string;
-    const n = row * NUMBERS;
+    const n = (row * ROW_BYTES) / 8 + NUMBERS_AT;
     const extras = this.#extras.size === 0 ? undefined : this.#extras.get(row);
     return {
       id,
@@ -213,7 +219,7 @@ export class CompactKeyStore {
 
   #insertSlot(row: number): void {
     const mask = this.#slots.length - 1;
-    const bytes = this.#hashes.subarray(row * HASH_BYTES, row * HASH_BYTES + HASH_BYTES);
+    const bytes = this.#rowBytes.subarray(row * ROW_BYTES, row * ROW_BYTES + HASH_BYTES);
     let i = start(bytes) & mask;
     while ((this.#slots[i] ?? EMPTY) > 0) i = (i + 1) & mask;
     if (this.#slots[i] === EMPTY) this.#used++;
@@ -221,8 +227,8 @@ export class CompactKeyStore {
   }
 
   #sameHash(row: number, bytes: Uint8Array): boolean {
-    const at = row * HASH_BYTES;
-    for (let j = 0; j < HASH_BYTES; j++) if (this.#hashes[at + j] !== bytes[j]) return false;
+    const at = row * ROW_BYTES;
+    for (let j = 0; j < HASH_BYTES; j++) if (this.#rowBytes[at + j] !== bytes[j]) return false;
     return true;
   }
 
@@ -238,10 +244,11 @@ export class CompactKeyStore {
     const reused = this.#free.pop();
     if (reused !== undefined) return reused;
     const row = this.#rows++;
-    if (row * NUMBERS >= this.#numbers.length) {
-      const cap = (this.#numbers.length / NUMBERS) * 2;
-      this.#hashes = grow(this.#hashes, cap * HASH_BYTES);
-      this.#numbers = grow(this.#numbers, cap * NUMBERS);
+    if (row * ROW_BYTES >= this.#rowBytes.length) {
+      const rows = new Uint8Array(this.#rowBytes.length * 2);
+      rows.set(this.#rowBytes);
+      this.#rowBytes = rows;
+      this.#numbers = new Float64Array(rows.buffer);
     }
     return row;
   }
@@ -293,12 +300,6 @@ function isEmpty(o: Record<string, unknown>): boolean {
 function start(bytes: Uint8Array): number {
   // SHA-256 is uniform: its first four bytes are as good a slot index as any hash of them.
   return ((bytes[0] ?? 0) | ((bytes[1] ?? 0) << 8) | ((bytes[2] ?? 0) << 16) | ((bytes[3] ?? 0) << 24)) >>> 0;
-}
-
-function grow<T extends Uint8Array | Float64Array | Int32Array>(array: T, length: number): T {
-  const next = new (array.constructor as new (n: number) => T)(length);
-  next.set(array);
-  return next;
 }
 
 /** Parses 64 lower-case hex digits (as `hashKey` writes them) into `out`; false for anything else, like a `Map` would miss it. */
