@@ -285,8 +285,10 @@ export async function runRotationScenario({ databaseUrl, onProgress = () => unde
     const revokedAt = Date.now();
     const emRotation = await admin('POST', `/v1/keys/${em.keyId}/rotate`, { gracePeriod: 0, reason: 'leaked' });
     await sleep(500);
-    dropKeyInto(em.file, emRotation.key);
+    // Stamped before the write: the consumer may pick the key up within the same millisecond as the
+    // rename, so a stamp taken after it could come later than the pickup.
     const deliveredAt = Date.now();
+    dropKeyInto(em.file, emRotation.key);
     onStep('case 4: emergency rollover of "emergency" (revoked now, new key in its file 500 ms later)');
 
     // Case 3 happens by itself (scheduler + claims); autoRotate fires 4-5 s after its key was made.
