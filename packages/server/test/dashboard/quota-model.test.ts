@@ -1,12 +1,7 @@
-import {
-  type CachedKey,
-  MemoryRateLimiter,
-  PlanLimitChecker,
-  type QuotaSpec,
-  type RefillSpec,
-} from '@keyroll/verifier/internal';
+import { MemoryRateLimiter, PlanLimitChecker, type QuotaSpec, type RefillSpec } from '@keyroll/verifier/internal';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { keyOf } from '../../../verifier/test/limiter/limit-fixtures.js';
 import { GRANULARITY_MS, modelRemaining, quotaWindow, refillEvery, refillIndex } from '../../dashboard/quota-model.js';
 
 const HOUR = 3_600_000;
@@ -186,23 +181,7 @@ describe('the dashboard’s quota model against the server’s limiter', () => {
               plan: () => null,
             },
           });
-          const key: CachedKey = {
-            id: 'key_1',
-            consumerId: 'csm_1',
-            hash: 'h',
-            name: 'default',
-            version: 1,
-            lineageId: 'key_1',
-            scopes: [],
-            metadata: {},
-            allowedRanges: null,
-            rateLimit: null,
-            quota: null,
-            planId: null,
-            expiresAt: null,
-            retiresAt: null,
-            revokedAt: null,
-          };
+          const key = keyOf('key_1', 'csm_1');
           const times = offsets.map((o) => c.start + Math.floor(o * (end - c.start))).sort((a, b) => a - b);
           // The server's answers: each request admitted (VALID) or not, and after each bucket what is left.
           const valid = new Array<number>(c.buckets).fill(0);
