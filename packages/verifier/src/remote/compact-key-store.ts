@@ -43,7 +43,13 @@ const HOT_SET_MASK = HOT_KEYS / 2 - 1;
  * parse nor a `Map`'s hashing of 64 characters.
  */
 export class CompactKeyStore {
+  /**
+   * The open-addressing table, two numbers a slot: the row + 1 (`EMPTY`, `TOMBSTONE`), then a
+   * fingerprint of the hash (its bytes 4–7), so that a probe passing other keys' slots reads no row.
+   */
   #slots: Int32Array;
+  /** Number of slots (a power of two). */
+  #capacity: number;
   #rows = 0;
   #free: number[] = [];
   #live = 0;
@@ -77,7 +83,8 @@ export class CompactKeyStore {
     // Slots stay at most three quarters used (see `set`): a power of two above rows × 4/3.
     let slots = 1024;
     while (slots * 3 < rows * 4) slots *= 2;
-    this.#slots = new Int32Array(slots);
+    this.#capacity = slots;
+    this.#slots = new Int32Array(slots * 2);
     this.#rowBytes = new Uint8Array(rows * ROW_BYTES);
     this.#numbers = new Float64Array(this.#rowBytes.buffer);
   }
@@ -95,7 +102,7 @@ export class CompactKeyStore {
     if (!toBytes(hash, this.#probe)) return null;
     const slot = this.#find(this.#probe);
     if (slot < 0) return null;
-    const built = this.#build((this.#slots[slot] ?? 0) - 1, hash);
+    const built = this.#build((this.#slots[slot * 2] ?? 0) - 1, hash);
     // The latest read first, the one before it second: the set's older key makes room.
     this.#hotHashes[at + 1] = this.#hotHashes[at] ?? '';
     this.#hotKeys[at + 1] = this.#hotKeys[at] ?? null;
@@ -115,10 +122,10 @@ export class CompactKeyStore {
     if (!toBytes(key.hash, this.#probe)) return;
     const found = this.#find(this.#probe);
     let row: number;
-    if (found >= 0) row = (this.#slots[found] ?? 0) - 1;
+    if (found >= 0) row = (this.#slots[found * 2] ?? 0) - 1;
     else {
-      if ((this.#used + 1) * 4 > this.#slots.length * 3)
-        this.#rehash(this.#slots.length * (this.#live * 2 > this.#slots.length ? 2 : 1));
+      if ((this.#used + 1) * 4 > this.#capacity * 3)
+        this.#rehash(this.#capacity * (this.#live * 2 > this.#capacity ? 2 : 1));
       row = this.#newRow();
       this.#rowBytes.set(this.#probe, row * ROW_BYTES);
       this.#insertSlot(row);
@@ -133,8 +140,8 @@ export class CompactKeyStore {
     if (!toBytes(hash, this.#probe)) return;
     const slot = this.#find(this.#probe);
     if (slot < 0) return;
-    const row = (this.#slots[slot] ?? 0) - 1;
-    this.#slots[slot] = TOMBSTONE;
+    const row = (this.#slots[slot * 2] ?? 0) - 1;
+    this.#slots[slot * 2] = TOMBSTONE;
     this.#extras.delete(row);
     this.#refs.fill(null, row * REFS, row * REFS + REFS);
     this.#free.push(row);
@@ -209,21 +216,23 @@ export class CompactKeyStore {
 
   /** The slot holding this hash, or -1. */
   #find(bytes: Uint8Array): number {
-    const mask = this.#slots.length - 1;
+    const mask = this.#capacity - 1;
+    const print = fingerprint(bytes);
     for (let i = start(bytes) & mask; ; i = (i + 1) & mask) {
-      const entry = this.#slots[i] ?? EMPTY;
+      const entry = this.#slots[i * 2] ?? EMPTY;
       if (entry === EMPTY) return -1;
-      if (entry > 0 && this.#sameHash(entry - 1, bytes)) return i;
+      if (entry > 0 && this.#slots[i * 2 + 1] === print && this.#sameHash(entry - 1, bytes)) return i;
     }
   }
 
   #insertSlot(row: number): void {
-    const mask = this.#slots.length - 1;
+    const mask = this.#capacity - 1;
     const bytes = this.#rowBytes.subarray(row * ROW_BYTES, row * ROW_BYTES + HASH_BYTES);
     let i = start(bytes) & mask;
-    while ((this.#slots[i] ?? EMPTY) > 0) i = (i + 1) & mask;
-    if (this.#slots[i] === EMPTY) this.#used++;
-    this.#slots[i] = row + 1;
+    while ((this.#slots[i * 2] ?? EMPTY) > 0) i = (i + 1) & mask;
+    if (this.#slots[i * 2] === EMPTY) this.#used++;
+    this.#slots[i * 2] = row + 1;
+    this.#slots[i * 2 + 1] = fingerprint(bytes);
   }
 
   #sameHash(row: number, bytes: Uint8Array): boolean {
@@ -235,9 +244,13 @@ export class CompactKeyStore {
   // Grows the slot table (or just clears tombstones at the same size).
   #rehash(capacity: number): void {
     const old = this.#slots;
-    this.#slots = new Int32Array(capacity);
+    this.#capacity = capacity;
+    this.#slots = new Int32Array(capacity * 2);
     this.#used = 0;
-    for (const entry of old) if (entry > 0) this.#insertSlot(entry - 1);
+    for (let i = 0; i < old.length; i += 2) {
+      const entry = old[i] ?? EMPTY;
+      if (entry > 0) this.#insertSlot(entry - 1);
+    }
   }
 
   #newRow(): number {
@@ -295,6 +308,11 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
 function isEmpty(o: Record<string, unknown>): boolean {
   for (const _ in o) return false;
   return true;
+}
+
+/** Bytes 4–7 of a hash as an int32: what a slot keeps to tell its key from others without reading its row. */
+function fingerprint(bytes: Uint8Array): number {
+  return (bytes[4] ?? 0) | ((bytes[5] ?? 0) << 8) | ((bytes[6] ?? 0) << 16) | ((bytes[7] ?? 0) << 24);
 }
 
 function start(bytes: Uint8Array): number {
