@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { type AppendedAudit, appendAuditRow } from './append.js';
+import { type Kysely, sql } from 'kysely';
+import { type AppendedAudit, type AuditTail, appendAuditRow } from './append.js';
 import { type AuditKey, headMac, macMatches } from './audit-mac.js';
 import type { AuditHeadTable, Database } from './schema.js';
 import type { AuditInput, Store } from './store.js';
@@ -71,10 +71,52 @@ export async function openAuditHead(
 }
 
 async function appendSealed(db: Kysely<Database>, key: AuditKey, e: AuditInput): Promise<string> {
-  const head = await readAuditHead(db, key);
-  const row = await appendAuditRow(db, e);
+  const { head, tail } = await readHeadAndTail(db, key);
+  const row = await appendAuditRow(db, e, tail);
   await writeHead(db, key, row.seq, row.hash, alarmFor(head, row), e.at);
   return row.id;
+}
+
+/**
+ * The sealed head and the chain's last event, in one query (one round trip, one snapshot): what
+ * {@link readAuditHead} and the read of the last event in `appendAuditRow` would return.
+ */
+async function readHeadAndTail(
+  db: Kysely<Database>,
+  key: AuditKey,
+): Promise<{ head: SealedHead | null; tail: AuditTail | null }> {
+  const { rows } = await sql<{
+    head_seq: number | string | null;
+    head_hash: string | null;
+    head_alarm: string | null;
+    head_mac: string | null;
+    updated_at: number | string | null;
+    tail_seq: number | string | null;
+    tail_hash: string | null;
+  }>`
+    select h.seq as head_seq, h.hash as head_hash, h.alarm as head_alarm, h.mac as head_mac, h.updated_at,
+      t.seq as tail_seq, t.hash as tail_hash
+    from (select 1 as one) as o
+    left join audit_head as h on h.name = ${HEAD}
+    left join (select seq, hash from audit_events order by seq desc limit 1) as t on 1 = 1`.execute(db);
+  const r = rows[0];
+  if (!r) throw new Error('audit head not read');
+  const head =
+    r.head_seq === null || r.head_hash === null || r.head_mac === null
+      ? null
+      : sealedHead(
+          {
+            name: HEAD,
+            seq: Number(r.head_seq),
+            hash: r.head_hash,
+            alarm: r.head_alarm,
+            mac: r.head_mac,
+            updated_at: Number(r.updated_at),
+          },
+          key,
+        );
+  const tail = r.tail_seq === null || r.tail_hash === null ? null : { seq: Number(r.tail_seq), hash: r.tail_hash };
+  return { head, tail };
 }
 
 /** Why the chain no longer ends where the head said, when the event `row` was appended; `null` if it does. */
