@@ -62,6 +62,24 @@ export interface AuditTail {
   hash: string;
 }
 
+/** The row of an audit event that links to `tail` (`null`: the first event), and its hash. */
+export function auditEventRow(
+  e: AuditInput,
+  tail: AuditTail | null | undefined,
+): Omit<AuditEventsTable, 'seq'> & { hash: string } {
+  const row = {
+    id: newId('event', e.at),
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    target_type: e.targetType,
+    target_id: e.targetId,
+    data: JSON.stringify(e.data ?? {}),
+    prev_hash: tail?.hash ?? GENESIS_HASH,
+  };
+  return { ...row, hash: auditHash(row) };
+}
+
 /**
  * Appends an audit event linked to the previous one; returns its place in the chain. Call inside a
  * mutation. `tail` is the chain's last event (`null`: none) when the caller has just read it in the
@@ -76,21 +94,7 @@ export async function appendAuditRow(
     tail !== undefined
       ? tail
       : await db.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const row = {
-    id: newId('event', e.at),
-    at: e.at,
-    actor: e.actor,
-    action: e.action,
-    target_type: e.targetType,
-    target_id: e.targetId,
-    data: JSON.stringify(e.data ?? {}),
-    prev_hash: last?.hash ?? GENESIS_HASH,
-  };
-  const hash = auditHash(row);
-  const inserted = await db
-    .insertInto('audit_events')
-    .values({ ...row, hash })
-    .returning('seq')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, seq: inserted.seq, hash, prevHash: row.prev_hash, prevSeq: last?.seq ?? null };
+  const row = auditEventRow(e, last);
+  const inserted = await db.insertInto('audit_events').values(row).returning('seq').executeTakeFirstOrThrow();
+  return { id: row.id, seq: inserted.seq, hash: row.hash, prevHash: row.prev_hash, prevSeq: last?.seq ?? null };
 }

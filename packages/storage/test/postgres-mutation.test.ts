@@ -5,6 +5,7 @@ import {
   readAuditHead,
   readChangesAfter,
   sealAuditAppends,
+  verifyAuditChain,
 } from '@keyroll/storage';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -128,6 +129,32 @@ describe.skipIf(!postgres?.available)('PostgreSQL mutations and change notices',
       alarm: null,
       valid: true,
     });
+  });
+
+  it('keeps the sealed chain intact across a rolled-back append (a sequence number taken and lost)', async () => {
+    const key = new Uint8Array(32).fill(7); // the key of the test above: the head it sealed must verify
+    const sealed = sealAuditAppends(db.store, key);
+    const event = { actor: 'test', action: 'key.updated', targetType: 'key', targetId: 'key_y' };
+    await sealed.mutate((tx) => tx.audit({ at: 20, ...event }));
+    await expect(
+      sealed.mutate(async (tx) => {
+        await tx.audit({ at: 21, ...event });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await sealed.mutate((tx) => tx.audit({ at: 22, ...event }));
+    const [last, before] = await db.store.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .limit(2)
+      .execute();
+    expect(last?.at).toBe(22);
+    expect(last?.prev_hash).toBe(before?.hash);
+    expect(Number(last?.seq)).toBeGreaterThan(Number(before?.seq) + 1); // the lost number is a gap
+    expect(await readAuditHead(db.store.db, key)).toMatchObject({ seq: last?.seq, hash: last?.hash, alarm: null });
+    const report = await verifyAuditChain(db.store.db, { key, full: true });
+    expect(report).toMatchObject({ ok: true, sealedSeq: last?.seq });
   });
 });
 
