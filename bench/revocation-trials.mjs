@@ -30,12 +30,32 @@ export function nextMessage(child) {
 /**
  * The watching side (in the child): once `key` verifies, says `ready`; then verifies it every
  * millisecond and says `rejected` with the monotonic instant it was first refused as REVOKED.
+ *
+ * A poll alone stamps the rejection up to one poll interval (`sleep(1)`: 1–2 ms on a busy machine)
+ * after the watcher could first have been refused. With `onApplied` — a function that registers a
+ * callback the watcher's process calls right after its verifier applied a change, and returns an
+ * unregister function — the key is also verified at once after every applied change, so the stamp
+ * is when a request arriving at that moment is refused (the verify includes the storage read a
+ * dropped cache entry costs). The poll stays, so a rejection that comes another way is still seen.
  */
-export async function watchRevocation(verifier, key) {
+export async function watchRevocation(verifier, key, { onApplied } = {}) {
   while ((await verifier.verify(key)).code !== 'VALID') await sleep(1);
+  let rejectedAt = null;
+  const check = async () => {
+    const { code } = await verifier.verify(key);
+    if (code === 'REVOKED' && rejectedAt === null) rejectedAt = process.hrtime.bigint();
+  };
+  const unregister = onApplied?.(() => void check());
   process.send({ type: 'ready' });
-  while ((await verifier.verify(key)).code !== 'REVOKED') await sleep(1);
-  process.send({ type: 'rejected', at: String(process.hrtime.bigint()) });
+  try {
+    while (rejectedAt === null) {
+      await check();
+      if (rejectedAt === null) await sleep(1);
+    }
+  } finally {
+    unregister?.();
+  }
+  process.send({ type: 'rejected', at: String(rejectedAt) });
 }
 
 /**

@@ -19,8 +19,6 @@ export interface StoreOptions {
 
 /** Arbitrary constant that names keyroll's mutation lock in `pg_advisory_xact_lock`. */
 const PG_MUTATION_LOCK = 7_070_001;
-/** Channel on which each committed change is announced. */
-export const PG_CHANGE_CHANNEL = 'keyroll_changes';
 
 /** Opens the database named by the options; does not migrate (see {@link migrateToLatest}). */
 export function createStore(options: StoreOptions): Store {
@@ -108,16 +106,37 @@ function postgresStore(url: string, max: number): Store {
     db,
     dialect: 'postgres',
     // One cluster-wide lock per mutation: change-log sequence numbers then commit in order, so a
-    // follower reading "everything after seq N" never skips a row that commits late.
+    // follower reading "everything after seq N" never skips a row that commits late. BEGIN and the
+    // lock go in one round trip: one simple-protocol query (no parameters) of two statements.
     mutate: (fn) =>
-      db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${PG_MUTATION_LOCK})`.execute(trx);
-        return fn(makeTx(trx, 'postgres'));
+      db.connection().execute(async (conn) => {
+        try {
+          await sql.raw(`begin; select pg_advisory_xact_lock(${PG_MUTATION_LOCK})`).execute(conn);
+          const result = await fn(makeTx(conn, 'postgres'));
+          await commitPostgres(conn);
+          return result;
+        } catch (e) {
+          // Also after a failed BEGIN or COMMIT (a no-op then). A connection that broke is dropped
+          // by the pool; the mutation's own error is the one to report.
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw e;
+        }
       }),
     readConsistently: (fn) =>
       db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(fn),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * COMMITs the connection's transaction. PostgreSQL answers a COMMIT of a transaction that an earlier
+ * statement error left aborted with a ROLLBACK tag instead of an error: that must fail the mutation.
+ */
+async function commitPostgres(conn: Kysely<Database>): Promise<void> {
+  const { rows } = await sql<{ command?: string }>`commit`.execute(conn);
+  if (rows[0]?.command === 'ROLLBACK') {
+    throw new Error('the transaction was rolled back at COMMIT: an earlier statement in it failed');
+  }
 }
 
 function makeTx(db: Kysely<Database>, dialect: DialectName): Tx {

@@ -8,8 +8,9 @@ export {
 export { type AuditCheckpoint, latestCheckpoint } from './audit-checkpoint.js';
 export { type OpenedHead, openAuditHead, readAuditHead, type SealedHead, sealAuditAppends } from './audit-head.js';
 export type { AuditKey } from './audit-mac.js';
+export { PG_CHANGE_CHANNEL, PG_CHANGE_ROW_CHANNEL, parseChangeRow } from './change-channels.js';
 export { CHANGE_KINDS, type ChangeKind } from './change-kinds.js';
-export { createStore, PG_CHANGE_CHANNEL, type StoreOptions } from './create-store.js';
+export { createStore, type StoreOptions } from './create-store.js';
 export type { DialectName } from './dialect.js';
 export { migrateToLatest } from './migrate.js';
 export type { MigrationContext } from './migrations/context.js';

@@ -112,6 +112,28 @@ export class ChangeFollower {
     return this.#running;
   }
 
+  /**
+   * Applies a change announced with its content (PostgreSQL's row notice) without reading the log,
+   * when it is the very next one (`seq` = applied + 1): nothing can then be skipped or reordered.
+   * Returns whether it was applied; otherwise (not started, a gap, already applied, a listener
+   * failed) the caller falls back to {@link ChangeFollower.catchUp}. A read under way skips what
+   * this applied, since it never applies a sequence number at or below the applied one.
+   */
+  applyAnnounced(change: ChangeRecord): boolean {
+    if (!this.#started || change.seq !== this.#appliedSeq + 1) return false;
+    try {
+      for (const listener of this.#o.listeners) listener(change);
+    } catch (e) {
+      // As in a read: the change stays unapplied and the next catch-up hands it over again.
+      this.#connected = false;
+      this.#lastError = e instanceof Error ? e.message : String(e);
+      return false;
+    }
+    this.#appliedSeq = change.seq;
+    this.#o.onApplied?.(this.#appliedSeq);
+    return true;
+  }
+
   /** The status fields the follower knows. */
   state(): Pick<ChangeFeedStatus, 'appliedSeq' | 'connected' | 'lastError' | 'lastReadAt'> {
     return {

@@ -1,4 +1,4 @@
-import { PG_CHANGE_CHANNEL } from '@keyroll/storage';
+import { PG_CHANGE_CHANNEL, PG_CHANGE_ROW_CHANNEL, parseChangeRow } from '@keyroll/storage';
 import pg from 'pg';
 import { type ChangeFeed, type ChangeFeedOptions, type ChangeFeedStatus, ChangeFollower } from './change-feed.js';
 
@@ -14,10 +14,13 @@ export interface PostgresNotifyFeedOptions extends ChangeFeedOptions {
 export const FEED_APPLICATION_NAME = 'keyroll-change-feed';
 
 /**
- * Follows the change log with PostgreSQL `LISTEN keyroll_changes` on a dedicated connection: each
- * NOTIFY (whose payload is the new sequence number) triggers a catch-up by sequence, so a lost
- * notice costs nothing once the next one, the reconnection, or the slow safety poll (default every
- * 5 s) comes. After the connection drops, it reconnects with backoff and catches up.
+ * Follows the change log with PostgreSQL `LISTEN keyroll_changes` and `LISTEN keyroll_change_rows`
+ * on a dedicated connection. A row notice (the whole change) that is the very next sequence number
+ * is applied as it arrives, without reading the log; any other notice whose sequence number is
+ * ahead of the applied one (a gap, a notice from a node that only sends sequence numbers) triggers
+ * a catch-up by sequence, so a lost notice costs nothing once the next one, the reconnection, or the
+ * slow safety poll (default every 5 s) comes. After the connection drops, it reconnects with
+ * backoff and catches up.
  */
 export class PostgresNotifyFeed implements ChangeFeed {
   readonly #follower: ChangeFollower;
@@ -85,14 +88,10 @@ export class PostgresNotifyFeed implements ChangeFeed {
     // Both fire when the server goes away; the identity check makes one reconnection of them.
     client.on('error', () => this.#lost(client));
     client.on('end', () => this.#lost(client));
-    client.on('notification', (n) => {
-      if (n.channel === PG_CHANGE_CHANNEL && Number(n.payload) > this.#follower.appliedSeq) {
-        void this.#follower.catchUp();
-      }
-    });
+    client.on('notification', (n) => this.#notified(n.channel, n.payload));
     try {
       await client.connect();
-      await client.query(`LISTEN ${PG_CHANGE_CHANNEL}`);
+      await client.query(`LISTEN ${PG_CHANGE_CHANNEL}; LISTEN ${PG_CHANGE_ROW_CHANNEL}`);
     } catch {
       this.#lost(client);
       return;
@@ -102,6 +101,21 @@ export class PostgresNotifyFeed implements ChangeFeed {
     this.#delay = 50;
     // Whatever was committed while nobody listened is read now.
     void this.#follower.catchUp();
+  }
+
+  #notified(channel: string, payload: string | undefined): void {
+    let seq: number;
+    if (channel === PG_CHANGE_ROW_CHANNEL) {
+      const change = payload === undefined ? null : parseChangeRow(payload);
+      if (!change) return; // its sequence-number notice follows
+      if (this.#follower.applyAnnounced(change)) return;
+      seq = change.seq;
+    } else if (channel === PG_CHANGE_CHANNEL) {
+      seq = Number(payload);
+    } else {
+      return;
+    }
+    if (seq > this.#follower.appliedSeq) void this.#follower.catchUp();
   }
 
   #lost(client: pg.Client): void {

@@ -1,6 +1,7 @@
 import { createStore, type Store } from '@keyroll/storage';
 import {
   type ChangeFeed,
+  ChangeFollower,
   type ChangeRecord,
   changeLogHead,
   createChangeFeed,
@@ -9,7 +10,7 @@ import {
   SqlitePollFeed,
 } from '@keyroll/verifier/internal';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DIALECTS, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { revokeStoredKey, storeConsumer, storeKey } from './stored-keys.js';
@@ -119,6 +120,45 @@ describe.skipIf(!pgDialect?.available)('PostgreSQL change feed: catch-up by sequ
     }
   });
 
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('applies a change announced with its row as it arrives, without reading the log', async () => {
+    const { feed, seen } = await follow(3_600_000);
+    await feed.catchUp(); // the read after LISTEN
+    const queries = vi.spyOn(pg.Client.prototype, 'query');
+    const k = await storeKey(db.store, consumerId);
+    await revokeStoredKey(db.store, k);
+    await eventually(() => seen.some((c) => c.kind === 'key.revoked' && c.keyHash === k.hash));
+    expect(seen.slice(-2).map((c) => [c.kind, c.keyHash])).toEqual([
+      ['key.created', k.hash],
+      ['key.revoked', k.hash],
+    ]);
+    expect(feed.appliedSeq).toBe(await changeLogHead(db.store));
+    // The queries of this test's store (the writes and the head above) are on other clients; none of
+    // the feed's store read the change log.
+    const logReads = queries.mock.calls.filter((call) => String(call[0]).includes('from "changes"'));
+    expect(logReads.filter((call) => !String(call[0]).includes('max('))).toEqual([]);
+  });
+
+  it('reads the log, in order, when an announced change is not the next one', async () => {
+    const { feed, seen } = await follow(3_600_000);
+    await feed.catchUp();
+    // A row appended without any notice: the next announced change is then one past the gap.
+    const silent = await db.store.db
+      .insertInto('changes')
+      .values({ at: Date.now(), kind: 'key.updated', entity_id: 'key_unannounced', key_hash: null })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    const k = await storeKey(db.store, consumerId);
+    await eventually(() => seen.some((c) => c.keyHash === k.hash));
+    const tail = seen.slice(-2);
+    expect(tail.map((c) => c.entityId)).toEqual(['key_unannounced', k.id]);
+    expect(tail[0]?.seq).toBe(silent.seq);
+    expect(feed.appliedSeq).toBe(await changeLogHead(db.store));
+  });
+
   it('finds a change whose notice never came with its safety poll', async () => {
     const { feed, seen } = await follow(20);
     // A row appended without NOTIFY, as if the notice had been lost.
@@ -129,5 +169,55 @@ describe.skipIf(!pgDialect?.available)('PostgreSQL change feed: catch-up by sequ
       .executeTakeFirstOrThrow();
     await eventually(() => feed.appliedSeq >= row.seq);
     expect(seen.map((c) => c.entityId)).toContain('key_silent');
+  });
+});
+
+describe('ChangeFollower.applyAnnounced', () => {
+  const change = (seq: number): ChangeRecord => ({
+    seq,
+    at: 1,
+    kind: 'key.revoked',
+    entityId: `key_${seq}`,
+    keyHash: 'h',
+  });
+  // A store whose log is empty, so the follower starts at sequence number 0 without a database.
+  const emptyStore = {
+    db: {
+      selectFrom: () => ({ select: () => ({ executeTakeFirst: async () => ({ seq: 0 }) }) }),
+    },
+  } as unknown as Store;
+
+  it('applies only the very next sequence number, once, after start', async () => {
+    const seen: number[] = [];
+    const applied: number[] = [];
+    const follower = new ChangeFollower({
+      store: emptyStore,
+      listeners: [(c) => seen.push(c.seq)],
+      onApplied: (seq) => applied.push(seq),
+    });
+    expect(follower.applyAnnounced(change(1))).toBe(false); // not started: no position yet
+    await follower.start();
+    expect(follower.applyAnnounced(change(2))).toBe(false); // a gap: 1 is missing
+    expect(follower.applyAnnounced(change(1))).toBe(true);
+    expect(follower.applyAnnounced(change(1))).toBe(false); // already applied
+    expect(follower.applyAnnounced(change(2))).toBe(true);
+    expect(seen).toEqual([1, 2]);
+    expect(applied).toEqual([1, 2]);
+    expect(follower.appliedSeq).toBe(2);
+  });
+
+  it('leaves a change a listener failed on unapplied, for the next catch-up', async () => {
+    const follower = new ChangeFollower({
+      store: emptyStore,
+      listeners: [
+        () => {
+          throw new Error('cache broke');
+        },
+      ],
+    });
+    await follower.start();
+    expect(follower.applyAnnounced(change(1))).toBe(false);
+    expect(follower.appliedSeq).toBe(0);
+    expect(follower.state()).toMatchObject({ connected: false, lastError: 'cache broke' });
   });
 });
