@@ -73,6 +73,11 @@ export class CompactKeyStore {
    */
   readonly #hotHashes: string[] = new Array<string>(HOT_KEYS).fill('');
   readonly #hotKeys: (CachedKey | null)[] = new Array<CachedKey | null>(HOT_KEYS).fill(null);
+  /**
+   * Per set, a tag of the last hash built without being kept: a key is kept hot on its second read in
+   * a row for its set, so lookups spread over many keys neither churn the hot keys nor keep objects.
+   */
+  readonly #seen = new Int32Array(HOT_KEYS / 2).fill(-1);
 
   /**
    * An empty store with room for `expectedKeys` (at most {@link MAX_PRESIZE}; it grows past that as
@@ -103,6 +108,11 @@ export class CompactKeyStore {
     const slot = this.#find(this.#probe);
     if (slot < 0) return null;
     const built = this.#build((this.#slots[slot * 2] ?? 0) - 1, hash);
+    const tag = fingerprint(this.#probe);
+    if (this.#seen[at >> 1] !== tag) {
+      this.#seen[at >> 1] = tag;
+      return built;
+    }
     // The latest read first, the one before it second: the set's older key makes room.
     this.#hotHashes[at + 1] = this.#hotHashes[at] ?? '';
     this.#hotKeys[at + 1] = this.#hotKeys[at] ?? null;

@@ -72,6 +72,8 @@ describe('CompactKeyStore', () => {
         store.set(key);
         model.set(key.hash, key);
       }
+      // Read twice: a key is kept hot on its second read in a row.
+      expect(store.get(hashOf(i))).toEqual(model.get(hashOf(i)) ?? null);
       expect(store.get(hashOf(i))).toEqual(model.get(hashOf(i)) ?? null);
       const j = (step * 104_729) % 3000;
       expect(store.get(hashOf(j))).toEqual(model.get(hashOf(j)) ?? null);
@@ -82,6 +84,7 @@ describe('CompactKeyStore', () => {
   it('serves a revocation, a replacement and a deletion of a hot key at once', () => {
     const store = new CompactKeyStore();
     store.set(keyOf(1, { revokedAt: null, scopes: ['read'] }));
+    store.get(hashOf(1));
     const hot = store.get(hashOf(1));
     expect(hot).toMatchObject({ revokedAt: null });
     expect(store.get(hashOf(1))).toBe(hot); // kept: the same object again
@@ -95,12 +98,28 @@ describe('CompactKeyStore', () => {
     expect(store.get(hashOf(1))).toMatchObject({ id: 'key_again' });
   });
 
+  it('keeps a key hot from its second read in a row; keys read once do not push it out', () => {
+    const store = new CompactKeyStore();
+    const n = HOT_KEYS * 4;
+    for (let i = 0; i < n; i++) store.set(keyOf(i));
+    expect(store.get(hashOf(0))).not.toBe(store.get(hashOf(0))); // read once: built afresh each time…
+    const hot = store.get(hashOf(0)); // …until read twice in a row
+    expect(store.get(hashOf(0))).toBe(hot);
+    // Lookups spread over every other key, each read once (keys of key 0's set among them).
+    for (let i = 1; i < n; i++) expect(store.get(hashOf(i))).toEqual(keyOf(i));
+    expect(store.get(hashOf(0))).toBe(hot);
+    expect(store.hotSize).toBe(1);
+  });
+
   it('keeps at most HOT_KEYS built keys, and answers right past them', () => {
     const store = new CompactKeyStore();
     const n = HOT_KEYS * 2 + 100;
     for (let i = 0; i < n; i++) store.set(keyOf(i));
     for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < n; i++) expect(store.get(hashOf(i))).toEqual(keyOf(i));
+      for (let i = 0; i < n; i++) {
+        expect(store.get(hashOf(i))).toEqual(keyOf(i));
+        expect(store.get(hashOf(i))).toEqual(keyOf(i));
+      }
       expect(store.hotSize).toBeGreaterThan(HOT_KEYS / 2);
       expect(store.hotSize).toBeLessThanOrEqual(HOT_KEYS);
     }
