@@ -86,7 +86,9 @@ describe.skipIf(!sqlite?.available || !REDIS_URL)(
         KEYROLL_REDIS_PREFIX: `keyroll-test-${Date.now()}-${Math.random().toString(36).slice(2)}:`,
         KEYROLL_USAGE_FLUSH_MS: '0',
       });
-      edge = await startEdge(config);
+      // The harness's hand-driven clock: a rate-limit window that rolled over between two requests
+      // (at a real minute's end) would hand back the counted request and fail the count below.
+      edge = await startEdge(config, { clock: h.clock });
     });
     afterAll(async () => {
       await edge?.close();
